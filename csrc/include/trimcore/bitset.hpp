@@ -1,0 +1,71 @@
+// Block sets as 64-bit words: union, difference, weighted popcount.
+//
+// Block j of a set lives in bit (j % 64) of word (j / 64). Sets of one library all have the
+// same number of words; bits past the last block are zero.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "trimcore/array_view.hpp"
+
+namespace trimcore {
+
+using Word = std::uint64_t;
+
+// Sum of weights[j] over the set bits j of `words`, in increasing j.
+inline double weighted_popcount(const Word* words, std::size_t n_words, const double* weights) {
+  double total = 0.0;
+  for (std::size_t w = 0; w < n_words; ++w) {
+    Word bits = words[w];
+    while (bits) {
+      const int b = __builtin_ctzll(bits);
+      total += weights[w * 64 + static_cast<std::size_t>(b)];
+      bits &= bits - 1;
+    }
+  }
+  return total;
+}
+
+// Sum of weights over the bits set in `add` but not in `have` (the incremental size of adding
+// a model's blocks to a server that already stores `have`).
+inline double weighted_difference(const Word* add, const Word* have, std::size_t n_words,
+                                  const double* weights) {
+  double total = 0.0;
+  for (std::size_t w = 0; w < n_words; ++w) {
+    Word bits = add[w] & ~have[w];
+    while (bits) {
+      const int b = __builtin_ctzll(bits);
+      total += weights[w * 64 + static_cast<std::size_t>(b)];
+      bits &= bits - 1;
+    }
+  }
+  return total;
+}
+
+inline void union_into(Word* dst, const Word* src, std::size_t n_words) {
+  for (std::size_t w = 0; w < n_words; ++w) dst[w] |= src[w];
+}
+
+// True when every bit of `a` is also set in `b`.
+inline bool is_subset(const Word* a, const Word* b, std::size_t n_words) {
+  for (std::size_t w = 0; w < n_words; ++w)
+    if (a[w] & ~b[w]) return false;
+  return true;
+}
+
+// Storage used per server: size of the union of the blocks of the models placed on it.
+// placement: bool[M, I]; model_bits: Word[I, n_words]; block_sizes: double[n_words * 64 or more
+// valid entries for the set bits]; out: double[M].
+inline void storage_used(View2<const std::uint8_t> placement, View2<const Word> model_bits,
+                         const double* block_sizes, View<double> out) {
+  std::vector<Word> acc(model_bits.cols);
+  for (std::size_t m = 0; m < placement.rows; ++m) {
+    std::fill(acc.begin(), acc.end(), Word{0});
+    for (std::size_t i = 0; i < placement.cols; ++i)
+      if (placement(m, i)) union_into(acc.data(), model_bits.row(i), model_bits.cols);
+    out[m] = weighted_popcount(acc.data(), acc.size(), block_sizes);
+  }
+}
+
+}  // namespace trimcore

@@ -1,0 +1,66 @@
+// Weighted coverage of requests: which users a (server, model) pair can serve, covered requests
+// and marginal gains.
+//
+// The users that pair p = m * I + i can serve within their latency limit are
+// users[pair_ptr[p] .. pair_ptr[p] + pair_len[p]). Lists of different pairs may overlap in
+// `users` (the compact form stores per server the users sorted by the largest deliverable size,
+// and pair (m, i) is a prefix of that list).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "trimcore/array_view.hpp"
+
+namespace trimcore {
+
+struct PairCoverage {
+  std::size_t n_servers = 0;
+  std::size_t n_users = 0;
+  std::size_t n_models = 0;
+  const std::int64_t* pair_ptr = nullptr;  // [M * I]
+  const std::int64_t* pair_len = nullptr;  // [M * I]
+  const std::int32_t* users = nullptr;     // flat user lists
+
+  std::size_t pair(std::size_t m, std::size_t i) const { return m * n_models + i; }
+  const std::int32_t* begin(std::size_t p) const { return users + pair_ptr[p]; }
+  const std::int32_t* end(std::size_t p) const { return users + pair_ptr[p] + pair_len[p]; }
+};
+
+// Popularity is stored by model: weight(i, k) = popularity of model i for user k ([I, K]).
+
+// Sum of the popularity of the requests (k, i) that some server holding i can serve.
+inline double hit_weight(View2<const std::uint8_t> placement, const PairCoverage& cov,
+                         View2<const double> weight_by_model) {
+  std::vector<std::int64_t> stamp(cov.n_users, -1);
+  double total = 0.0;
+  for (std::size_t i = 0; i < cov.n_models; ++i) {
+    const double* w = weight_by_model.row(i);
+    for (std::size_t m = 0; m < cov.n_servers; ++m) {
+      if (!placement(m, i)) continue;
+      const std::size_t p = cov.pair(m, i);
+      for (const std::int32_t* u = cov.begin(p); u != cov.end(p); ++u) {
+        if (stamp[*u] != static_cast<std::int64_t>(i)) {
+          stamp[*u] = static_cast<std::int64_t>(i);
+          total += w[*u];
+        }
+      }
+    }
+  }
+  return total;
+}
+
+// Marginal gain of pair p: popularity of the not yet covered requests it serves.
+// covered: [I, K] flags of model i's requests already served.
+inline double pair_gain(const PairCoverage& cov, std::size_t p, const double* weight_row,
+                        const std::uint8_t* covered_row) {
+  double gain = 0.0;
+  for (const std::int32_t* u = cov.begin(p); u != cov.end(p); ++u)
+    if (!covered_row[*u]) gain += weight_row[*u];
+  return gain;
+}
+
+inline void cover_pair(const PairCoverage& cov, std::size_t p, std::uint8_t* covered_row) {
+  for (const std::int32_t* u = cov.begin(p); u != cov.end(p); ++u) covered_row[*u] = 1;
+}
+
+}  // namespace trimcore

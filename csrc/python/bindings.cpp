@@ -1,0 +1,146 @@
+// pybind11 glue only: checks shapes, dtypes, contiguity and index ranges, releases the GIL and
+// calls the header-only core. Nothing that comes from Python may crash the process: every array
+// is checked here before the core sees it, and a bad one raises trimcore.InstanceError.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "trimcore/bitset.hpp"
+#include "trimcore/coverage.hpp"
+
+namespace py = pybind11;
+using trimcore::View;
+using trimcore::View2;
+
+namespace {
+
+[[noreturn]] void fail(const std::string& message) {
+  py::object error = py::module_::import("trimcore.errors").attr("InstanceError");
+  PyErr_SetString(error.ptr(), message.c_str());
+  throw py::error_already_set();
+}
+
+std::string shape_text(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) s += (d ? ", " : "") + std::to_string(a.shape(d));
+  return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+// Checks dtype, dimension, C-contiguity and the given extents (-1 = any) of `obj`.
+template <class T>
+py::array checked(const py::handle& obj, const char* name, std::vector<py::ssize_t> shape) {
+  if (!py::isinstance<py::array>(obj)) fail(std::string(name) + ": expected a NumPy array");
+  py::array a = py::reinterpret_borrow<py::array>(obj);
+  if (!a.dtype().is(py::dtype::of<T>()))
+    fail(std::string(name) + ": expected dtype " + std::string(py::str(py::dtype::of<T>())) +
+         ", got " + std::string(py::str(a.dtype())));
+  if (a.ndim() != static_cast<py::ssize_t>(shape.size()))
+    fail(std::string(name) + ": expected " + std::to_string(shape.size()) + " dimensions, got shape " +
+         shape_text(a));
+  for (std::size_t d = 0; d < shape.size(); ++d)
+    if (shape[d] >= 0 && a.shape(d) != shape[d])
+      fail(std::string(name) + ": wrong shape " + shape_text(a) + " (dimension " + std::to_string(d) +
+           " must be " + std::to_string(shape[d]) + ")");
+  if (!(a.flags() & py::array::c_style)) fail(std::string(name) + ": expected a C-contiguous array");
+  return a;
+}
+
+template <class T>
+const T* ptr(const py::array& a) {
+  return static_cast<const T*>(a.data());
+}
+
+// Placement bool[M, I] viewed as bytes.
+View2<const std::uint8_t> placement_view(const py::array& a) {
+  return {ptr<std::uint8_t>(a), static_cast<std::size_t>(a.shape(0)), static_cast<std::size_t>(a.shape(1))};
+}
+
+// Checks that model bitsets only use bits of existing blocks.
+void check_bitsets(const py::array& bits, std::size_t n_blocks) {
+  const auto n_words = static_cast<std::size_t>(bits.shape(1));
+  if (n_words != (n_blocks + 63) / 64)
+    fail("model_bits: expected " + std::to_string((n_blocks + 63) / 64) + " words per model for " +
+         std::to_string(n_blocks) + " blocks, got " + std::to_string(n_words));
+  const std::size_t tail = n_blocks % 64;
+  if (tail == 0 || n_words == 0) return;
+  const trimcore::Word mask = ~((trimcore::Word{1} << tail) - 1);
+  const auto* w = ptr<trimcore::Word>(bits);
+  for (py::ssize_t i = 0; i < bits.shape(0); ++i)
+    if (w[static_cast<std::size_t>(i) * n_words + n_words - 1] & mask)
+      fail("model_bits: model " + std::to_string(i) + " has bits set past the last block");
+}
+
+// Builds a checked coverage view: pair extents inside `users`, user ids in [0, K).
+trimcore::PairCoverage coverage_view(const py::array& ptr_a, const py::array& len_a, const py::array& users_a,
+                                     std::size_t n_servers, std::size_t n_users, std::size_t n_models) {
+  trimcore::PairCoverage cov;
+  cov.n_servers = n_servers;
+  cov.n_users = n_users;
+  cov.n_models = n_models;
+  cov.pair_ptr = ptr<std::int64_t>(ptr_a);
+  cov.pair_len = ptr<std::int64_t>(len_a);
+  cov.users = ptr<std::int32_t>(users_a);
+  const auto n_flat = static_cast<std::int64_t>(users_a.shape(0));
+  for (std::size_t p = 0; p < n_servers * n_models; ++p) {
+    if (cov.pair_ptr[p] < 0 || cov.pair_len[p] < 0 || cov.pair_len[p] > static_cast<std::int64_t>(n_users) ||
+        cov.pair_ptr[p] > n_flat - cov.pair_len[p])
+      fail("pair_ptr/pair_len: pair " + std::to_string(p) + " points outside pair_users");
+  }
+  for (std::int64_t t = 0; t < n_flat; ++t)
+    if (cov.users[t] < 0 || static_cast<std::size_t>(cov.users[t]) >= n_users)
+      fail("pair_users: expected user ids in [0, " + std::to_string(n_users) + "), got " +
+           std::to_string(cov.users[t]) + " at position " + std::to_string(t));
+  return cov;
+}
+
+py::array_t<double> storage_used(const py::handle& placement_o, const py::handle& bits_o,
+                                 const py::handle& sizes_o) {
+  py::array sizes = checked<double>(sizes_o, "block_sizes", {-1});
+  py::array bits = checked<trimcore::Word>(bits_o, "model_bits", {-1, -1});
+  py::array placement = checked<bool>(placement_o, "placement", {-1, bits.shape(0)});
+  check_bitsets(bits, static_cast<std::size_t>(sizes.shape(0)));
+  py::array_t<double> out(placement.shape(0));
+  View<double> out_v{out.mutable_data(), static_cast<std::size_t>(placement.shape(0))};
+  View2<const trimcore::Word> bits_v{ptr<trimcore::Word>(bits), static_cast<std::size_t>(bits.shape(0)),
+                                     static_cast<std::size_t>(bits.shape(1))};
+  auto place_v = placement_view(placement);
+  const double* sizes_p = ptr<double>(sizes);
+  {
+    py::gil_scoped_release release;
+    trimcore::storage_used(place_v, bits_v, sizes_p, out_v);
+  }
+  return out;
+}
+
+double hit_weight(const py::handle& placement_o, const py::handle& ptr_o, const py::handle& len_o,
+                  const py::handle& users_o, const py::handle& weight_o) {
+  py::array weight = checked<double>(weight_o, "popularity_by_model", {-1, -1});
+  const auto n_models = weight.shape(0);
+  const auto n_users = weight.shape(1);
+  py::array placement = checked<bool>(placement_o, "placement", {-1, n_models});
+  const auto n_servers = placement.shape(0);
+  py::array ptr_a = checked<std::int64_t>(ptr_o, "pair_ptr", {n_servers * n_models});
+  py::array len_a = checked<std::int64_t>(len_o, "pair_len", {n_servers * n_models});
+  py::array users_a = checked<std::int32_t>(users_o, "pair_users", {-1});
+  auto cov = coverage_view(ptr_a, len_a, users_a, static_cast<std::size_t>(n_servers),
+                           static_cast<std::size_t>(n_users), static_cast<std::size_t>(n_models));
+  auto place_v = placement_view(placement);
+  View2<const double> weight_v{ptr<double>(weight), static_cast<std::size_t>(n_models),
+                               static_cast<std::size_t>(n_users)};
+  py::gil_scoped_release release;
+  return trimcore::hit_weight(place_v, cov, weight_v);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "trimcore native core (C++17): block-union storage, coverage, greedy and knapsack kernels";
+  m.def("storage_used", &storage_used, py::arg("placement"), py::arg("model_bits"), py::arg("block_sizes"),
+        "Size of the union of the blocks placed on each server: float64[M].");
+  m.def("hit_weight", &hit_weight, py::arg("placement"), py::arg("pair_ptr"), py::arg("pair_len"),
+        py::arg("pair_users"), py::arg("popularity_by_model"),
+        "Total popularity of the requests served by some server holding the requested model.");
+}

@@ -1,0 +1,17 @@
+"""trimcore: parameter-sharing AI model placement, loading and caching at the network edge."""
+
+from trimcore.errors import BackendUnavailableError, InstanceError
+from trimcore.instance import ModelLibrary
+from trimcore.kernels import available_backends, resolve_backend
+from trimcore.placement import PlacementProblem
+
+__version__ = "0.1.0"
+__all__ = [
+    "BackendUnavailableError",
+    "InstanceError",
+    "ModelLibrary",
+    "PlacementProblem",
+    "available_backends",
+    "resolve_backend",
+    "__version__",
+]

@@ -1,0 +1,76 @@
+"""Backend dispatch for the hot kernels.
+
+Every kernel exists in three tiers with the same name and signature:
+
+* ``reference`` — :mod:`trimcore.kernels.reference`, plain NumPy, the oracle;
+* ``numba`` — :mod:`trimcore.kernels.jit`, compiled with Numba (``NUMBA_CACHE_DIR`` sets where
+  the compiled code is cached);
+* ``cpp`` — :mod:`trimcore.kernels.native`, the C++17 core through pybind11.
+
+``backend="auto"`` takes the ``TRIMCORE_BACKEND`` environment variable when it is set, otherwise
+the fastest available tier (``cpp``, then ``numba``, then ``reference``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+from trimcore.errors import BackendUnavailableError, invalid
+
+__all__ = ["BACKENDS", "available_backends", "resolve_backend", "kernel"]
+
+#: Every backend name, fastest first.
+BACKENDS: tuple[str, ...] = ("cpp", "numba", "reference")
+_MODULES = {"cpp": "trimcore.kernels.native", "numba": "trimcore.kernels.jit",
+            "reference": "trimcore.kernels.reference"}
+
+
+@cache
+def _module(backend: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(_MODULES[backend])
+    except ImportError:
+        return None
+
+
+def available_backends() -> tuple[str, ...]:
+    """Backends that can run here, fastest first."""
+    return tuple(b for b in BACKENDS if _module(b) is not None)
+
+
+def resolve_backend(backend: str = "auto") -> str:
+    """Turn ``"auto"`` (or an explicit name) into an available backend name.
+
+    Raises
+    ------
+    InstanceError
+        If ``backend`` (or ``TRIMCORE_BACKEND``) is not a known name.
+    BackendUnavailableError
+        If the named backend cannot be imported here.
+    """
+    name = backend
+    if backend == "auto":
+        name = os.environ.get("TRIMCORE_BACKEND", "").strip().lower() or "auto"
+        if name == "auto":
+            return available_backends()[0]
+        field = "TRIMCORE_BACKEND"
+    else:
+        field = "backend"
+    if name not in BACKENDS:
+        raise invalid(field, f"one of {('auto', *BACKENDS)}", name)
+    if _module(name) is None:
+        raise BackendUnavailableError(
+            f"backend {name!r} is not available here (installed: {', '.join(available_backends())})")
+    return name
+
+
+def kernel(name: str, backend: str = "auto") -> Callable[..., Any]:
+    """The kernel ``name`` of the resolved ``backend``."""
+    module = _module(resolve_backend(backend))
+    assert module is not None
+    return getattr(module, name)

@@ -1,0 +1,66 @@
+"""Numba tier: the reference kernels compiled with ``@njit(cache=True)`` at module level.
+
+Compiled code is cached on disk next to this file, or in ``NUMBA_CACHE_DIR`` when that is set
+(use it when the installation directory is read-only).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["storage_used", "hit_weight"]
+
+
+@njit(cache=True, nogil=True)
+def _storage_used(placement, model_bits, block_sizes, out):  # pragma: no cover - compiled
+    n_servers, n_models = placement.shape
+    n_words = model_bits.shape[1]
+    acc = np.zeros(n_words, dtype=np.uint64)
+    for m in range(n_servers):
+        acc[:] = 0
+        for i in range(n_models):
+            if placement[m, i]:
+                for w in range(n_words):
+                    acc[w] |= model_bits[i, w]
+        total = 0.0
+        for w in range(n_words):
+            bits = acc[w]
+            b = 0
+            while bits != 0:
+                if bits & np.uint64(1):
+                    total += block_sizes[w * 64 + b]
+                bits >>= np.uint64(1)
+                b += 1
+        out[m] = total
+
+
+def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.ndarray) -> np.ndarray:
+    """See :func:`trimcore.kernels.reference.storage_used`."""
+    out = np.zeros(placement.shape[0])
+    _storage_used(placement, model_bits, block_sizes, out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _hit_weight(placement, pair_ptr, pair_len, pair_users, weight):  # pragma: no cover - compiled
+    n_servers, n_models = placement.shape
+    stamp = np.full(weight.shape[1], -1, dtype=np.int64)
+    total = 0.0
+    for i in range(n_models):
+        for m in range(n_servers):
+            if not placement[m, i]:
+                continue
+            p = m * n_models + i
+            for t in range(pair_ptr[p], pair_ptr[p] + pair_len[p]):
+                u = pair_users[t]
+                if stamp[u] != i:
+                    stamp[u] = i
+                    total += weight[i, u]
+    return total
+
+
+def hit_weight(placement: np.ndarray, pair_ptr: np.ndarray, pair_len: np.ndarray, pair_users: np.ndarray,
+               popularity_by_model: np.ndarray) -> float:
+    """See :func:`trimcore.kernels.reference.hit_weight`."""
+    return float(_hit_weight(placement, pair_ptr, pair_len, pair_users, popularity_by_model))

@@ -1,0 +1,317 @@
+"""The TrimCaching placement problem and its evaluators (hit ratio, union-of-blocks storage)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trimcore.errors import InstanceError, invalid
+from trimcore.instance._validate import bool_array, float_array
+from trimcore.instance.blocks import ModelLibrary
+from trimcore.kernels import kernel
+
+__all__ = ["PlacementProblem", "FEASIBILITY_RTOL"]
+
+#: Relative tolerance of the storage check ``storage_used <= capacity``.
+FEASIBILITY_RTOL = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class PlacementProblem:
+    """Which models to cache on which edge servers (TrimCaching, spec §3-§4).
+
+    A request of user ``k`` for model ``i`` is a hit when some server ``m`` holding ``i`` can
+    deliver it within ``k``'s latency limit (``eligible[m, k, i]``). The storage a server uses
+    is the size of the union of the blocks of its models.
+
+    Build it with :meth:`from_arrays` (dense eligibility, small instances), :meth:`from_library`
+    (compact eligibility ``eligible[m, k, i] = size_i <= max_size[m, k]``) or :meth:`build`
+    (from a topology and latency limits). The constructor itself trusts its arguments.
+
+    Attributes
+    ----------
+    library : ModelLibrary
+        Blocks and models.
+    capacity : ndarray of float64, shape (M,)
+        Storage capacity of each server in bytes.
+    popularity_by_model : ndarray of float64, shape (I, K)
+        Request probability of model ``i`` by user ``k``, stored by model (the layout the kernels
+        read); :attr:`popularity` is the ``(K, I)`` view of the API.
+    pair_ptr, pair_len : ndarray of int64, shape (M * I,)
+    pair_users : ndarray of int32
+        Users that pair ``p = m * I + i`` can serve: ``pair_users[pair_ptr[p]:][:pair_len[p]]``.
+    max_size : ndarray of float64, shape (M, K), or None
+        Largest model size server ``m`` delivers to user ``k`` in time (compact form only).
+    """
+
+    library: ModelLibrary
+    capacity: np.ndarray
+    popularity_by_model: np.ndarray
+    pair_ptr: np.ndarray
+    pair_len: np.ndarray
+    pair_users: np.ndarray
+    max_size: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_arrays(
+        cls,
+        block_sizes: Sequence[float] | np.ndarray,
+        model_blocks: Sequence[Sequence[int]],
+        capacity: Sequence[float] | np.ndarray | float,
+        eligible: np.ndarray,
+        popularity: np.ndarray,
+    ) -> PlacementProblem:
+        """Build a problem from dense arrays.
+
+        Parameters
+        ----------
+        block_sizes : array_like of float, shape (J,)
+            Block sizes in bytes, > 0.
+        model_blocks : list of lists of int
+            Block ids of each of the I models.
+        capacity : array_like of float, shape (M,), or float
+            Storage of each server in bytes, >= 0 (a scalar applies to every server).
+        eligible : array_like of bool, shape (M, K, I)
+            ``eligible[m, k, i]``: server m can deliver model i to user k within k's limit.
+        popularity : array_like of float, shape (K, I)
+            Request probability of model i by user k, >= 0, with a positive total.
+
+        Raises
+        ------
+        InstanceError
+            On any malformed input, naming the field.
+        """
+        library = ModelLibrary.from_lists(block_sizes, model_blocks)
+        elig = bool_array("eligible", eligible)
+        if elig.ndim != 3:
+            raise invalid("eligible", "a 3-d array of shape (M, K, I)", f"shape {elig.shape}")
+        n_servers, n_users, n_models = elig.shape
+        if n_models != library.n_models:
+            raise invalid("eligible", f"shape (M, K, {library.n_models}) (one column per model)",
+                          f"shape {elig.shape}")
+        cap = _capacity(capacity, n_servers)
+        pop_t = _popularity(popularity, n_users, n_models)
+        by_pair = elig.transpose(0, 2, 1)  # (M, I, K): users of each pair in increasing order
+        pair_len = by_pair.sum(axis=2, dtype=np.int64).reshape(-1)
+        pair_users = np.nonzero(by_pair)[2].astype(np.int32)
+        pair_ptr = np.zeros(n_servers * n_models, dtype=np.int64)
+        np.cumsum(pair_len[:-1], out=pair_ptr[1:])
+        return cls._frozen(library, cap, pop_t, pair_ptr, pair_len, pair_users, None)
+
+    @classmethod
+    def from_library(
+        cls,
+        library: ModelLibrary,
+        capacity: Sequence[float] | np.ndarray | float,
+        popularity: np.ndarray,
+        max_size: np.ndarray,
+    ) -> PlacementProblem:
+        """Build a problem with compact eligibility (never materializes M x K x I).
+
+        ``eligible[m, k, i] = library.model_sizes[i] <= max_size[m, k]``: per server the users
+        are sorted by decreasing ``max_size`` (ties by user id), and the users of pair (m, i) are
+        a prefix of that list, so coverage costs O(M K) memory.
+
+        Parameters
+        ----------
+        library : ModelLibrary
+        capacity : array_like of float, shape (M,), or float
+            Storage of each server in bytes, >= 0.
+        popularity : array_like of float, shape (K, I)
+        max_size : array_like of float, shape (M, K)
+            Largest model size (bytes) server m can deliver to user k within k's latency limit;
+            0 where m cannot reach k (see :func:`trimcore.instance.topology.max_deliverable_size`).
+        """
+        if not isinstance(library, ModelLibrary):
+            raise invalid("library", "a ModelLibrary", type(library).__name__)
+        smax = float_array("max_size", max_size, (None, None), minimum=0.0, allow_inf=True)
+        n_servers, n_users = smax.shape
+        cap = _capacity(capacity, n_servers)
+        pop_t = _popularity(popularity, n_users, library.n_models)
+        order = np.argsort(-smax, axis=1, kind="stable")
+        sorted_desc = np.take_along_axis(smax, order, axis=1)
+        sizes = library.model_sizes
+        # users with max_size >= size_i form a prefix of the descending order
+        pair_len = np.empty((n_servers, library.n_models), dtype=np.int64)
+        for m in range(n_servers):
+            pair_len[m] = np.searchsorted(-sorted_desc[m], -sizes, side="right")
+        pair_ptr = np.repeat(np.arange(n_servers, dtype=np.int64) * n_users, library.n_models)
+        return cls._frozen(library, cap, pop_t, pair_ptr, pair_len.reshape(-1),
+                           order.astype(np.int32).reshape(-1), smax)
+
+    @classmethod
+    def build(
+        cls,
+        library: ModelLibrary,
+        topology: Any,
+        popularity: np.ndarray,
+        capacity: Sequence[float] | np.ndarray | float,
+        latency_limit: Sequence[float] | np.ndarray | float,
+        **radio: Any,
+    ) -> PlacementProblem:
+        """Build a compact problem from a topology, latency limits and radio parameters.
+
+        ``radio`` is passed to :func:`trimcore.instance.topology.max_deliverable_size`
+        (``bandwidth_hz``, ``tx_power_dbm``, ``noise_dbm_per_hz``, ``variant`` =
+        ``"direct"`` | ``"backhaul"``, ``backhaul_bps``).
+        """
+        from trimcore.instance.topology import max_deliverable_size
+
+        smax = max_deliverable_size(topology, latency_limit, **radio)
+        return cls.from_library(library, capacity, popularity, smax)
+
+    @classmethod
+    def _frozen(cls, library, cap, pop_t, pair_ptr, pair_len, pair_users, smax) -> PlacementProblem:
+        for a in (pair_ptr, pair_len, pair_users):
+            a.setflags(write=False)
+        return cls(library, cap, pop_t, pair_ptr, pair_len, np.ascontiguousarray(pair_users), smax)
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def n_servers(self) -> int:
+        """Number of edge servers M."""
+        return self.capacity.shape[0]
+
+    @property
+    def n_users(self) -> int:
+        """Number of users K."""
+        return self.popularity_by_model.shape[1]
+
+    @property
+    def n_models(self) -> int:
+        """Number of models I."""
+        return self.library.n_models
+
+    @property
+    def popularity(self) -> np.ndarray:
+        """Request probabilities, float64[K, I] (a read-only view)."""
+        return self.popularity_by_model.T
+
+    @property
+    def total_popularity(self) -> float:
+        """Sum of all request probabilities (the hit ratio's denominator)."""
+        return float(self.popularity_by_model.sum())
+
+    @property
+    def is_compact(self) -> bool:
+        """True when eligibility is stored as ``max_size`` rather than explicit user lists."""
+        return self.max_size is not None
+
+    def users_of(self, server: int, model: int) -> np.ndarray:
+        """Users that ``server`` can serve with ``model`` within their latency limit."""
+        p = server * self.n_models + model
+        return self.pair_users[self.pair_ptr[p]:self.pair_ptr[p] + self.pair_len[p]]
+
+    def eligible(self) -> np.ndarray:
+        """Dense eligibility bool[M, K, I] (for small instances: it takes M K I bytes)."""
+        dense = np.zeros((self.n_servers, self.n_users, self.n_models), dtype=bool)
+        for m in range(self.n_servers):
+            for i in range(self.n_models):
+                dense[m, self.users_of(m, i), i] = True
+        return dense
+
+    # ------------------------------------------------------------------ evaluators
+    def check_placement(self, placement: np.ndarray) -> np.ndarray:
+        """Validate a placement and return it as a C-contiguous bool[M, I] array.
+
+        Raises
+        ------
+        InstanceError
+            If ``placement`` is not a boolean (or 0/1) array of shape (M, I).
+        """
+        return bool_array("placement", placement, (self.n_servers, self.n_models))
+
+    def storage_used(self, placement: np.ndarray, *, backend: str = "auto") -> np.ndarray:
+        """Storage used on each server: the size of the union of its models' blocks, float64[M]."""
+        x = self.check_placement(placement)
+        return kernel("storage_used", backend)(x, self.library.bitsets, self.library.block_sizes)
+
+    def hit_weight(self, placement: np.ndarray, *, backend: str = "auto") -> float:
+        """Total popularity of the requests served from the edge (the unnormalised U(X))."""
+        x = self.check_placement(placement)
+        return kernel("hit_weight", backend)(x, self.pair_ptr, self.pair_len, self.pair_users,
+                                             self.popularity_by_model)
+
+    def hit_ratio(self, placement: np.ndarray, *, backend: str = "auto") -> float:
+        """Expected cache hit ratio: ``sum p[k,i] hit(k,i) / sum p[k,i]``."""
+        return self.hit_weight(placement, backend=backend) / self.total_popularity
+
+    def is_feasible(self, placement: np.ndarray, *, backend: str = "auto") -> bool:
+        """True when every server's union storage fits its capacity (1e-9 relative tolerance)."""
+        used = self.storage_used(placement, backend=backend)
+        return bool(np.all(used <= self.capacity * (1.0 + FEASIBILITY_RTOL)))
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | Path) -> Path:
+        """Write the problem to ``path`` (``.npz`` + JSON header, atomic)."""
+        from trimcore.instance.io import save_arrays
+
+        lib = self.library
+        arrays = {"block_sizes": lib.block_sizes, "indptr": lib.indptr, "indices": lib.indices,
+                  "model_family": lib.model_family, "capacity": self.capacity,
+                  "popularity_by_model": self.popularity_by_model}
+        if self.max_size is not None:
+            arrays["max_size"] = self.max_size
+        else:
+            arrays.update(pair_ptr=self.pair_ptr, pair_len=self.pair_len, pair_users=self.pair_users)
+        meta = {"model_names": list(lib.model_names), "family_names": list(lib.family_names),
+                "block_names": list(lib.block_names)}
+        return save_arrays(path, "PlacementProblem", arrays, meta)
+
+    @classmethod
+    def load(cls, path: str | Path) -> PlacementProblem:
+        """Read a problem written by :meth:`save`; every array is validated again."""
+        from trimcore.instance.io import load_arrays
+
+        arrays, meta = load_arrays(path, kind="PlacementProblem")
+        try:
+            indptr, indices = arrays["indptr"], arrays["indices"]
+            library = ModelLibrary.from_lists(
+                arrays["block_sizes"], [indices[a:b] for a, b in zip(indptr[:-1], indptr[1:])],
+                model_names=meta["model_names"], families=arrays["model_family"],
+                family_names=meta["family_names"], block_names=meta["block_names"])
+            if "max_size" in arrays:
+                return cls.from_library(library, arrays["capacity"], arrays["popularity_by_model"].T,
+                                        arrays["max_size"])
+            return cls._from_pairs(library, arrays)
+        except KeyError as exc:
+            raise InstanceError(f"{path}: missing field {exc} in a PlacementProblem file") from None
+        except InstanceError as exc:
+            raise InstanceError(f"{path}: {exc}") from None
+
+    @classmethod
+    def _from_pairs(cls, library: ModelLibrary, arrays: dict[str, np.ndarray]) -> PlacementProblem:
+        pop_t = _popularity(arrays["popularity_by_model"].T, arrays["popularity_by_model"].shape[1],
+                            library.n_models)
+        cap = _capacity(arrays["capacity"], arrays["capacity"].shape[0])
+        n_pairs = cap.shape[0] * library.n_models
+        ptr, length = arrays["pair_ptr"].astype(np.int64), arrays["pair_len"].astype(np.int64)
+        users = arrays["pair_users"].astype(np.int32)
+        if ptr.shape != (n_pairs,) or length.shape != (n_pairs,):
+            raise invalid("pair_ptr", f"{n_pairs} entries", ptr.shape)
+        if (ptr < 0).any() or (length < 0).any() or (ptr + length > users.size).any():
+            raise invalid("pair_ptr", "pair extents inside pair_users", "out-of-range extents")
+        if users.size and (users.min() < 0 or users.max() >= pop_t.shape[1]):
+            raise invalid("pair_users", f"user ids in [0, {pop_t.shape[1]})", "out-of-range ids")
+        return cls._frozen(library, cap, pop_t, ptr, length, users, None)
+
+
+def _capacity(capacity: Any, n_servers: int) -> np.ndarray:
+    if np.ndim(capacity) == 0:  # one capacity for every server
+        scalar = float_array("capacity", capacity, (), minimum=0.0)
+        return float_array("capacity", np.full(n_servers, float(scalar)), minimum=0.0)
+    return float_array("capacity", capacity, (n_servers,), minimum=0.0)
+
+
+def _popularity(popularity: Any, n_users: int, n_models: int) -> np.ndarray:
+    pop = float_array("popularity", popularity, (n_users, n_models), minimum=0.0)
+    if not pop.sum() > 0:
+        raise invalid("popularity", "a positive total request probability", "all zeros")
+    pop_t = np.ascontiguousarray(pop.T)
+    pop_t.setflags(write=False)
+    return pop_t
