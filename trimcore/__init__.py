@@ -3,7 +3,16 @@
 from trimcore.errors import BackendUnavailableError, InstanceError
 from trimcore.instance import ModelLibrary
 from trimcore.kernels import available_backends, resolve_backend
-from trimcore.placement import PlacementProblem
+from trimcore.placement import (
+    PlacementProblem,
+    PlacementResult,
+    independent_caching,
+    optimal_placement,
+    popularity_caching,
+    random_caching,
+    trimcaching_gen,
+    trimcaching_spec,
+)
 
 __version__ = "0.1.0"
 __all__ = [
@@ -11,6 +20,13 @@ __all__ = [
     "InstanceError",
     "ModelLibrary",
     "PlacementProblem",
+    "PlacementResult",
+    "independent_caching",
+    "optimal_placement",
+    "popularity_caching",
+    "random_caching",
+    "trimcaching_gen",
+    "trimcaching_spec",
     "available_backends",
     "resolve_backend",
     "__version__",

@@ -10,6 +10,8 @@
 
 #include "trimcore/bitset.hpp"
 #include "trimcore/coverage.hpp"
+#include "trimcore/greedy.hpp"
+#include "trimcore/knapsack.hpp"
 
 namespace py = pybind11;
 using trimcore::View;
@@ -134,6 +136,167 @@ double hit_weight(const py::handle& placement_o, const py::handle& ptr_o, const 
   return trimcore::hit_weight(place_v, cov, weight_v);
 }
 
+template <class T>
+T* mutable_ptr(py::array& a) {
+  if (!a.writeable()) fail("array is read-only but must be written in place");
+  return static_cast<T*>(a.mutable_data());
+}
+
+void check_range(const py::array& a, const char* name, std::int64_t upper) {
+  const auto n = static_cast<std::size_t>(a.size());
+  if (a.dtype().is(py::dtype::of<std::int64_t>())) {
+    const auto* v = ptr<std::int64_t>(a);
+    for (std::size_t t = 0; t < n; ++t)
+      if (v[t] < 0 || v[t] >= upper)
+        fail(std::string(name) + ": expected ids in [0, " + std::to_string(upper) + "), got " + std::to_string(v[t]));
+  } else {
+    const auto* v = ptr<std::int32_t>(a);
+    for (std::size_t t = 0; t < n; ++t)
+      if (v[t] < 0 || v[t] >= upper)
+        fail(std::string(name) + ": expected ids in [0, " + std::to_string(upper) + "), got " + std::to_string(v[t]));
+  }
+}
+
+// CSR offsets: length n + 1, starting at 0, non-decreasing, ending at `n_entries`.
+void check_offsets(const py::array& a, const char* name, std::int64_t n_entries) {
+  const auto* v = ptr<std::int64_t>(a);
+  const auto n = static_cast<std::size_t>(a.shape(0));
+  if (n == 0 || v[0] != 0 || v[n - 1] != n_entries)
+    fail(std::string(name) + ": expected CSR offsets from 0 to " + std::to_string(n_entries));
+  for (std::size_t t = 1; t < n; ++t)
+    if (v[t] < v[t - 1]) fail(std::string(name) + ": expected non-decreasing offsets");
+}
+
+trimcore::Rule parse_rule(const std::string& rule) {
+  if (rule == "gain") return trimcore::Rule::Gain;
+  if (rule == "ratio") return trimcore::Rule::Ratio;
+  fail("rule: expected 'gain' or 'ratio', got '" + rule + "'");
+}
+
+py::array_t<std::int64_t> to_array(const std::vector<std::int64_t>& v) {
+  py::array_t<std::int64_t> out(static_cast<py::ssize_t>(v.size()));
+  std::copy(v.begin(), v.end(), out.mutable_data());
+  return out;
+}
+
+// Greedy placement over (server, model) pairs under union-of-blocks storage budgets.
+py::array_t<std::int64_t> greedy_placement(const py::handle& ptr_o, const py::handle& len_o, const py::handle& users_o,
+                                           const py::handle& weight_o, const py::handle& bits_o,
+                                           const py::handle& sizes_o, const py::handle& capacity_o,
+                                           const py::handle& block_ptr_o, const py::handle& block_models_o,
+                                           const py::handle& candidates_o, py::handle covered_o,
+                                           const std::string& rule_name, bool lazy, double rtol) {
+  const trimcore::Rule rule = parse_rule(rule_name);
+  py::array weight = checked<double>(weight_o, "popularity_by_model", {-1, -1});
+  const auto n_models = weight.shape(0), n_users = weight.shape(1);
+  py::array capacity = checked<double>(capacity_o, "capacity", {-1});
+  const auto n_servers = capacity.shape(0);
+  py::array sizes = checked<double>(sizes_o, "block_sizes", {-1});
+  py::array bits = checked<trimcore::Word>(bits_o, "model_bits", {n_models, -1});
+  check_bitsets(bits, static_cast<std::size_t>(sizes.shape(0)));
+  py::array ptr_a = checked<std::int64_t>(ptr_o, "pair_ptr", {n_servers * n_models});
+  py::array len_a = checked<std::int64_t>(len_o, "pair_len", {n_servers * n_models});
+  py::array users_a = checked<std::int32_t>(users_o, "pair_users", {-1});
+  py::array block_ptr = checked<std::int64_t>(block_ptr_o, "block_ptr", {sizes.shape(0) + 1});
+  py::array block_models = checked<std::int32_t>(block_models_o, "block_models", {-1});
+  check_offsets(block_ptr, "block_ptr", block_models.shape(0));
+  check_range(block_models, "block_models", n_models);
+  py::array candidates = checked<std::int64_t>(candidates_o, "candidates", {-1});
+  check_range(candidates, "candidates", n_servers * n_models);
+  py::array covered = checked<std::uint8_t>(covered_o, "covered", {n_models, n_users});
+  if (!(rtol >= 0.0 && rtol < 1.0)) fail("rtol: expected a value in [0, 1)");
+  auto cov = coverage_view(ptr_a, len_a, users_a, static_cast<std::size_t>(n_servers),
+                           static_cast<std::size_t>(n_users), static_cast<std::size_t>(n_models));
+  View2<const double> weight_v{ptr<double>(weight), static_cast<std::size_t>(n_models), static_cast<std::size_t>(n_users)};
+  View2<const trimcore::Word> bits_v{ptr<trimcore::Word>(bits), static_cast<std::size_t>(n_models),
+                                     static_cast<std::size_t>(bits.shape(1))};
+  std::uint8_t* covered_p = mutable_ptr<std::uint8_t>(covered);
+  std::vector<std::int64_t> cand(ptr<std::int64_t>(candidates), ptr<std::int64_t>(candidates) + candidates.shape(0));
+  std::vector<std::int64_t> chosen;
+  {
+    py::gil_scoped_release release;
+    trimcore::PairCoverageGains gains(cov, weight_v, covered_p);
+    trimcore::UnionStorageBudget budget(static_cast<std::size_t>(n_servers), bits_v, ptr<double>(sizes),
+                                        ptr<double>(capacity), rtol, ptr<std::int64_t>(block_ptr),
+                                        ptr<std::int32_t>(block_models));
+    chosen = lazy ? trimcore::greedy_lazy(gains, budget, cand, rule, static_cast<std::size_t>(n_servers * n_models))
+                  : trimcore::greedy_plain(gains, budget, cand, rule);
+  }
+  return to_array(chosen);
+}
+
+// Marginal gain of every model on one server given the covered requests, float64[I].
+py::array_t<double> server_gains(std::int64_t server, const py::handle& ptr_o, const py::handle& len_o,
+                                 const py::handle& users_o, const py::handle& weight_o, const py::handle& covered_o) {
+  py::array weight = checked<double>(weight_o, "popularity_by_model", {-1, -1});
+  const auto n_models = weight.shape(0), n_users = weight.shape(1);
+  py::array ptr_a = checked<std::int64_t>(ptr_o, "pair_ptr", {-1});
+  if (n_models == 0 || ptr_a.shape(0) % n_models != 0) fail("pair_ptr: expected M * I entries");
+  const auto n_servers = ptr_a.shape(0) / n_models;
+  py::array len_a = checked<std::int64_t>(len_o, "pair_len", {n_servers * n_models});
+  py::array users_a = checked<std::int32_t>(users_o, "pair_users", {-1});
+  py::array covered = checked<std::uint8_t>(covered_o, "covered", {n_models, n_users});
+  if (server < 0 || server >= n_servers) fail("server: expected an index in [0, " + std::to_string(n_servers) + ")");
+  auto cov = coverage_view(ptr_a, len_a, users_a, static_cast<std::size_t>(n_servers),
+                           static_cast<std::size_t>(n_users), static_cast<std::size_t>(n_models));
+  py::array_t<double> out(n_models);
+  double* out_p = out.mutable_data();
+  const double* w = ptr<double>(weight);
+  const std::uint8_t* c = ptr<std::uint8_t>(covered);
+  {
+    py::gil_scoped_release release;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(n_models); ++i)
+      out_p[i] = trimcore::pair_gain(cov, cov.pair(static_cast<std::size_t>(server), i), w + i * n_users,
+                                     c + i * n_users);
+  }
+  return out;
+}
+
+void check_items(const py::array& values, const char* name) {
+  const auto* v = ptr<double>(values);
+  for (py::ssize_t t = 0; t < values.shape(0); ++t)
+    if (!(std::isfinite(v[t]) && v[t] > 0.0)) fail(std::string(name) + ": expected finite values > 0");
+}
+
+py::array_t<std::int64_t> knapsack_fptas(const py::handle& values_o, const py::handle& weights_o, double capacity,
+                                         double eps) {
+  py::array values = checked<double>(values_o, "values", {-1});
+  py::array weights = checked<double>(weights_o, "weights", {values.shape(0)});
+  check_items(values, "values");
+  const auto* w = ptr<double>(weights);
+  for (py::ssize_t t = 0; t < weights.shape(0); ++t)
+    if (!(std::isfinite(w[t]) && w[t] >= 0.0)) fail("weights: expected finite values >= 0");
+  if (!(eps > 0.0 && eps < 1.0)) fail("eps: expected a value in (0, 1)");
+  if (!std::isfinite(capacity)) fail("capacity: expected a finite value");
+  const double table = static_cast<double>(values.shape(0)) * static_cast<double>(values.shape(0)) / eps;
+  if (table * static_cast<double>(values.shape(0)) > 4e9) fail("knapsack table too large (n^3/eps > 4e9 cells)");
+  std::vector<std::int64_t> chosen;
+  {
+    py::gil_scoped_release release;
+    chosen = trimcore::knapsack_fptas(ptr<double>(values), w, static_cast<std::size_t>(values.shape(0)), capacity, eps);
+  }
+  return to_array(chosen);
+}
+
+py::array_t<std::int64_t> knapsack_grid(const py::handle& values_o, const py::handle& weights_o,
+                                        std::int64_t capacity) {
+  py::array values = checked<double>(values_o, "values", {-1});
+  py::array weights = checked<std::int64_t>(weights_o, "weights", {values.shape(0)});
+  check_items(values, "values");
+  if (capacity < 0) fail("capacity: expected an integer >= 0");
+  const auto* w = ptr<std::int64_t>(weights);
+  for (py::ssize_t t = 0; t < weights.shape(0); ++t)
+    if (w[t] < 0 || w[t] > capacity) fail("weights: expected integers in [0, capacity]");
+  if (static_cast<double>(capacity + 1) * static_cast<double>(values.shape(0)) > 4e9)
+    fail("knapsack table too large (n * (capacity + 1) > 4e9 cells)");
+  std::vector<std::int64_t> chosen;
+  {
+    py::gil_scoped_release release;
+    chosen = trimcore::knapsack_grid(ptr<double>(values), w, static_cast<std::size_t>(values.shape(0)), capacity);
+  }
+  return to_array(chosen);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -143,4 +306,16 @@ PYBIND11_MODULE(_core, m) {
   m.def("hit_weight", &hit_weight, py::arg("placement"), py::arg("pair_ptr"), py::arg("pair_len"),
         py::arg("pair_users"), py::arg("popularity_by_model"),
         "Total popularity of the requests served by some server holding the requested model.");
+  m.def("greedy_placement", &greedy_placement, py::arg("pair_ptr"), py::arg("pair_len"), py::arg("pair_users"),
+        py::arg("popularity_by_model"), py::arg("model_bits"), py::arg("block_sizes"), py::arg("capacity"),
+        py::arg("block_ptr"), py::arg("block_models"), py::arg("candidates"), py::arg("covered"), py::arg("rule"),
+        py::arg("lazy"), py::arg("rtol"),
+        "Greedy over (server, model) pairs under union-of-blocks budgets; returns chosen pair ids in order.");
+  m.def("server_gains", &server_gains, py::arg("server"), py::arg("pair_ptr"), py::arg("pair_len"),
+        py::arg("pair_users"), py::arg("popularity_by_model"), py::arg("covered"),
+        "Marginal gain of every model on one server, float64[I].");
+  m.def("knapsack_fptas", &knapsack_fptas, py::arg("values"), py::arg("weights"), py::arg("capacity"),
+        py::arg("eps"), "Value-rounding knapsack FPTAS; chosen item ids (ascending).");
+  m.def("knapsack_grid", &knapsack_grid, py::arg("values"), py::arg("weights"), py::arg("capacity"),
+        "Exact 0/1 knapsack over integer weights; chosen item ids (ascending).");
 }

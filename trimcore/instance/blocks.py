@@ -167,6 +167,21 @@ class ModelLibrary:
         ids.setflags(write=False)
         return ids
 
+    @cached_property
+    def block_models(self) -> tuple[np.ndarray, np.ndarray]:
+        """Transposed membership (CSR block -> models): ``(block_ptr int64[J+1], models int32)``.
+
+        The models containing block ``j`` are ``models[block_ptr[j]:block_ptr[j + 1]]``, ascending.
+        """
+        rows = np.repeat(np.arange(self.n_models, dtype=np.int32), np.diff(self.indptr))
+        order = np.argsort(self.indices, kind="stable")
+        ptr = np.zeros(self.n_blocks + 1, dtype=np.int64)
+        np.cumsum(self.block_model_count, out=ptr[1:])
+        models = np.ascontiguousarray(rows[order])
+        for a in (ptr, models):
+            a.setflags(write=False)
+        return ptr, models
+
     def union_size(self, models: Iterable[int] | np.ndarray) -> float:
         """Size in bytes of the union of the blocks of ``models`` (ids or a boolean mask)."""
         sel = np.asarray(list(models) if not isinstance(models, np.ndarray) else models)

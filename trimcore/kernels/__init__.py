@@ -22,7 +22,7 @@ from typing import Any
 
 from trimcore.errors import BackendUnavailableError, invalid
 
-__all__ = ["BACKENDS", "available_backends", "resolve_backend", "kernel"]
+__all__ = ["BACKENDS", "available_backends", "resolve_backend", "kernel", "kernel_backends"]
 
 #: Every backend name, fastest first.
 BACKENDS: tuple[str, ...] = ("cpp", "numba", "reference")
@@ -69,8 +69,23 @@ def resolve_backend(backend: str = "auto") -> str:
     return name
 
 
+def kernel_backends(name: str) -> tuple[str, ...]:
+    """Available backends that implement kernel ``name``, fastest first."""
+    return tuple(b for b in available_backends() if hasattr(_module(b), name))
+
+
 def kernel(name: str, backend: str = "auto") -> Callable[..., Any]:
-    """The kernel ``name`` of the resolved ``backend``."""
-    module = _module(resolve_backend(backend))
-    assert module is not None
-    return getattr(module, name)
+    """The kernel ``name`` of the resolved ``backend``.
+
+    Not every kernel has every tier; with ``backend="auto"`` (and no ``TRIMCORE_BACKEND``) the
+    fastest tier that has it is used, an explicit choice that lacks it raises
+    :class:`BackendUnavailableError`.
+    """
+    chosen = resolve_backend(backend)
+    module = _module(chosen)
+    if hasattr(module, name):
+        return getattr(module, name)
+    if backend == "auto" and not os.environ.get("TRIMCORE_BACKEND", "").strip():
+        return getattr(_module(kernel_backends(name)[0]), name)
+    raise BackendUnavailableError(
+        f"kernel {name!r} has no {chosen!r} tier; it exists for: {', '.join(kernel_backends(name))}")

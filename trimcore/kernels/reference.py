@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["storage_used", "hit_weight"]
+__all__ = ["storage_used", "hit_weight", "greedy_placement", "server_gains", "knapsack_fptas", "knapsack_grid"]
 
 
 def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.ndarray) -> np.ndarray:
@@ -39,3 +39,132 @@ def hit_weight(placement: np.ndarray, pair_ptr: np.ndarray, pair_len: np.ndarray
             hit[pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]] = True
         total += popularity_by_model[i, hit].sum()
     return float(total)
+
+
+# ---------------------------------------------------------------------------------- greedy
+# Sums are taken left to right (np.cumsum) in the same order as the native tier, so both tiers
+# see bit-identical gains and costs and make identical choices, ties to the lowest id.
+def _sequential_sum(values: np.ndarray) -> float:
+    return float(np.cumsum(values)[-1]) if values.size else 0.0
+
+
+def ranks_before(a: tuple[float, float, int], b: tuple[float, float, int], rule: str) -> bool:
+    """True when score ``a = (ratio, gain, id)`` ranks strictly before ``b`` under ``rule``."""
+    if rule == "ratio" and a[0] != b[0]:
+        return a[0] > b[0]
+    if a[1] != b[1]:
+        return a[1] > b[1]
+    return a[2] < b[2]
+
+
+def decode_bitsets(model_bits: np.ndarray, n_blocks: int) -> list[np.ndarray]:
+    """Block ids (ascending) of every model from its bitset row."""
+    dense = np.unpackbits(model_bits.view(np.uint8), axis=1, bitorder="little")[:, :n_blocks]
+    return [np.flatnonzero(row) for row in dense]
+
+
+def greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_bits, block_sizes, capacity,
+                     block_ptr, block_models, candidates, covered, rule, lazy, rtol) -> np.ndarray:
+    """Plain-scan greedy over (server, model) pairs under union-of-blocks budgets.
+
+    Every round scores every live pair: gain = popularity of its not yet covered requests,
+    cost = size of its blocks not yet on the server, score ``gain`` (rule ``"gain"``) or
+    ``gain / cost`` (rule ``"ratio"``, +inf at zero cost; ties to the larger gain). The best
+    pair (ties to the lowest id ``m * I + i``) is placed. ``lazy`` is ignored: the reference
+    always scans. ``covered`` (uint8[I, K]) is updated in place. Returns chosen ids in order.
+    """
+    n_models = popularity_by_model.shape[0]
+    blocks = decode_bitsets(model_bits, block_sizes.shape[0])
+    stored = np.zeros((capacity.shape[0], block_sizes.shape[0]), dtype=bool)
+    used = np.zeros(capacity.shape[0])
+    limit = capacity * (1.0 + rtol)
+    alive = [int(p) for p in candidates]
+    chosen: list[int] = []
+    while True:
+        best, best_cost, keep = None, 0.0, []
+        for p in alive:
+            m, i = divmod(p, n_models)
+            fresh = blocks[i][~stored[m, blocks[i]]]
+            cost = _sequential_sum(block_sizes[fresh])
+            if not used[m] + cost <= limit[m]:
+                continue
+            users = pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]
+            gain = _sequential_sum(popularity_by_model[i, users] * (covered[i, users] == 0))
+            if not gain > 0.0:
+                continue
+            keep.append(p)
+            score = (gain / cost if cost > 0.0 else np.inf, gain, p)
+            if best is None or ranks_before(score, best, rule):
+                best, best_cost = score, cost
+        if best is None:
+            break
+        p = best[2]
+        m, i = divmod(p, n_models)
+        chosen.append(p)
+        covered[i, pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]] = 1
+        used[m] += best_cost
+        stored[m, blocks[i]] = True
+        alive = [q for q in keep if q != p]
+    return np.array(chosen, dtype=np.int64)
+
+
+def server_gains(server, pair_ptr, pair_len, pair_users, popularity_by_model, covered) -> np.ndarray:
+    """Marginal gain of every model on ``server`` given the covered requests, float64[I]."""
+    n_models = popularity_by_model.shape[0]
+    out = np.zeros(n_models)
+    for i in range(n_models):
+        p = server * n_models + i
+        users = pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]
+        out[i] = _sequential_sum(popularity_by_model[i, users] * (covered[i, users] == 0))
+    return out
+
+
+# ---------------------------------------------------------------------------------- knapsack
+def knapsack_fptas(values: np.ndarray, weights: np.ndarray, capacity: float, eps: float) -> np.ndarray:
+    """Value-rounding FPTAS (spec §5.1.1): least weight per rounded value, then backtrack.
+
+    Values are rounded down to multiples of ``mu = eps * max(values) / n``; the chosen set fits
+    ``capacity`` and is worth at least ``(1 - eps)`` of the optimum. Returns ids ascending.
+    """
+    n = values.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    mu = eps * values.max() / n
+    scaled = np.floor(values / mu).astype(np.int64)
+    width = int(scaled.sum()) + 1
+    least = np.full(width, np.inf)
+    least[0] = 0.0
+    take = np.zeros((n, width), dtype=bool)
+    for i in range(n):
+        v = scaled[i]
+        if v == 0:
+            continue
+        candidate = least[:width - v] + weights[i]
+        better = candidate < least[v:]
+        take[i, v:] = better
+        least[v:] = np.where(better, candidate, least[v:])
+    best = int(np.flatnonzero(least <= capacity).max())
+    return _backtrack(take, scaled, best)
+
+
+def knapsack_grid(values: np.ndarray, weights: np.ndarray, capacity: int) -> np.ndarray:
+    """Exact 0/1 knapsack over integer ``weights`` (best value per capacity). Returns ids ascending."""
+    n = values.shape[0]
+    best = np.zeros(capacity + 1)
+    take = np.zeros((n, capacity + 1), dtype=bool)
+    for i in range(n):
+        w = int(weights[i])
+        candidate = best[:capacity + 1 - w] + values[i]
+        better = candidate > best[w:]
+        take[i, w:] = better
+        best[w:] = np.where(better, candidate, best[w:])
+    return _backtrack(take, weights.astype(np.int64), capacity)
+
+
+def _backtrack(take: np.ndarray, step: np.ndarray, cell: int) -> np.ndarray:
+    chosen = []
+    for i in range(take.shape[0] - 1, -1, -1):
+        if take[i, cell]:
+            chosen.append(i)
+            cell -= int(step[i])
+    return np.array(chosen[::-1], dtype=np.int64)

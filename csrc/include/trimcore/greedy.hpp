@@ -1,0 +1,284 @@
+// Greedy over candidates (e.g. (server, model) pairs) for a monotone gain under budgets, with a
+// plain-scan and an exact lazy (priority-queue) variant.
+//
+// The engine is generic: a Gains object gives the current marginal gain of a candidate and
+// commits a choice; a Budget gives the current incremental cost, says whether it fits, commits
+// a choice and reports the candidates whose cost may have shrunk because of it. Two budgets are
+// provided: union-of-blocks storage per server (TrimCaching) and additive costs (max coverage).
+//
+// Determinism: candidates are compared on (score, gain, id) with exact floating-point values,
+// ties going to the lowest id, and every sum is taken in a fixed order, so the lazy and the
+// plain scan (and the NumPy reference, which sums in the same order) choose identically.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <queue>
+#include <vector>
+
+#include "trimcore/array_view.hpp"
+#include "trimcore/bitset.hpp"
+#include "trimcore/coverage.hpp"
+
+namespace trimcore {
+
+enum class Rule { Gain = 0, Ratio = 1 };
+
+struct Score {
+  double ratio = 0.0;  // gain / cost (+inf for zero cost); unused by Rule::Gain
+  double gain = 0.0;
+  std::int64_t id = -1;
+};
+
+// True when a ranks strictly before b.
+inline bool ranks_before(const Score& a, const Score& b, Rule rule) {
+  if (rule == Rule::Ratio) {
+    if (a.ratio != b.ratio) return a.ratio > b.ratio;
+  }
+  if (a.gain != b.gain) return a.gain > b.gain;
+  return a.id < b.id;
+}
+
+inline Score make_score(double gain, double cost, std::int64_t id) {
+  const double ratio = cost > 0.0 ? gain / cost : std::numeric_limits<double>::infinity();
+  return Score{ratio, gain, id};
+}
+
+// ----------------------------------------------------------------------------- gains
+// Weighted coverage of requests by (server, model) pairs: id = m * I + i.
+class PairCoverageGains {
+ public:
+  PairCoverageGains(const PairCoverage& cov, View2<const double> weight_by_model, std::uint8_t* covered)
+      : cov_(cov), weight_(weight_by_model), covered_(covered) {}
+  double gain(std::int64_t id) const {
+    const std::size_t i = static_cast<std::size_t>(id) % cov_.n_models;
+    return pair_gain(cov_, static_cast<std::size_t>(id), weight_.row(i), covered_ + i * cov_.n_users);
+  }
+  void commit(std::int64_t id) {
+    const std::size_t i = static_cast<std::size_t>(id) % cov_.n_models;
+    cover_pair(cov_, static_cast<std::size_t>(id), covered_ + i * cov_.n_users);
+  }
+
+ private:
+  PairCoverage cov_;
+  View2<const double> weight_;
+  std::uint8_t* covered_;
+};
+
+// Weighted coverage of elements by sets in CSR form (max coverage).
+class SetCoverageGains {
+ public:
+  SetCoverageGains(const std::int64_t* indptr, const std::int32_t* indices, const double* weights,
+                   std::uint8_t* covered)
+      : indptr_(indptr), indices_(indices), weights_(weights), covered_(covered) {}
+  double gain(std::int64_t s) const {
+    double g = 0.0;
+    for (std::int64_t t = indptr_[s]; t < indptr_[s + 1]; ++t)
+      if (!covered_[indices_[t]]) g += weights_[indices_[t]];
+    return g;
+  }
+  void commit(std::int64_t s) {
+    for (std::int64_t t = indptr_[s]; t < indptr_[s + 1]; ++t) covered_[indices_[t]] = 1;
+  }
+
+ private:
+  const std::int64_t* indptr_;
+  const std::int32_t* indices_;
+  const double* weights_;
+  std::uint8_t* covered_;
+};
+
+// ----------------------------------------------------------------------------- budgets
+// Per-server storage = size of the union of the blocks of the models placed on it.
+class UnionStorageBudget {
+ public:
+  // block_models: CSR block -> models containing it (to find the pairs whose cost shrank).
+  UnionStorageBudget(std::size_t n_servers, View2<const Word> model_bits, const double* block_sizes,
+                     const double* capacity, double rtol, const std::int64_t* block_ptr,
+                     const std::int32_t* block_models)
+      : n_models_(model_bits.rows),
+        bits_(model_bits),
+        sizes_(block_sizes),
+        limit_(n_servers),
+        used_(n_servers, 0.0),
+        stored_(n_servers * model_bits.cols, Word{0}),
+        block_ptr_(block_ptr),
+        block_models_(block_models) {
+    for (std::size_t m = 0; m < n_servers; ++m) limit_[m] = capacity[m] * (1.0 + rtol);
+  }
+  double cost(std::int64_t id) const {
+    const std::size_t m = static_cast<std::size_t>(id) / n_models_, i = static_cast<std::size_t>(id) % n_models_;
+    return weighted_difference(bits_.row(i), stored(m), bits_.cols, sizes_);
+  }
+  bool fits(std::int64_t id, double cost) const {
+    return used_[static_cast<std::size_t>(id) / n_models_] + cost <= limit_[static_cast<std::size_t>(id) / n_models_];
+  }
+  // Commits the pair and appends to `shrunk` the pairs on the same server whose cost fell.
+  void commit(std::int64_t id, double cost, std::vector<std::int64_t>* shrunk) {
+    const std::size_t m = static_cast<std::size_t>(id) / n_models_, i = static_cast<std::size_t>(id) % n_models_;
+    Word* have = stored_.data() + m * bits_.cols;
+    if (shrunk) {
+      seen_.assign(n_models_, 0);
+      for (std::size_t w = 0; w < bits_.cols; ++w) {
+        Word fresh = bits_(i, w) & ~have[w];
+        while (fresh) {
+          const std::size_t j = w * 64 + static_cast<std::size_t>(__builtin_ctzll(fresh));
+          fresh &= fresh - 1;
+          for (std::int64_t t = block_ptr_[j]; t < block_ptr_[j + 1]; ++t) {
+            const auto q = static_cast<std::size_t>(block_models_[t]);
+            if (!seen_[q]) {
+              seen_[q] = 1;
+              shrunk->push_back(static_cast<std::int64_t>(m * n_models_ + q));
+            }
+          }
+        }
+      }
+    }
+    used_[m] += cost;
+    union_into(have, bits_.row(i), bits_.cols);
+  }
+
+ private:
+  const Word* stored(std::size_t m) const { return stored_.data() + m * bits_.cols; }
+  std::size_t n_models_;
+  View2<const Word> bits_;
+  const double* sizes_;
+  std::vector<double> limit_;
+  std::vector<double> used_;
+  std::vector<Word> stored_;
+  const std::int64_t* block_ptr_;
+  const std::int32_t* block_models_;
+  std::vector<std::uint8_t> seen_;
+};
+
+// One budget, additive costs (costs never shrink).
+class AdditiveBudget {
+ public:
+  AdditiveBudget(const double* costs, double budget, double rtol) : costs_(costs), limit_(budget * (1.0 + rtol)) {}
+  double cost(std::int64_t id) const { return costs_[id]; }
+  bool fits(std::int64_t, double cost) const { return used_ + cost <= limit_; }
+  void commit(std::int64_t, double cost, std::vector<std::int64_t>*) { used_ += cost; }
+
+ private:
+  const double* costs_;
+  double limit_;
+  double used_ = 0.0;
+};
+
+// ----------------------------------------------------------------------------- engine
+// candidates: ids to consider (each once). Returns the chosen ids in selection order.
+// A candidate is dropped for good when its cost no longer fits (costs plus used storage never
+// decrease) or its gain is zero (gains never increase).
+template <class Gains, class Budget>
+std::vector<std::int64_t> greedy_plain(Gains& gains, Budget& budget, const std::vector<std::int64_t>& candidates,
+                                       Rule rule) {
+  std::vector<std::int64_t> alive = candidates, chosen;
+  while (true) {
+    Score best;
+    double best_cost = 0.0;
+    std::size_t keep = 0;
+    for (std::size_t t = 0; t < alive.size(); ++t) {
+      const std::int64_t id = alive[t];
+      const double c = budget.cost(id);
+      if (!budget.fits(id, c)) continue;
+      const double g = gains.gain(id);
+      if (!(g > 0.0)) continue;
+      alive[keep++] = id;
+      const Score s = make_score(g, c, id);
+      if (best.id < 0 || ranks_before(s, best, rule)) {
+        best = s;
+        best_cost = c;
+      }
+    }
+    alive.resize(keep);
+    if (best.id < 0) break;
+    chosen.push_back(best.id);
+    gains.commit(best.id);
+    budget.commit(best.id, best_cost, nullptr);
+    for (std::size_t t = 0; t < alive.size(); ++t)
+      if (alive[t] == best.id) {
+        alive.erase(alive.begin() + static_cast<std::ptrdiff_t>(t));
+        break;
+      }
+  }
+  return chosen;
+}
+
+namespace detail {
+struct Entry {
+  Score score;
+  std::uint32_t version;
+};
+struct EntryAfter {
+  Rule rule;
+  bool operator()(const Entry& a, const Entry& b) const { return ranks_before(b.score, a.score, rule); }
+};
+}  // namespace detail
+
+// Exact lazy greedy: keys are upper bounds of the true scores (gains only fall; when a cost
+// falls under Rule::Ratio the pair is re-pushed with its fresh score), so a popped candidate
+// whose fresh score still ranks before the next key is the plain scan's choice.
+template <class Gains, class Budget>
+std::vector<std::int64_t> greedy_lazy(Gains& gains, Budget& budget, const std::vector<std::int64_t>& candidates,
+                                      Rule rule, std::size_t n_ids) {
+  using detail::Entry;
+  std::vector<std::uint32_t> version(n_ids, 0);
+  std::vector<std::uint8_t> dead(n_ids, 1);
+  std::vector<Entry> initial;
+  initial.reserve(candidates.size());
+  for (const std::int64_t id : candidates) {
+    const double c = budget.cost(id);
+    if (!budget.fits(id, c)) continue;
+    const double g = gains.gain(id);
+    if (!(g > 0.0)) continue;
+    dead[static_cast<std::size_t>(id)] = 0;
+    initial.push_back(Entry{make_score(g, c, id), 0});
+  }
+  std::priority_queue<Entry, std::vector<Entry>, detail::EntryAfter> heap(detail::EntryAfter{rule},
+                                                                          std::move(initial));
+  std::vector<std::int64_t> chosen, shrunk;
+  while (!heap.empty()) {
+    const Entry top = heap.top();
+    heap.pop();
+    const auto id = static_cast<std::size_t>(top.score.id);
+    if (dead[id] || top.version != version[id]) continue;
+    const double c = budget.cost(top.score.id);
+    if (!budget.fits(top.score.id, c)) {
+      dead[id] = 1;
+      continue;
+    }
+    const double g = gains.gain(top.score.id);
+    if (!(g > 0.0)) {
+      dead[id] = 1;
+      continue;
+    }
+    const Score fresh = make_score(g, c, top.score.id);
+    if (!heap.empty() && ranks_before(heap.top().score, fresh, rule)) {
+      heap.push(Entry{fresh, ++version[id]});
+      continue;
+    }
+    chosen.push_back(top.score.id);
+    dead[id] = 1;
+    gains.commit(top.score.id);
+    shrunk.clear();
+    budget.commit(top.score.id, c, rule == Rule::Ratio ? &shrunk : nullptr);
+    for (const std::int64_t q : shrunk) {
+      const auto qi = static_cast<std::size_t>(q);
+      if (dead[qi]) continue;
+      const double cq = budget.cost(q);
+      if (!budget.fits(q, cq)) {
+        dead[qi] = 1;
+        continue;
+      }
+      const double gq = gains.gain(q);
+      if (!(gq > 0.0)) {
+        dead[qi] = 1;
+        continue;
+      }
+      heap.push(Entry{make_score(gq, cq, q), ++version[qi]});
+    }
+  }
+  return chosen;
+}
+
+}  // namespace trimcore

@@ -1,0 +1,99 @@
+"""Certified upper bounds on the optimal hit ratio.
+
+* ``"submodular"``: for any placement G and any feasible X*,
+  ``U(X*) <= U(G) + sum_m max_{A fits m} sum_{i in A} gain(m, i | G)`` (U is monotone submodular).
+  The inner maximum is bounded by a fractional knapsack with additive weights
+  ``w(m, i) = sum_{j in blocks(i)} size_j / #{positive-gain models on m containing j}``, which never
+  exceed the union size of any set of positive-gain models, so the bound is valid.
+* ``"lp"``: the LP relaxation of the exact ILP (:mod:`trimcore.placement.exact`).
+* ``"auto"``: both when the LP is small enough (``LP_AUTO_LIMIT`` variables), else submodular;
+  the smaller valid bound is returned.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trimcore.errors import invalid
+from trimcore.kernels import kernel
+from trimcore.placement.problem import PlacementProblem
+
+__all__ = ["certified_upper_bound", "submodular_bound", "covered_requests", "LP_AUTO_LIMIT", "BOUND_SLACK"]
+
+#: ``bound="auto"`` solves the LP relaxation only below this many LP variables.
+LP_AUTO_LIMIT = 20_000
+#: Added to solver-derived bounds to absorb the LP solver's feasibility tolerances.
+BOUND_SLACK = 1e-7
+
+
+def covered_requests(problem: PlacementProblem, placement: np.ndarray) -> np.ndarray:
+    """uint8[I, K]: 1 where request (k, i) is served by some server holding i in ``placement``."""
+    covered = np.zeros((problem.n_models, problem.n_users), dtype=np.uint8)
+    for m, i in zip(*np.nonzero(placement)):
+        covered[i, problem.users_of(int(m), int(i))] = 1
+    return covered
+
+
+def submodular_bound(problem: PlacementProblem, placement: np.ndarray, *, backend: str = "auto") -> float:
+    """Upper bound on the optimal hit ratio from submodularity around ``placement`` (see module doc)."""
+    x = problem.check_placement(placement)
+    covered = covered_requests(problem, x)
+    gains_of = kernel("server_gains", backend)
+    lib = problem.library
+    rows = np.repeat(np.arange(lib.n_models), np.diff(lib.indptr))
+    extra = 0.0
+    for m in range(problem.n_servers):
+        gains = gains_of(m, problem.pair_ptr, problem.pair_len, problem.pair_users,
+                         problem.popularity_by_model, covered)
+        positive = gains > 0.0
+        if not positive.any():
+            continue
+        in_positive = positive[rows]
+        sharers = np.bincount(lib.indices[in_positive], minlength=lib.n_blocks)
+        share = np.zeros(lib.n_blocks)
+        np.divide(lib.block_sizes, sharers, out=share, where=sharers > 0)
+        weights = np.add.reduceat(share[lib.indices], lib.indptr[:-1])[positive]
+        extra += _fractional_knapsack(gains[positive], weights, float(problem.capacity[m]))
+    base = problem.hit_weight(x, backend=backend)
+    return min(1.0, (base + extra) / problem.total_popularity * (1.0 + 1e-12))
+
+
+def _fractional_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float) -> float:
+    free = weights <= 0.0
+    total = float(values[free].sum())
+    values, weights = values[~free], weights[~free]
+    order = np.argsort(-values / weights, kind="stable")
+    room = capacity
+    for i in order:
+        if room <= 0.0:
+            break
+        take = min(1.0, room / weights[i])
+        total += take * values[i]
+        room -= take * weights[i]
+    return total
+
+
+def lp_size(problem: PlacementProblem) -> int:
+    """Number of variables of the LP relaxation (x, y and z variables)."""
+    return (problem.n_servers * (problem.n_models + problem.library.n_blocks)
+            + int(np.count_nonzero(problem.popularity_by_model)))
+
+
+def certified_upper_bound(problem: PlacementProblem, placement: np.ndarray, *, method: str = "auto",
+                          backend: str = "auto") -> tuple[float, str]:
+    """A bound on the optimal hit ratio that is never below the optimum, and how it was obtained.
+
+    Parameters
+    ----------
+    method : {"auto", "submodular", "lp"}
+    """
+    if method not in ("auto", "submodular", "lp"):
+        raise invalid("bound", "one of 'auto', 'submodular', 'lp' or None", method)
+    best, how = submodular_bound(problem, placement, backend=backend), "submodular"
+    if method == "lp" or (method == "auto" and lp_size(problem) <= LP_AUTO_LIMIT):
+        from trimcore.placement.exact import lp_relaxation_bound
+
+        value = lp_relaxation_bound(problem)
+        if method == "lp" or value < best:
+            best, how = value, "lp"
+    return best, how

@@ -1,0 +1,191 @@
+"""TrimCaching Spec: successive greedy over servers + knapsack DP (spec §5.1).
+
+Servers are taken in turn. On server m every model has an additive marginal gain given what
+earlier servers serve. For every realisable union S of shared blocks (the shared parts of the
+candidate models, combined), the models whose shared blocks lie in S form a 0/1 knapsack with
+their private sizes as weights and ``Q_m - size(S)`` as capacity. The best knapsack over all S
+is placed. With a (1 - eps) knapsack this is a (1 - eps)/2 approximation (spec §5.1.2).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from functools import reduce
+
+import numpy as np
+
+from trimcore.errors import InstanceError, invalid
+from trimcore.kernels import kernel
+from trimcore.placement.greedy import GREEDY_RTOL
+from trimcore.placement.problem import PlacementProblem
+from trimcore.placement.result import PlacementResult, make_result
+
+__all__ = ["trimcaching_spec", "successive_knapsack", "solve_knapsack", "KNAPSACK_METHODS",
+           "GRID_CELL_LIMIT"]
+
+KNAPSACK_METHODS = ("auto", "fptas", "grid")
+#: The exact integer-grid DP is used by ``"auto"`` only up to this many capacity cells.
+GRID_CELL_LIMIT = 1 << 22
+
+
+def solve_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float, eps: float, method: str,
+                   grid_cells: int, backend: str) -> tuple[np.ndarray, str]:
+    """0/1 knapsack for positive values; returns (chosen ids ascending, method used).
+
+    ``"fptas"``: value rounding, (1 - eps) of the optimum, always feasible. ``"grid"``: weights
+    rounded up to a grid of ``grid_cells`` cells over the capacity, exact on the rounded
+    weights, always feasible. ``"auto"``: when the weights are integers whose gcd puts the
+    capacity on at most as many cells as the FPTAS table has columns, the exact grid DP
+    (optimal); otherwise the FPTAS.
+    """
+    n = values.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), method
+    if method == "auto":
+        integral = np.all(weights == np.floor(weights)) and weights.max() < 2.0**53
+        if integral:
+            unit = reduce(math.gcd, (int(w) for w in weights if w > 0), 0) or 1
+            cells = int(capacity // unit)
+            fptas_cols = int(np.floor(values / (eps * values.max() / n)).sum()) + 1
+            if cells <= min(fptas_cols, GRID_CELL_LIMIT):
+                units = (weights // unit).astype(np.int64)
+                return kernel("knapsack_grid", backend)(values, units, cells), "grid-exact"
+        method = "fptas"
+    if method == "fptas":
+        return kernel("knapsack_fptas", backend)(values, weights, float(capacity), float(eps)), "fptas"
+    unit = capacity / grid_cells
+    units = np.ceil(weights / unit * (1.0 + 1e-12)).astype(np.int64)
+    keep = units <= grid_cells
+    idx = np.flatnonzero(keep)
+    chosen = kernel("knapsack_grid", backend)(values[keep], units[keep], int(grid_cells))
+    return idx[chosen], "grid"
+
+
+def _sequential_sum(values: np.ndarray) -> float:
+    return float(np.cumsum(values)[-1]) if values.size else 0.0
+
+
+def successive_knapsack(problem: PlacementProblem, *, eps: float, atomic: bool, knapsack: str = "auto",
+                        grid_cells: int = 4096, max_combinations: int = 4096,
+                        server_order: np.ndarray | None = None,
+                        backend: str = "auto") -> tuple[np.ndarray, dict[str, int]]:
+    """The successive greedy + knapsack loop shared by Spec and the independent-caching baseline.
+
+    With ``atomic=True`` every model is one indivisible file of its full size (no shared
+    blocks): the independent-caching baseline. Returns the placement and counters.
+    """
+    lib = problem.library
+    n_models = problem.n_models
+    if atomic:
+        shared_ids = np.zeros(0, dtype=np.int64)
+    else:
+        shared_ids = lib.shared_blocks
+    position = np.full(lib.n_blocks, -1, dtype=np.int64)
+    position[shared_ids] = np.arange(shared_ids.size)
+    shared_sizes = lib.block_sizes[shared_ids]
+    # each model's shared part as an integer bitmask over shared_ids, its private size as weight
+    shared_mask = [0] * n_models
+    private = np.empty(n_models)
+    for i in range(n_models):
+        blocks = lib.blocks_of(i)
+        pos = position[blocks]
+        shared_mask[i] = sum(1 << int(p) for p in pos[pos >= 0])
+        private[i] = _sequential_sum(lib.block_sizes[blocks[pos < 0]]) if not atomic else lib.model_sizes[i]
+    covered = np.zeros((n_models, problem.n_users), dtype=np.uint8)
+    gains_of = kernel("server_gains", backend)
+    x = np.zeros((problem.n_servers, n_models), dtype=bool)
+    counters = {"knapsacks": 0, "most_combinations": 0}
+    order = range(problem.n_servers) if server_order is None else server_order
+    for m in order:
+        m = int(m)
+        limit = problem.capacity[m] * (1.0 + GREEDY_RTOL)
+        gains = gains_of(m, problem.pair_ptr, problem.pair_len, problem.pair_users,
+                         problem.popularity_by_model, covered)
+        cand = np.flatnonzero((gains > 0.0) & (lib.model_sizes <= limit if not atomic else private <= limit))
+        combos = {0}
+        for mask in sorted({shared_mask[i] for i in cand}):
+            combos |= {c | mask for c in combos}
+            if len(combos) > max_combinations:
+                raise InstanceError(
+                    f"server {m}: more than {max_combinations} combinations of shared blocks "
+                    f"(max_combinations); this library has too much sharing for trimcaching_spec, "
+                    f"use trimcaching_gen (general case) or raise max_combinations")
+        counters["most_combinations"] = max(counters["most_combinations"], len(combos))
+        combo_size = {c: _sequential_sum(shared_sizes[[p for p in range(shared_ids.size) if c >> p & 1]])
+                      for c in combos}
+        best_value, best_set = 0.0, np.zeros(0, dtype=np.int64)
+        for combo in sorted(combos, key=lambda c: (combo_size[c], c)):
+            room = limit - combo_size[combo]
+            if room < 0.0:
+                continue
+            items = np.array([i for i in cand if shared_mask[i] & ~combo == 0 and private[i] <= room],
+                             dtype=np.int64)
+            if items.size == 0:
+                continue
+            free = items[private[items] <= 0.0]  # nothing to pay beyond S: always taken
+            paid = items[private[items] > 0.0]
+            chosen, _ = solve_knapsack(gains[paid], private[paid], room, eps, knapsack, grid_cells, backend)
+            counters["knapsacks"] += 1
+            selected = np.sort(np.concatenate([free, paid[chosen]]))
+            value = _sequential_sum(gains[selected])
+            if value > best_value:
+                best_value, best_set = value, selected
+        for i in best_set:
+            x[m, i] = True
+            covered[i, problem.users_of(m, int(i))] = 1
+    return x, counters
+
+
+def trimcaching_spec(problem: PlacementProblem, eps: float = 0.1, *, knapsack: str = "auto",
+                     grid_cells: int = 4096, max_combinations: int = 4096, server_order: str = "index",
+                     bound: str | None = "auto", backend: str = "auto") -> PlacementResult:
+    """TrimCaching Spec: successive greedy + knapsack DP, a (1 - eps)/2 approximation (spec §5.1).
+
+    Parameters
+    ----------
+    problem : PlacementProblem
+    eps : float in (0, 1)
+        Accuracy of the knapsack FPTAS; the placement is worth at least (1 - eps)/2 of the optimum.
+    knapsack : {"auto", "fptas", "grid"}
+        Knapsack DP: value-rounding FPTAS, weight-grid DP with sizes rounded up (feasible, no
+        guarantee), or ``"auto"`` (exact integer grid when it is smaller than the FPTAS table,
+        else FPTAS; the guarantee holds).
+    grid_cells : int
+        Capacity cells of the ``"grid"`` DP.
+    max_combinations : int
+        Refuse (InstanceError) when a server has more realisable shared-block unions.
+    server_order : {"index", "capacity", "demand"}
+        Order of the successive greedy: index, decreasing capacity, or decreasing reachable
+        demand. The guarantee holds for any order.
+    bound, backend :
+        As in :func:`trimcore.trimcaching_gen`.
+    """
+    if not (isinstance(eps, (int, float)) and 0.0 < eps < 1.0):
+        raise invalid("eps", "a number in (0, 1)", eps)
+    if knapsack not in KNAPSACK_METHODS:
+        raise invalid("knapsack", f"one of {KNAPSACK_METHODS}", knapsack)
+    if not (isinstance(grid_cells, int) and 1 <= grid_cells <= GRID_CELL_LIMIT):
+        raise invalid("grid_cells", f"an integer in [1, {GRID_CELL_LIMIT}]", grid_cells)
+    if not (isinstance(max_combinations, int) and max_combinations >= 1):
+        raise invalid("max_combinations", "an integer >= 1", max_combinations)
+    started = time.perf_counter()
+    order = server_ordering(problem, server_order)
+    x, counters = successive_knapsack(problem, eps=eps, atomic=False, knapsack=knapsack, grid_cells=grid_cells,
+                                      max_combinations=max_combinations, server_order=order, backend=backend)
+    options = {"eps": eps, "knapsack": knapsack, "grid_cells": grid_cells, "max_combinations": max_combinations,
+               "server_order": server_order, **counters}
+    return make_result(problem, x, "trimcaching_spec", options, started, bound=bound, backend=backend)
+
+
+def server_ordering(problem: PlacementProblem, server_order: str) -> np.ndarray:
+    """Server visiting order of the successive greedy."""
+    if server_order == "index":
+        return np.arange(problem.n_servers)
+    if server_order == "capacity":
+        return np.argsort(-problem.capacity, kind="stable")
+    if server_order == "demand":
+        reach = np.array([sum(float(problem.popularity_by_model[i, problem.users_of(m, i)].sum())
+                              for i in range(problem.n_models)) for m in range(problem.n_servers)])
+        return np.argsort(-reach, kind="stable")
+    raise invalid("server_order", "one of 'index', 'capacity', 'demand'", server_order)
