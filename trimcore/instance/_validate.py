@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
 
 from trimcore.errors import invalid
 
-__all__ = ["float_array", "bool_array", "index_array", "positive_scalar"]
+__all__ = ["float_array", "bool_array", "index_array", "positive_scalar", "integer", "real", "make_rng"]
 
 
 def _where(mask: np.ndarray) -> str:
@@ -99,3 +100,48 @@ def positive_scalar(field: str, value: Any, *, allow_zero: bool = False) -> floa
     if not np.isfinite(x) or x < 0 or (x == 0 and not allow_zero):
         raise invalid(field, "a finite number " + (">= 0" if allow_zero else "> 0"), value)
     return x
+
+
+def integer(field: str, value: object, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` as a Python int in ``[minimum, maximum]`` or raise InstanceError (bools refused)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise invalid(field, "an integer", value)
+    try:
+        out = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise invalid(field, "an integer", value) from None
+    if minimum is not None and out < minimum:
+        raise invalid(field, f"an integer >= {minimum}", out)
+    if maximum is not None and out > maximum:
+        raise invalid(field, f"an integer <= {maximum}", out)
+    return int(out)
+
+
+def real(field: str, value: object, *, low: float | None = None, high: float | None = None,
+           low_open: bool = False, high_open: bool = False) -> float:
+    """``value`` as a finite float within the given bounds or raise InstanceError."""
+    if isinstance(value, (bool, np.bool_)):
+        raise invalid(field, "a real number", value)
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise invalid(field, "a real number", value) from None
+    lo_bad = low is not None and (x <= low if low_open else x < low)
+    hi_bad = high is not None and (x >= high if high_open else x > high)
+    if not np.isfinite(x) or lo_bad or hi_bad:
+        lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
+        hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
+        raise invalid(field, "a finite number " + " and ".join(t for t in (lo, hi) if t), value)
+    return x
+
+
+def make_rng(seed: object) -> np.random.Generator:
+    """A numpy Generator from ``seed`` (None, an int >= 0, a SeedSequence or a Generator)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (bool, np.bool_)):
+        raise invalid("seed", "None, a non-negative integer or a numpy Generator", seed)
+    try:
+        return np.random.default_rng(seed)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise invalid("seed", "None, a non-negative integer or a numpy Generator", seed) from None

@@ -25,12 +25,12 @@ are not counted).
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from trimcore.errors import invalid
+from trimcore.instance._validate import integer, make_rng, real
 from trimcore.instance.blocks import ModelLibrary
 
 __all__ = [
@@ -100,54 +100,10 @@ DEFAULT_FREEZE_DEPTH: dict[str, int] = {"resnet18": 4, "resnet34": 4, "resnet50"
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _int(field: str, value: object, minimum: int | None = None, maximum: int | None = None) -> int:
-    """``value`` as a Python int in ``[minimum, maximum]`` or raise InstanceError (bools refused)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise invalid(field, "an integer", value)
-    try:
-        out = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise invalid(field, "an integer", value) from None
-    if minimum is not None and out < minimum:
-        raise invalid(field, f"an integer >= {minimum}", out)
-    if maximum is not None and out > maximum:
-        raise invalid(field, f"an integer <= {maximum}", out)
-    return int(out)
-
-
-def _float(field: str, value: object, *, low: float | None = None, high: float | None = None,
-           low_open: bool = False, high_open: bool = False) -> float:
-    """``value`` as a finite float within the given bounds or raise InstanceError."""
-    if isinstance(value, (bool, np.bool_)):
-        raise invalid(field, "a real number", value)
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise invalid(field, "a real number", value) from None
-    lo_bad = low is not None and (x <= low if low_open else x < low)
-    hi_bad = high is not None and (x >= high if high_open else x > high)
-    if not np.isfinite(x) or lo_bad or hi_bad:
-        lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
-        hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
-        raise invalid(field, "a finite number " + " and ".join(t for t in (lo, hi) if t), value)
-    return x
-
-
 def _dtype_bytes(dtype: object) -> int:
     if not isinstance(dtype, str) or dtype not in BYTES_PER_PARAM:
         raise invalid("dtype", f"one of {sorted(BYTES_PER_PARAM)}", dtype)
     return BYTES_PER_PARAM[dtype]
-
-
-def _rng(seed: object) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, (bool, np.bool_)):
-        raise invalid("seed", "None, a non-negative integer or a numpy Generator", seed)
-    try:
-        return np.random.default_rng(seed)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise invalid("seed", "None, a non-negative integer or a numpy Generator", seed) from None
 
 
 def _arch(field: str, name: object) -> str:
@@ -167,7 +123,7 @@ def _families(families: object) -> tuple[str, ...]:
     return out
 
 
-def _per_family_int(field: str, value: object, families: tuple[str, ...], default: Mapping[str, int] | None,
+def _per_familyinteger(field: str, value: object, families: tuple[str, ...], default: Mapping[str, int] | None,
                     minimum: int) -> dict[str, int]:
     """Resolve an int / mapping / per-family sequence / None argument to one int per family."""
     if value is None:
@@ -181,7 +137,7 @@ def _per_family_int(field: str, value: object, families: tuple[str, ...], defaul
         out = {}
         for f in families:
             if f in value:
-                out[f] = _int(f"{field}[{f!r}]", value[f], minimum)
+                out[f] = integer(f"{field}[{f!r}]", value[f], minimum)
             elif default is not None:
                 out[f] = default[f]
             else:
@@ -191,8 +147,8 @@ def _per_family_int(field: str, value: object, families: tuple[str, ...], defaul
         if len(value) != len(families):
             raise invalid(field, f"one value per family ({len(families)})", f"{len(value)} values")
         pairs = enumerate(zip(families, value, strict=True))
-        return {f: _int(f"{field}[{t}]", v, minimum) for t, (f, v) in pairs}
-    v = _int(field, value, minimum)
+        return {f: integer(f"{field}[{t}]", v, minimum) for t, (f, v) in pairs}
+    v = integer(field, value, minimum)
     return {f: v for f in families}
 
 
@@ -201,8 +157,8 @@ def _class_range(class_range: object) -> tuple[int, int] | None:
         return None
     if not isinstance(class_range, Sequence) or isinstance(class_range, str) or len(class_range) != 2:
         raise invalid("class_range", "None or a pair (low, high) of class counts", class_range)
-    lo = _int("class_range[0]", class_range[0], 1)
-    hi = _int("class_range[1]", class_range[1], lo)
+    lo = integer("class_range[0]", class_range[0], 1)
+    hi = integer("class_range[1]", class_range[1], lo)
     return lo, hi
 
 
@@ -214,7 +170,7 @@ def _pad(n: int) -> int:
 def head_params(name: str, num_classes: int) -> int:
     """Parameters of the linear head of architecture ``name`` for ``num_classes`` outputs."""
     name = _arch("name", name)
-    c = _int("num_classes", num_classes, 1)
+    c = integer("num_classes", num_classes, 1)
     return _HEAD_IN[name] * c + c
 
 
@@ -252,7 +208,7 @@ def architecture_stages(name: str, num_classes: int | None = None) -> list[tuple
     25557032
     """
     name = _arch("name", name)
-    c = DEFAULT_NUM_CLASSES[name] if num_classes is None else _int("num_classes", num_classes, 1)
+    c = DEFAULT_NUM_CLASSES[name] if num_classes is None else integer("num_classes", num_classes, 1)
     return [*_BACKBONES[name], (_HEAD_NAME[name], head_params(name, c))]
 
 
@@ -262,19 +218,19 @@ def lora_adapter_params(rank: int, n_layers: int = 32, hidden: int = 4096, n_mat
     The default is rank-``rank`` LoRA on the query and value projections of Llama-2-7B
     (32 layers, hidden size 4096): 4,194,304 parameters at rank 8.
     """
-    r = _int("rank", rank, 1)
-    return (_int("n_layers", n_layers, 1) * _int("n_matrices", n_matrices, 1) * r
-            * 2 * _int("hidden", hidden, 1))
+    r = integer("rank", rank, 1)
+    return (integer("n_layers", n_layers, 1) * integer("n_matrices", n_matrices, 1) * r
+            * 2 * integer("hidden", hidden, 1))
 
 
 def _class_counts(families: tuple[str, ...], counts: dict[str, int], num_classes: object,
                   class_range: object, seed: object) -> dict[str, list[int]]:
     """Number of head classes of every model of every family."""
-    fixed = _per_family_int("num_classes", num_classes, families, DEFAULT_NUM_CLASSES, 1)
+    fixed = _per_familyinteger("num_classes", num_classes, families, DEFAULT_NUM_CLASSES, 1)
     rng_range = _class_range(class_range)
     if rng_range is None:
         return {f: [fixed[f]] * counts[f] for f in families}
-    rng = _rng(seed)
+    rng = make_rng(seed)
     lo, hi = rng_range
     return {f: [int(c) for c in rng.integers(lo, hi + 1, size=counts[f])] for f in families}
 
@@ -337,11 +293,11 @@ def frozen_backbone_library(
     """
     fams = _families(families)
     bpp = _dtype_bytes(dtype)
-    counts = _per_family_int("models_per_family", models_per_family, fams, None, 1)
-    depths = _per_family_int("freeze_stages", freeze_stages, fams, DEFAULT_FREEZE_DEPTH, 1)
+    counts = _per_familyinteger("models_per_family", models_per_family, fams, None, 1)
+    depths = _per_familyinteger("freeze_stages", freeze_stages, fams, DEFAULT_FREEZE_DEPTH, 1)
     for f in fams:
         n_stages = len(_BACKBONES[f]) + 1
-        _int(f"freeze_stages[{f!r}]", depths[f], 1, n_stages - 1)
+        integer(f"freeze_stages[{f!r}]", depths[f], 1, n_stages - 1)
     classes = _class_counts(fams, counts, num_classes, class_range, seed)
 
     sizes: list[float] = []
@@ -396,9 +352,9 @@ def _resolve_depths(depths: object, fams: tuple[str, ...], counts: dict[str, int
             seq = per[f]
             if not isinstance(seq, (Sequence, np.ndarray)) or isinstance(seq, str) or len(seq) != counts[f]:
                 raise invalid(f"depths[{f!r}]", f"{counts[f]} depths", seq)
-            out[f] = [_int(f"depths[{f!r}][{t}]", v, 1, n_stages[f] - 1) for t, v in enumerate(seq)]
+            out[f] = [integer(f"depths[{f!r}][{t}]", v, 1, n_stages[f] - 1) for t, v in enumerate(seq)]
         return out
-    rng = _rng(seed)
+    rng = make_rng(seed)
     for f in fams:
         hi_max = n_stages[f] - 1
         if depth_range is None:
@@ -407,8 +363,8 @@ def _resolve_depths(depths: object, fams: tuple[str, ...], counts: dict[str, int
             if (not isinstance(depth_range, Sequence) or isinstance(depth_range, str)
                     or len(depth_range) != 2):
                 raise invalid("depth_range", "None or a pair (low, high)", depth_range)
-            lo = _int("depth_range[0]", depth_range[0], 1, hi_max)
-            hi = _int("depth_range[1]", depth_range[1], lo, hi_max)
+            lo = integer("depth_range[0]", depth_range[0], 1, hi_max)
+            hi = integer("depth_range[1]", depth_range[1], lo, hi_max)
         out[f] = [int(v) for v in rng.integers(lo, hi + 1, size=counts[f])]
     return out
 
@@ -464,11 +420,11 @@ def nested_sharing_library(
     """
     fams = _families(families)
     bpp = _dtype_bytes(dtype)
-    counts = _per_family_int("models_per_family", models_per_family, fams, None, 1)
+    counts = _per_familyinteger("models_per_family", models_per_family, fams, None, 1)
     if not isinstance(split_private, (bool, np.bool_)):
         raise invalid("split_private", "a bool", split_private)
     n_stages = {f: len(_BACKBONES[f]) + 1 for f in fams}
-    rng = _rng(seed)
+    rng = make_rng(seed)
     model_depths = _resolve_depths(depths, fams, counts, n_stages, depth_range, rng)
     classes = _class_counts(fams, counts, num_classes, class_range, rng)
 
@@ -556,23 +512,23 @@ def llm_lora_library(
         On bad counts, ranks, dtype or seed.
     """
     bpp = _dtype_bytes(dtype)
-    n_bases = _int("n_bases", n_bases, 1)
-    n_adapters = _int("n_adapters", n_adapters, n_bases)
-    base_params = _int("base_params", base_params, 1)
+    n_bases = integer("n_bases", n_bases, 1)
+    n_adapters = integer("n_adapters", n_adapters, n_bases)
+    base_params = integer("base_params", base_params, 1)
     if not isinstance(base_name, str) or not base_name:
         raise invalid("base_name", "a non-empty string", base_name)
     if isinstance(rank, Sequence) and not isinstance(rank, str):
         if len(rank) != n_adapters:
             raise invalid("rank", f"an int or {n_adapters} ranks", f"{len(rank)} ranks")
-        ranks = [_int(f"rank[{a}]", r, 1) for a, r in enumerate(rank)]
+        ranks = [integer(f"rank[{a}]", r, 1) for a, r in enumerate(rank)]
     else:
-        ranks = [_int("rank", rank, 1)] * n_adapters
+        ranks = [integer("rank", rank, 1)] * n_adapters
     adapter = [lora_adapter_params(r, n_layers, hidden) for r in ranks]
 
     if seed is None:
         assign = np.arange(n_adapters) % n_bases
     else:
-        rng = _rng(seed)
+        rng = make_rng(seed)
         assign = np.concatenate([np.arange(n_bases), rng.integers(0, n_bases, size=n_adapters - n_bases)])
         rng.shuffle(assign)
     fam_names = [base_name] if n_bases == 1 else [f"{base_name}-{b}" for b in range(n_bases)]
@@ -657,16 +613,16 @@ def synthetic_library(
     InstanceError
         On any out-of-range argument.
     """
-    n_models = _int("n_models", n_models, 1)
-    n_families = _int("n_families", n_families, 1)
-    n_stages = _int("n_stages", n_stages, 1)
-    shared_fraction = _float("shared_fraction", shared_fraction, low=0.0, high=1.0,
+    n_models = integer("n_models", n_models, 1)
+    n_families = integer("n_families", n_families, 1)
+    n_stages = integer("n_stages", n_stages, 1)
+    shared_fraction = real("shared_fraction", shared_fraction, low=0.0, high=1.0,
                              low_open=True, high_open=True)
-    median_bytes = _float("median_bytes", median_bytes, low=0.0, low_open=True)
-    sigma = _float("sigma", sigma, low=0.0)
+    median_bytes = real("median_bytes", median_bytes, low=0.0, low_open=True)
+    sigma = real("sigma", sigma, low=0.0)
     if not isinstance(nested, (bool, np.bool_)):
         raise invalid("nested", "a bool", nested)
-    rng = _rng(seed)
+    rng = make_rng(seed)
 
     n_fam = min(n_families, n_models)
     per_fam = np.full(n_fam, n_models // n_fam, dtype=np.int64)
@@ -755,15 +711,15 @@ def random_library(
     InstanceError
         On any out-of-range argument.
     """
-    n_models = _int("n_models", n_models, 1)
-    n_blocks = _int("n_blocks", n_blocks, 1)
-    kmax = _int("max_blocks_per_model", max_blocks_per_model, 1, n_blocks)
-    n_families = _int("n_families", n_families, 1)
+    n_models = integer("n_models", n_models, 1)
+    n_blocks = integer("n_blocks", n_blocks, 1)
+    kmax = integer("max_blocks_per_model", max_blocks_per_model, 1, n_blocks)
+    n_families = integer("n_families", n_families, 1)
     if not isinstance(size_range, Sequence) or isinstance(size_range, str) or len(size_range) != 2:
         raise invalid("size_range", "a pair (low, high)", size_range)
-    lo = _float("size_range[0]", size_range[0], low=0.0, low_open=True)
-    hi = _float("size_range[1]", size_range[1], low=lo)
-    rng = _rng(seed)
+    lo = real("size_range[0]", size_range[0], low=0.0, low_open=True)
+    hi = real("size_range[1]", size_range[1], low=lo)
+    rng = make_rng(seed)
     sizes = rng.uniform(lo, hi, size=n_blocks) if hi > lo else np.full(n_blocks, lo)
     ks = rng.integers(1, kmax + 1, size=n_models)
     model_blocks = [rng.choice(n_blocks, size=k, replace=False) for k in ks.tolist()]
