@@ -112,7 +112,7 @@ def lp_relaxation_bound(problem: PlacementProblem) -> float:
     ilp = _build_ilp(problem)
     c = ilp.constraint
     res = linprog(ilp.cost, A_ub=c.A, b_ub=c.ub, bounds=np.column_stack([np.zeros_like(ilp.upper), ilp.upper]),
-                  method="highs")
+                  method="highs-ipm")
     if res.status != 0:
         raise SolverError(f"LP relaxation failed: {res.message}")
     return min(1.0, -res.fun + BOUND_SLACK)
