@@ -26,16 +26,42 @@ __all__ = ["BACKENDS", "available_backends", "resolve_backend", "kernel", "kerne
 
 #: Every backend name, fastest first.
 BACKENDS: tuple[str, ...] = ("cpp", "numba", "reference")
-_MODULES = {"cpp": "trimcore.kernels.native", "numba": "trimcore.kernels.jit",
-            "reference": "trimcore.kernels.reference"}
+# Each tier may span several modules (one per paper family of kernels); the first module of a
+# tier decides whether the tier is available at all.
+_MODULES = {
+    "cpp": ("trimcore.kernels.native",),
+    "numba": ("trimcore.kernels.jit", "trimcore.kernels.jit_loading"),
+    "reference": ("trimcore.kernels.reference", "trimcore.kernels.reference_loading"),
+}
+
+
+class _Tier:
+    """The kernels of one backend, looked up across its modules."""
+
+    def __init__(self, modules: list[ModuleType]) -> None:
+        self._modules = modules
+
+    def __getattr__(self, name: str) -> Any:
+        for module in self._modules:
+            if hasattr(module, name):
+                return getattr(module, name)
+        raise AttributeError(name)
 
 
 @cache
-def _module(backend: str) -> ModuleType | None:
+def _module(backend: str) -> _Tier | None:
+    names = _MODULES[backend]
     try:
-        return importlib.import_module(_MODULES[backend])
+        modules = [importlib.import_module(names[0])]
     except ImportError:
         return None
+    for name in names[1:]:
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real import error inside an existing module must surface
+                raise
+    return _Tier(modules)
 
 
 def available_backends() -> tuple[str, ...]:
