@@ -1,5 +1,6 @@
 """trimcore: parameter-sharing AI model placement, loading and caching at the network edge."""
 
+from trimcore.coverage import CoverageResult, max_coverage
 from trimcore.errors import BackendUnavailableError, InstanceError
 from trimcore.instance import ModelLibrary
 from trimcore.kernels import available_backends, resolve_backend
@@ -17,11 +18,13 @@ from trimcore.placement import (
 __version__ = "0.1.0"
 __all__ = [
     "BackendUnavailableError",
+    "CoverageResult",
     "InstanceError",
     "ModelLibrary",
     "PlacementProblem",
     "PlacementResult",
     "independent_caching",
+    "max_coverage",
     "optimal_placement",
     "popularity_caching",
     "random_caching",

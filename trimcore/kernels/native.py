@@ -10,7 +10,9 @@ import numpy as np
 
 from trimcore import _core
 
-__all__ = ["storage_used", "hit_weight", "greedy_placement", "server_gains", "knapsack_fptas", "knapsack_grid"]
+__all__ = [
+    "storage_used", "hit_weight", "greedy_placement", "server_gains", "knapsack_fptas", "knapsack_grid", "max_coverage",
+]
 
 
 def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.ndarray) -> np.ndarray:
@@ -44,3 +46,8 @@ def knapsack_fptas(values: np.ndarray, weights: np.ndarray, capacity: float, eps
 def knapsack_grid(values: np.ndarray, weights: np.ndarray, capacity: int) -> np.ndarray:
     """See :func:`trimcore.kernels.reference.knapsack_grid`."""
     return _core.knapsack_grid(values, weights, capacity)
+
+
+def max_coverage(indptr, indices, weights, costs, budget, rule, lazy, rtol) -> np.ndarray:
+    """See :func:`trimcore.kernels.reference.max_coverage` (``lazy`` selects the exact lazy greedy)."""
+    return _core.max_coverage(indptr, indices, weights, costs, budget, rule, lazy, rtol)

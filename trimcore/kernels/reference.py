@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["storage_used", "hit_weight", "greedy_placement", "server_gains", "knapsack_fptas", "knapsack_grid"]
+__all__ = [
+    "storage_used", "hit_weight", "greedy_placement", "server_gains", "knapsack_fptas", "knapsack_grid", "max_coverage",
+]
 
 
 def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.ndarray) -> np.ndarray:
@@ -168,3 +170,39 @@ def _backtrack(take: np.ndarray, step: np.ndarray, cell: int) -> np.ndarray:
             chosen.append(i)
             cell -= int(step[i])
     return np.array(chosen[::-1], dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------------- max coverage
+def max_coverage(indptr, indices, weights, costs, budget, rule, lazy, rtol) -> np.ndarray:
+    """Plain-scan greedy weighted max coverage under an additive budget (``lazy`` ignored).
+
+    Each round every set that still fits is scored (``gain`` or ``gain / cost``, ties to the
+    larger gain, then the lowest id); sums run left to right as in the native tier.
+    """
+    covered = np.zeros(weights.shape[0], dtype=bool)
+    limit = budget * (1.0 + rtol)
+    used = 0.0
+    alive = list(range(indptr.shape[0] - 1))
+    chosen: list[int] = []
+    while True:
+        best, keep = None, []
+        for s in alive:
+            cost = float(costs[s])
+            if not used + cost <= limit:
+                continue
+            members = indices[indptr[s]:indptr[s + 1]]
+            gain = _sequential_sum(weights[members] * ~covered[members])
+            if not gain > 0.0:
+                continue
+            keep.append(s)
+            score = (gain / cost if cost > 0.0 else np.inf, gain, s)
+            if best is None or ranks_before(score, best, rule):
+                best = score
+        if best is None:
+            break
+        s = best[2]
+        chosen.append(s)
+        covered[indices[indptr[s]:indptr[s + 1]]] = True
+        used += float(costs[s])
+        alive = [t for t in keep if t != s]
+    return np.array(chosen, dtype=np.int64)

@@ -1,0 +1,111 @@
+"""max_coverage: tiers and lazy/plain identical; guarantees against brute force; validation."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import trimcore as tc
+from trimcore.coverage import coverage_value
+
+FAST = [b for b in ("cpp",) if b in tc.available_backends()]
+
+
+def random_sets(seed: int, n_sets: int, n_elements: int, max_size: int):
+    rng = np.random.default_rng(seed)
+    rows = [np.sort(rng.choice(n_elements, size=int(rng.integers(0, min(max_size, n_elements) + 1)),
+                               replace=False)) for _ in range(n_sets)]
+    indptr = np.concatenate([[0], np.cumsum([r.size for r in rows])])
+    indices = np.concatenate(rows) if rows else np.zeros(0, int)
+    weights = rng.choice([0.5, 1.0, 2.0], n_elements) if rng.random() < 0.3 else rng.uniform(0, 3, n_elements)
+    costs = rng.choice([1.0, 2.0], n_sets) if rng.random() < 0.3 else rng.uniform(0.1, 3, n_sets)
+    return indptr, indices.astype(np.int64), weights, costs
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**31), st.integers(1, 25), st.integers(1, 30), st.integers(1, 8), st.integers(0, 6),
+       st.booleans())
+def test_tiers_and_lazy_select_identically(seed, n_sets, n_elements, max_size, k, with_costs):
+    indptr, indices, weights, costs = random_sets(seed, n_sets, n_elements, max_size)
+    kwargs = {"costs": costs, "budget": float(k)} if with_costs else {"budget": k}
+    ref = tc.max_coverage(indptr, indices, weights=weights, backend="reference", **kwargs)
+    for backend in FAST:
+        for lazy in (True, False):
+            got = tc.max_coverage(indptr, indices, weights=weights, lazy=lazy, backend=backend, **kwargs)
+            assert got.selected.tolist() == ref.selected.tolist()
+            assert got.value == pytest.approx(ref.value, abs=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**31), st.integers(1, 9), st.integers(1, 12), st.integers(1, 4), st.integers(0, 4),
+       st.booleans())
+def test_guarantees_and_bound_against_brute_force(seed, n_sets, n_elements, max_size, k, with_costs):
+    indptr, indices, weights, costs = random_sets(seed, n_sets, n_elements, max_size)
+    if not with_costs:
+        costs = np.ones(n_sets)
+    budget = float(k)
+    best = 0.0
+    for r in range(n_sets + 1):
+        for subset in itertools.combinations(range(n_sets), r):
+            if costs[list(subset)].sum() <= budget:
+                best = max(best, coverage_value(indptr, indices, weights, subset))
+    res = tc.max_coverage(indptr, indices, budget=budget if with_costs else k, weights=weights,
+                          costs=costs if with_costs else None)
+    assert costs[res.selected].sum() <= budget * (1 + 1e-9)
+    factor = (1 - 1 / np.e) / 2 if with_costs else 1 - 1 / np.e
+    assert res.value >= factor * best - 1e-9
+    assert res.upper_bound >= best - 1e-9
+    assert res.value == pytest.approx(coverage_value(indptr, indices, weights, res.selected))
+
+
+def test_unit_weights_and_cardinality_defaults():
+    # sets {0,1,2}, {2,3}, {3,4}: greedy with k=2 takes set 0 then set 2 (covers 5)
+    res = tc.max_coverage([0, 3, 5, 7], [0, 1, 2, 2, 3, 3, 4], budget=2)
+    assert res.selected.tolist() == [0, 2]
+    assert res.value == 5.0
+    assert res.upper_bound >= 5.0
+
+
+def test_best_single_set_wins_when_ratio_greedy_is_fooled():
+    # cheap small set has the best ratio but blocks the big one (Khuller-Moss-Naor case)
+    res = tc.max_coverage([0, 1, 11], [0, *range(1, 11)], budget=10.0, costs=[0.1, 10.0])
+    assert res.selected.tolist() == [1]
+    assert res.value == 10.0
+    assert res.options["kept"] == "best_single"
+
+
+@pytest.mark.parametrize("args, field", [
+    (dict(indptr=[0, 2, 1], indices=[0, 1]), "indptr"),
+    (dict(indptr=[1, 2], indices=[0, 1]), "indptr"),
+    (dict(indptr=[0, 2], indices=[0, -1]), "indices"),
+    (dict(indptr=[0, 2], indices=[0, 0]), "indices"),
+    (dict(indptr=[0, 2], indices=[0.5, 1]), "indices"),
+    (dict(indptr=[0, 2], indices=[0, 1], weights=[1.0, -1.0]), "weights"),
+    (dict(indptr=[0, 2], indices=[0, 1], weights=[1.0, 1.0, 1.0], n_elements=2), "weights"),
+    (dict(indptr=[0, 2], indices=[0, 1], weights=[1.0, np.nan]), "weights"),
+    (dict(indptr=[0, 2], indices=[0, 1], costs=[-1.0]), "costs"),
+    (dict(indptr=[0, 2], indices=[0, 1], costs=[1.0, 1.0]), "costs"),
+    (dict(indptr=[0, 2], indices=[0, 5], n_elements=3), "indices"),
+])
+def test_invalid_input(args, field):
+    with pytest.raises(tc.InstanceError, match=field):
+        tc.max_coverage(budget=1, **args)
+    with pytest.raises(tc.InstanceError):
+        tc.max_coverage([0, 1], [0], budget=-1)
+    with pytest.raises(tc.InstanceError, match="budget"):
+        tc.max_coverage([0, 1], [0], budget=1.5)
+
+
+def test_binding_refuses_repeats_and_bad_offsets():
+    from trimcore import _core
+
+    with pytest.raises(tc.InstanceError, match="twice"):
+        _core.max_coverage(np.array([0, 2], np.int64), np.array([1, 1], np.int32), np.ones(2), np.ones(1), 1.0,
+                           "gain", True, 0.0)
+    with pytest.raises(tc.InstanceError, match="indptr"):
+        _core.max_coverage(np.array([0, 3], np.int64), np.array([1, 0], np.int32), np.ones(2), np.ones(1), 1.0,
+                           "gain", True, 0.0)
