@@ -118,3 +118,37 @@ def test_backend_selection(monkeypatch):
         tc.resolve_backend()
     with pytest.raises(tc.InstanceError, match="backend"):
         tc.resolve_backend("gpu")
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems())
+def test_problem_and_result_files_round_trip(tmp_path_factory, problem):
+    folder = tmp_path_factory.mktemp("io")
+    loaded = tc.PlacementProblem.load(problem.save(folder / "problem"))
+    assert loaded.is_compact == problem.is_compact
+    np.testing.assert_array_equal(loaded.eligible(), problem.eligible())
+    np.testing.assert_array_equal(loaded.popularity, problem.popularity)
+    np.testing.assert_array_equal(loaded.capacity, problem.capacity)
+    np.testing.assert_array_equal(loaded.library.block_sizes, problem.library.block_sizes)
+    result = tc.trimcaching_gen(problem)
+    back = tc.PlacementResult.load(result.save(folder / "result"))
+    np.testing.assert_array_equal(back.placement, result.placement)
+    assert (back.hit_ratio, back.upper_bound, back.options, back.algorithm) == (
+        result.hit_ratio, result.upper_bound, result.options, result.algorithm)
+
+
+def test_damaged_problem_file_names_the_file(tmp_path):
+    prob = tc.PlacementProblem.from_arrays([1.0], [[0]], [1.0], np.ones((1, 1, 1), bool), [[1.0]])
+    path = prob.save(tmp_path / "p.npz")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(tc.InstanceError, match="p.npz"):
+        tc.PlacementProblem.load(path)
+    with pytest.raises(tc.InstanceError, match="missing.npz"):
+        tc.PlacementProblem.load(tmp_path / "missing.npz")
+    lib_path = tmp_path / "lib.npz"
+    from trimcore.instance.io import save_library
+
+    save_library(lib_path, prob.library)
+    with pytest.raises(tc.InstanceError, match="kind"):
+        tc.PlacementProblem.load(lib_path)

@@ -258,14 +258,16 @@ def load_arrays(path: str | os.PathLike[str], kind: str | None = None) -> tuple[
 
 
 # ---------------------------------------------------------------------------------- libraries
-def _library_parts(lib: ModelLibrary, prefix: str = "") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def library_parts(lib: ModelLibrary, prefix: str = "") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Arrays (names prefixed with ``prefix``) and name metadata that store ``lib`` in a file."""
     arrays = {prefix + name: np.asarray(getattr(lib, name)) for name in _LIBRARY_ARRAYS}
     meta = {name: list(getattr(lib, name)) for name in _LIBRARY_NAMES}
     return arrays, meta
 
 
-def _library_from_parts(path: Path, arrays: Mapping[str, np.ndarray], meta: object,
+def library_from_parts(path: Path, arrays: Mapping[str, np.ndarray], meta: object,
                         prefix: str = "") -> ModelLibrary:
+    """Rebuild (and re-validate) a library stored by :func:`library_parts`; errors name ``path``."""
     where = f"library {prefix[:-1]!r}" if prefix else "library"
     missing = [prefix + n for n in _LIBRARY_ARRAYS if prefix + n not in arrays]
     if missing:
@@ -295,7 +297,7 @@ def save_library(path: str | os.PathLike[str], lib: ModelLibrary) -> Path:
     """Atomically save a :class:`ModelLibrary` (kind ``"library"``); returns the path written."""
     if not isinstance(lib, ModelLibrary):
         raise invalid("lib", "a ModelLibrary", type(lib).__name__)
-    arrays, meta = _library_parts(lib)
+    arrays, meta = library_parts(lib)
     return save_arrays(path, "library", arrays, meta)
 
 
@@ -309,7 +311,7 @@ def load_library(path: str | os.PathLike[str]) -> ModelLibrary:
         names the file.
     """
     arrays, meta = load_arrays(path, "library")
-    return _library_from_parts(_existing_path(path), arrays, meta)
+    return library_from_parts(_existing_path(path), arrays, meta)
 
 
 # ---------------------------------------------------------------------------------- dataclasses
@@ -393,7 +395,7 @@ def save_dataclass(path: str | os.PathLike[str], kind: str, obj: object) -> Path
             arrays[f.name] = value
             array_fields.append(f.name)
         elif isinstance(value, ModelLibrary):
-            lib_arrays, libraries[f.name] = _library_parts(value, prefix=f"{f.name}.")
+            lib_arrays, libraries[f.name] = library_parts(value, prefix=f"{f.name}.")
             arrays.update(lib_arrays)
         else:
             values[f.name] = _encode(value, where)
@@ -440,7 +442,7 @@ def load_dataclass(path: str | os.PathLike[str], cls: type[T], kind: str) -> T:
             raise _bad(p, f"array field {name!r} is missing")
         kwargs[name] = arrays[name]
     for name, lib_meta in libraries.items():
-        kwargs[name] = _library_from_parts(p, arrays, lib_meta, prefix=f"{name}.")
+        kwargs[name] = library_from_parts(p, arrays, lib_meta, prefix=f"{name}.")
     kwargs.update(values)
     init_fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(kwargs) - set(init_fields))

@@ -248,39 +248,38 @@ class PlacementProblem:
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> Path:
-        """Write the problem to ``path`` (``.npz`` + JSON header, atomic)."""
-        from trimcore.instance.io import save_arrays
+        """Write the problem to ``path`` (``.npz`` + JSON header, atomic); see :mod:`trimcore.instance.io`."""
+        from trimcore.instance.io import library_parts, save_arrays
 
-        lib = self.library
-        arrays = {"block_sizes": lib.block_sizes, "indptr": lib.indptr, "indices": lib.indices,
-                  "model_family": lib.model_family, "capacity": self.capacity,
-                  "popularity_by_model": self.popularity_by_model}
+        arrays, library_meta = library_parts(self.library, "library.")
+        arrays.update(capacity=self.capacity, popularity_by_model=self.popularity_by_model)
         if self.max_size is not None:
             arrays["max_size"] = self.max_size
         else:
             arrays.update(pair_ptr=self.pair_ptr, pair_len=self.pair_len, pair_users=self.pair_users)
-        meta = {"model_names": list(lib.model_names), "family_names": list(lib.family_names),
-                "block_names": list(lib.block_names)}
-        return save_arrays(path, "PlacementProblem", arrays, meta)
+        return save_arrays(path, "PlacementProblem", arrays, {"library": library_meta})
 
     @classmethod
     def load(cls, path: str | Path) -> PlacementProblem:
-        """Read a problem written by :meth:`save`; every array is validated again."""
-        from trimcore.instance.io import load_arrays
+        """Read a problem written by :meth:`save`; every array is validated again.
+
+        Raises
+        ------
+        InstanceError
+            Missing, truncated, corrupted, wrong-version or wrong-kind file, or invalid contents;
+            the message names the file.
+        """
+        from trimcore.instance.io import library_from_parts, load_arrays
 
         arrays, meta = load_arrays(path, kind="PlacementProblem")
+        library = library_from_parts(Path(path), arrays, meta.get("library"), "library.")
         try:
-            indptr, indices = arrays["indptr"], arrays["indices"]
-            library = ModelLibrary.from_lists(
-                arrays["block_sizes"], [indices[a:b] for a, b in zip(indptr[:-1], indptr[1:])],
-                model_names=meta["model_names"], families=arrays["model_family"],
-                family_names=meta["family_names"], block_names=meta["block_names"])
             if "max_size" in arrays:
                 return cls.from_library(library, arrays["capacity"], arrays["popularity_by_model"].T,
                                         arrays["max_size"])
             return cls._from_pairs(library, arrays)
         except KeyError as exc:
-            raise InstanceError(f"{path}: missing field {exc} in a PlacementProblem file") from None
+            raise InstanceError(f"{path}: missing array {exc} in a PlacementProblem file") from None
         except InstanceError as exc:
             raise InstanceError(f"{path}: {exc}") from None
 

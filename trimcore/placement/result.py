@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,19 @@ class PlacementResult:
     def models_placed(self) -> int:
         """Number of (server, model) pairs placed."""
         return int(self.placement.sum())
+
+    def save(self, path: str | Path) -> Path:
+        """Write the result to ``path`` (``.npz`` + JSON header, atomic)."""
+        from trimcore.instance.io import save_dataclass
+
+        return save_dataclass(path, "PlacementResult", self)
+
+    @classmethod
+    def load(cls, path: str | Path) -> PlacementResult:
+        """Read a result written by :meth:`save` (InstanceError naming the file on any defect)."""
+        from trimcore.instance.io import load_dataclass
+
+        return load_dataclass(path, cls, "PlacementResult")
 
     def summary(self) -> dict[str, Any]:
         """One flat row for tables and CSV files."""

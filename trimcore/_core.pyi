@@ -1,0 +1,59 @@
+"""Type stubs of the native module ``trimcore._core`` (C++17 core through pybind11).
+
+Every function checks dtypes, shapes, contiguity and index ranges and raises
+:class:`trimcore.InstanceError` on bad input; the GIL is released while the core runs.
+"""
+
+import numpy as np
+import numpy.typing as npt
+
+def storage_used(
+    placement: npt.NDArray[np.bool_], model_bits: npt.NDArray[np.uint64], block_sizes: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]: ...
+def hit_weight(
+    placement: npt.NDArray[np.bool_],
+    pair_ptr: npt.NDArray[np.int64],
+    pair_len: npt.NDArray[np.int64],
+    pair_users: npt.NDArray[np.int32],
+    popularity_by_model: npt.NDArray[np.float64],
+) -> float: ...
+def greedy_placement(
+    pair_ptr: npt.NDArray[np.int64],
+    pair_len: npt.NDArray[np.int64],
+    pair_users: npt.NDArray[np.int32],
+    popularity_by_model: npt.NDArray[np.float64],
+    model_bits: npt.NDArray[np.uint64],
+    block_sizes: npt.NDArray[np.float64],
+    capacity: npt.NDArray[np.float64],
+    block_ptr: npt.NDArray[np.int64],
+    block_models: npt.NDArray[np.int32],
+    candidates: npt.NDArray[np.int64],
+    covered: npt.NDArray[np.uint8],
+    rule: str,
+    lazy: bool,
+    rtol: float,
+) -> npt.NDArray[np.int64]: ...
+def server_gains(
+    server: int,
+    pair_ptr: npt.NDArray[np.int64],
+    pair_len: npt.NDArray[np.int64],
+    pair_users: npt.NDArray[np.int32],
+    popularity_by_model: npt.NDArray[np.float64],
+    covered: npt.NDArray[np.uint8],
+) -> npt.NDArray[np.float64]: ...
+def knapsack_fptas(
+    values: npt.NDArray[np.float64], weights: npt.NDArray[np.float64], capacity: float, eps: float
+) -> npt.NDArray[np.int64]: ...
+def knapsack_grid(
+    values: npt.NDArray[np.float64], weights: npt.NDArray[np.int64], capacity: int
+) -> npt.NDArray[np.int64]: ...
+def max_coverage(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    weights: npt.NDArray[np.float64],
+    costs: npt.NDArray[np.float64],
+    budget: float,
+    rule: str,
+    lazy: bool,
+    rtol: float,
+) -> npt.NDArray[np.int64]: ...
