@@ -193,3 +193,18 @@ def test_numba_has_no_greedy_tier():
     problem = random_problem(1, 2, 3, 3, 5, False)
     with pytest.raises(tc.BackendUnavailableError, match="greedy_placement"):
         tc.trimcaching_gen(problem, backend="numba")
+
+
+@pytest.mark.parametrize("n_servers, capacity, eligible", [(0, [], True), (1, [0.0], True), (2, [5.0, 5.0], False)])
+def test_degenerate_instances(n_servers, capacity, eligible):
+    """No server, no storage, or nobody reachable: hit ratio 0, a zero bound, nothing placed by the gain-driven
+    algorithms (popularity and random filling ignore reachability by design)."""
+    problem = tc.PlacementProblem.from_arrays([1.0, 2.0], [[0], [0, 1]], np.array(capacity, dtype=float),
+                                              np.full((n_servers, 3, 2), eligible), np.ones((3, 2)))
+    for algorithm in (tc.trimcaching_gen, tc.trimcaching_spec, tc.independent_caching, tc.optimal_placement,
+                      tc.popularity_caching, tc.random_caching):
+        res = algorithm(problem)
+        assert res.hit_ratio == 0.0 and res.feasible, algorithm.__name__
+        if algorithm not in (tc.popularity_caching, tc.random_caching):
+            assert res.placement.sum() == 0, algorithm.__name__
+        assert res.upper_bound == pytest.approx(0.0, abs=1e-6)

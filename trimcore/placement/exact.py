@@ -40,6 +40,11 @@ class _Ilp:
     n_x: int
     total: float
 
+    @property
+    def trivial(self) -> bool:
+        """No request can be served by any server: the optimum is 0 (and HiGHS needs variables)."""
+        return not (self.cost < 0).any()
+
 
 def _build_ilp(problem: PlacementProblem) -> _Ilp:
     lib = problem.library
@@ -110,6 +115,8 @@ def _build_ilp(problem: PlacementProblem) -> _Ilp:
 def lp_relaxation_bound(problem: PlacementProblem) -> float:
     """Optimal value of the ILP's LP relaxation: an upper bound on the optimal hit ratio."""
     ilp = _build_ilp(problem)
+    if ilp.trivial:
+        return 0.0
     c = ilp.constraint
     res = linprog(ilp.cost, A_ub=c.A, b_ub=c.ub, bounds=np.column_stack([np.zeros_like(ilp.upper), ilp.upper]),
                   method="highs-ipm")
@@ -141,6 +148,11 @@ def optimal_placement(problem: PlacementProblem, time_limit: float = 60.0, *, mi
         raise invalid("time_limit", "a finite number of seconds > 0", time_limit)
     started = time.perf_counter()
     ilp = _build_ilp(problem)
+    options = {"time_limit": time_limit, "mip_rel_gap": mip_rel_gap}
+    if ilp.trivial:
+        empty = np.zeros((problem.n_servers, problem.n_models), dtype=bool)
+        return make_result(problem, empty, "optimal_placement", options, started, bound=None, status="optimal",
+                           upper_bound=0.0, bound_method="milp", backend=backend)
     integrality = np.zeros(ilp.cost.size)
     integrality[:ilp.n_x] = 1
     res = milp(ilp.cost, constraints=ilp.constraint, integrality=integrality, bounds=Bounds(0.0, ilp.upper),
@@ -157,8 +169,8 @@ def optimal_placement(problem: PlacementProblem, time_limit: float = 60.0, *, mi
     if dual is None or not np.isfinite(dual):
         dual = res.fun if res.status == 0 else -1.0
     bound = min(1.0, -float(dual) + BOUND_SLACK)
-    return make_result(problem, x, "optimal_placement", {"time_limit": time_limit, "mip_rel_gap": mip_rel_gap},
-                       started, bound=None, status=status, upper_bound=bound, bound_method="milp",
+    return make_result(problem, x, "optimal_placement", options, started, bound=None, status=status,
+                       upper_bound=bound, bound_method="milp",
                        backend=backend)
 
 
