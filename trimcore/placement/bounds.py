@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from trimcore._numeric import fractional_knapsack
 from trimcore.errors import invalid
 from trimcore.kernels import kernel
 from trimcore.placement.problem import PlacementProblem
@@ -53,24 +54,9 @@ def submodular_bound(problem: PlacementProblem, placement: np.ndarray, *, backen
         share = np.zeros(lib.n_blocks)
         np.divide(lib.block_sizes, sharers, out=share, where=sharers > 0)
         weights = np.add.reduceat(share[lib.indices], lib.indptr[:-1])[positive]
-        extra += _fractional_knapsack(gains[positive], weights, float(problem.capacity[m]))
+        extra += fractional_knapsack(gains[positive], weights, float(problem.capacity[m]))
     base = problem.hit_weight(x, backend=backend)
     return min(1.0, (base + extra) / problem.total_popularity * (1.0 + 1e-12))
-
-
-def _fractional_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float) -> float:
-    free = weights <= 0.0
-    total = float(values[free].sum())
-    values, weights = values[~free], weights[~free]
-    order = np.argsort(-values / weights, kind="stable")
-    room = capacity
-    for i in order:
-        if room <= 0.0:
-            break
-        take = min(1.0, room / weights[i])
-        total += take * values[i]
-        room -= take * weights[i]
-    return total
 
 
 def lp_size(problem: PlacementProblem) -> int:

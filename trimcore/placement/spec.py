@@ -15,6 +15,7 @@ from functools import reduce
 
 import numpy as np
 
+from trimcore._numeric import fractional_knapsack, sequential_sum
 from trimcore.errors import InstanceError, invalid
 from trimcore.kernels import kernel
 from trimcore.placement.greedy import GREEDY_RTOL
@@ -62,25 +63,6 @@ def solve_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float, eps
     return idx[chosen], "grid"
 
 
-def _fractional_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float) -> float:
-    """Optimum of the LP relaxation of a 0/1 knapsack with positive weights (Dantzig's bound)."""
-    if values.size == 0:
-        return 0.0
-    order = np.argsort(-values / weights, kind="stable")
-    filled = np.cumsum(weights[order])
-    gained = np.cumsum(values[order])
-    whole = int(np.searchsorted(filled, capacity, side="right"))
-    total = float(gained[whole - 1]) if whole else 0.0
-    if whole < order.size:
-        rest = capacity - (float(filled[whole - 1]) if whole else 0.0)
-        total += rest / weights[order[whole]] * values[order[whole]]
-    return total
-
-
-def _sequential_sum(values: np.ndarray) -> float:
-    return float(np.cumsum(values)[-1]) if values.size else 0.0
-
-
 def successive_knapsack(problem: PlacementProblem, *, eps: float, atomic: bool, knapsack: str = "auto",
                         grid_cells: int = 4096, max_combinations: int = 4096,
                         server_order: np.ndarray | None = None,
@@ -106,7 +88,7 @@ def successive_knapsack(problem: PlacementProblem, *, eps: float, atomic: bool, 
         blocks = lib.blocks_of(i)
         pos = position[blocks]
         shared_mask[i] = sum(1 << int(p) for p in pos[pos >= 0])
-        private[i] = _sequential_sum(lib.block_sizes[blocks[pos < 0]]) if not atomic else lib.model_sizes[i]
+        private[i] = sequential_sum(lib.block_sizes[blocks[pos < 0]]) if not atomic else lib.model_sizes[i]
     word_masks = np.array(shared_mask, dtype=np.uint64) if shared_ids.size <= 64 else None
     covered = np.zeros((n_models, problem.n_users), dtype=np.uint8)
     gains_of = kernel("server_gains", backend)
@@ -128,7 +110,7 @@ def successive_knapsack(problem: PlacementProblem, *, eps: float, atomic: bool, 
                     f"(max_combinations); this library has too much sharing for trimcaching_spec, "
                     f"use trimcaching_gen (general case) or raise max_combinations")
         counters["most_combinations"] = max(counters["most_combinations"], len(combos))
-        combo_size = {c: _sequential_sum(shared_sizes[[p for p in range(shared_ids.size) if c >> p & 1]])
+        combo_size = {c: sequential_sum(shared_sizes[[p for p in range(shared_ids.size) if c >> p & 1]])
                       for c in combos}
         best_value, best_set = 0.0, np.zeros(0, dtype=np.int64)
         for combo in sorted(combos, key=lambda c: (combo_size[c], c)):
@@ -146,14 +128,14 @@ def successive_knapsack(problem: PlacementProblem, *, eps: float, atomic: bool, 
             paid = items[private[items] > 0.0]
             # the knapsack can only win with a value above best_value; its LP relaxation bounds it,
             # so skipping combos whose bound falls short changes no decision (margin for rounding)
-            bound = float(gains[free].sum()) + _fractional_knapsack(gains[paid], private[paid], room)
+            bound = float(gains[free].sum()) + fractional_knapsack(gains[paid], private[paid], room)
             if bound < best_value * (1.0 - 1e-9):
                 counters["pruned"] += 1
                 continue
             chosen, _ = solve_knapsack(gains[paid], private[paid], room, eps, knapsack, grid_cells, backend)
             counters["knapsacks"] += 1
             selected = np.sort(np.concatenate([free, paid[chosen]]))
-            value = _sequential_sum(gains[selected])
+            value = sequential_sum(gains[selected])
             if value > best_value:
                 best_value, best_set = value, selected
         for i in best_set:
