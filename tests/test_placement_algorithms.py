@@ -208,3 +208,16 @@ def test_degenerate_instances(n_servers, capacity, eligible):
         if algorithm not in (tc.popularity_caching, tc.random_caching):
             assert res.placement.sum() == 0, algorithm.__name__
         assert res.upper_bound == pytest.approx(0.0, abs=1e-6)
+
+
+def test_knapsack_auto_falls_back_to_the_grid_on_huge_tables(monkeypatch):
+    import trimcore.placement.spec as spec
+
+    problem = random_problem(5, 2, 6, 6, 10, False)  # sizes with decimals: no exact integer grid
+    assert tc.trimcaching_spec(problem, 0.1).options["guaranteed"]
+    monkeypatch.setattr(spec, "FPTAS_TABLE_LIMIT", 1)
+    res = tc.trimcaching_spec(problem, 0.1, grid_cells=64)
+    assert res.feasible and res.options["knapsack_grid"] > 0 and not res.options["guaranteed"]
+    monkeypatch.setattr(spec, "FPTAS_HARD_LIMIT", 1)
+    with pytest.raises(tc.InstanceError, match="FPTAS table"):
+        tc.trimcaching_spec(problem, 0.1, knapsack="fptas")

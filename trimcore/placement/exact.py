@@ -14,7 +14,11 @@ Only x needs integrality: with x integral, y = max x and z = min(1, sum x) are o
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,6 +116,24 @@ def _build_ilp(problem: PlacementProblem) -> _Ilp:
     return _Ilp(cost, LinearConstraint(a, np.concatenate(lower), np.concatenate(upper_rows)), ub, n_x, total)
 
 
+@contextmanager
+def _solver_stdout_silenced() -> Iterator[None]:
+    """Some HiGHS builds printf debug lines from the MIP solver; keep them off our stdout."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 (embedded interpreters): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def lp_relaxation_bound(problem: PlacementProblem) -> float:
     """Optimal value of the ILP's LP relaxation: an upper bound on the optimal hit ratio."""
     ilp = _build_ilp(problem)
@@ -155,8 +177,9 @@ def optimal_placement(problem: PlacementProblem, time_limit: float = 60.0, *, mi
                            upper_bound=0.0, bound_method="milp", backend=backend)
     integrality = np.zeros(ilp.cost.size)
     integrality[:ilp.n_x] = 1
-    res = milp(ilp.cost, constraints=ilp.constraint, integrality=integrality, bounds=Bounds(0.0, ilp.upper),
-               options={"time_limit": float(time_limit), "mip_rel_gap": float(mip_rel_gap)})
+    with _solver_stdout_silenced():
+        res = milp(ilp.cost, constraints=ilp.constraint, integrality=integrality, bounds=Bounds(0.0, ilp.upper),
+                   options={"time_limit": float(time_limit), "mip_rel_gap": float(mip_rel_gap)})
     if res.x is None:
         if res.status == 1:  # time limit before any incumbent: nothing placed is still feasible
             x = np.zeros((problem.n_servers, problem.n_models), dtype=bool)

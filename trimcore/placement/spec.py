@@ -28,6 +28,10 @@ __all__ = ["trimcaching_spec", "successive_knapsack", "solve_knapsack", "KNAPSAC
 KNAPSACK_METHODS = ("auto", "fptas", "grid")
 #: The exact integer-grid DP is used by ``"auto"`` only up to this many capacity cells.
 GRID_CELL_LIMIT = 1 << 22
+#: ``"auto"`` uses the FPTAS up to this many table cells (items x rounded values), then the grid.
+FPTAS_TABLE_LIMIT = 50_000_000
+#: No FPTAS table beyond this many cells (one byte each for back-tracking).
+FPTAS_HARD_LIMIT = 4_000_000_000
 
 
 def solve_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float, eps: float, method: str,
@@ -36,24 +40,28 @@ def solve_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float, eps
 
     ``"fptas"``: value rounding, (1 - eps) of the optimum, always feasible. ``"grid"``: weights
     rounded up to a grid of ``grid_cells`` cells over the capacity, exact on the rounded
-    weights, always feasible. ``"auto"``: when the weights are integers whose gcd puts the
-    capacity on at most as many cells as the FPTAS table has columns, the exact grid DP
-    (optimal); otherwise the FPTAS.
+    weights, always feasible. ``"auto"`` chooses by table size: the exact DP over an integer
+    weight grid (optimal) when the weights are integers whose gcd puts the capacity on no more
+    cells than the FPTAS table has columns; otherwise the FPTAS while its table has at most
+    ``FPTAS_TABLE_LIMIT`` cells; beyond that the rounded grid (``"grid"``, no guarantee).
     """
     n = values.size
     if n == 0:
         return np.zeros(0, dtype=np.int64), method
+    fptas_cols = int(np.floor(values / (eps * values.max() / n)).sum()) + 1
     if method == "auto":
         integral = np.all(weights == np.floor(weights)) and weights.max() < 2.0**53
         if integral:
             unit = reduce(math.gcd, (int(w) for w in weights if w > 0), 0) or 1
             cells = int(capacity // unit)
-            fptas_cols = int(np.floor(values / (eps * values.max() / n)).sum()) + 1
             if cells <= min(fptas_cols, GRID_CELL_LIMIT):
                 units = (weights // unit).astype(np.int64)
                 return kernel("knapsack_grid", backend)(values, units, cells), "grid-exact"
-        method = "fptas"
+        method = "fptas" if n * fptas_cols <= FPTAS_TABLE_LIMIT else "grid"
     if method == "fptas":
+        if n * fptas_cols > FPTAS_HARD_LIMIT:
+            raise invalid("knapsack", f"an FPTAS table of at most {FPTAS_HARD_LIMIT:.0e} cells (use knapsack='auto' "
+                          "or 'grid', or a larger eps)", f"{n} items x {fptas_cols} value cells")
         return kernel("knapsack_fptas", backend)(values, weights, float(capacity), float(eps)), "fptas"
     unit = capacity / grid_cells
     units = np.ceil(weights / unit * (1.0 + 1e-12)).astype(np.int64)
@@ -132,8 +140,9 @@ def successive_knapsack(problem: PlacementProblem, *, eps: float, atomic: bool, 
             if bound < best_value * (1.0 - 1e-9):
                 counters["pruned"] += 1
                 continue
-            chosen, _ = solve_knapsack(gains[paid], private[paid], room, eps, knapsack, grid_cells, backend)
+            chosen, used = solve_knapsack(gains[paid], private[paid], room, eps, knapsack, grid_cells, backend)
             counters["knapsacks"] += 1
+            counters["knapsack_" + used.replace("-", "_")] = counters.get("knapsack_" + used.replace("-", "_"), 0) + 1
             selected = np.sort(np.concatenate([free, paid[chosen]]))
             value = sequential_sum(gains[selected])
             if value > best_value:
@@ -157,7 +166,9 @@ def trimcaching_spec(problem: PlacementProblem, eps: float = 0.1, *, knapsack: s
     knapsack : {"auto", "fptas", "grid"}
         Knapsack DP: value-rounding FPTAS, weight-grid DP with sizes rounded up (feasible, no
         guarantee), or ``"auto"`` (exact integer grid when it is smaller than the FPTAS table,
-        else FPTAS; the guarantee holds).
+        else the FPTAS up to ``FPTAS_TABLE_LIMIT`` cells, else the rounded grid). The result's
+        ``options["guaranteed"]`` says whether every knapsack kept the (1 - eps) factor, i.e.
+        whether the (1 - eps)/2 guarantee is certified for this run.
     grid_cells : int
         Capacity cells of the ``"grid"`` DP.
     max_combinations : int
@@ -181,7 +192,7 @@ def trimcaching_spec(problem: PlacementProblem, eps: float = 0.1, *, knapsack: s
     x, counters = successive_knapsack(problem, eps=eps, atomic=False, knapsack=knapsack, grid_cells=grid_cells,
                                       max_combinations=max_combinations, server_order=order, backend=backend)
     options = {"eps": eps, "knapsack": knapsack, "grid_cells": grid_cells, "max_combinations": max_combinations,
-               "server_order": server_order, **counters}
+               "server_order": server_order, **counters, "guaranteed": counters.get("knapsack_grid", 0) == 0}
     return make_result(problem, x, "trimcaching_spec", options, started, bound=bound, backend=backend)
 
 
