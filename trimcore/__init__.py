@@ -4,6 +4,14 @@ from trimcore.coverage import CoverageResult, max_coverage
 from trimcore.errors import BackendUnavailableError, InstanceError
 from trimcore.instance import ModelLibrary
 from trimcore.kernels import available_backends, resolve_backend
+from trimcore.loading import (
+    LoadingProblem,
+    LoadingResult,
+    partialloading_dp,
+    partialloading_dp_edf,
+    partialloading_greedy,
+    partialloading_optimal,
+)
 from trimcore.placement import (
     PlacementProblem,
     PlacementResult,
@@ -20,12 +28,18 @@ __all__ = [
     "BackendUnavailableError",
     "CoverageResult",
     "InstanceError",
+    "LoadingProblem",
+    "LoadingResult",
     "ModelLibrary",
     "PlacementProblem",
     "PlacementResult",
     "independent_caching",
     "max_coverage",
     "optimal_placement",
+    "partialloading_dp",
+    "partialloading_dp_edf",
+    "partialloading_greedy",
+    "partialloading_optimal",
     "popularity_caching",
     "random_caching",
     "trimcaching_gen",

@@ -103,15 +103,17 @@ def kernel_backends(name: str) -> tuple[str, ...]:
 def kernel(name: str, backend: str = "auto") -> Callable[..., Any]:
     """The kernel ``name`` of the resolved ``backend``.
 
-    Not every kernel has every tier; with ``backend="auto"`` (and no ``TRIMCORE_BACKEND``) the
-    fastest tier that has it is used, an explicit choice that lacks it raises
+    Not every kernel has every tier. With ``backend="auto"`` the tier named by
+    ``TRIMCORE_BACKEND`` (or the fastest available) is used when it has the kernel, otherwise
+    the fastest tier that has it; an explicit ``backend`` that lacks it raises
     :class:`BackendUnavailableError`.
     """
     chosen = resolve_backend(backend)
     module = _module(chosen)
     if hasattr(module, name):
         return getattr(module, name)
-    if backend == "auto" and not os.environ.get("TRIMCORE_BACKEND", "").strip():
-        return getattr(_module(kernel_backends(name)[0]), name)
+    having = kernel_backends(name)
+    if backend == "auto" and having:
+        return getattr(_module(having[0]), name)
     raise BackendUnavailableError(
-        f"kernel {name!r} has no {chosen!r} tier; it exists for: {', '.join(kernel_backends(name))}")
+        f"kernel {name!r} has no {chosen!r} tier; it exists for: {', '.join(having) or 'no tier'}")

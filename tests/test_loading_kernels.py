@@ -1,0 +1,147 @@
+"""PartialLoading kernels: the Numba tier returns exactly what the NumPy reference returns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_loading_support import backbone_instance, general_instance, tree_instance
+
+import trimcore.loading as pl
+from trimcore.kernels import kernel, kernel_backends
+
+NAMES = ["loading_order_times", "loading_switch_row", "loading_switch_matrix", "loading_simulate",
+         "loading_minplus", "loading_edf_dp", "loading_enumerate"]
+FAST = ["numba"]
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_kernel_has_both_tiers(name):
+    assert {"numba", "reference"} <= set(kernel_backends(name))
+    assert kernel(name, "auto") is kernel(name, kernel_backends(name)[0])
+
+
+def _both(name, *args):
+    ref = kernel(name, "reference")(*args)
+    return ref, [kernel(name, b)(*args) for b in FAST]
+
+
+def _same(ref, got):
+    if isinstance(ref, tuple):
+        for r, g in zip(ref, got, strict=True):
+            _same(r, g)
+        return
+    assert np.asarray(got).dtype == np.asarray(ref).dtype
+    np.testing.assert_array_equal(got, ref)
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_switch_and_order_times_identical(seed, full):
+    lp = general_instance(seed, n_users=8)
+    lib = lp.library
+    rng = np.random.default_rng(seed)
+    seq = rng.integers(0, lib.n_models, 12)
+    args = (lib.indptr, lib.indices, lib.block_sizes, 3.0)
+    ref, got = _both("loading_order_times", seq, int(rng.integers(-1, lib.n_models)), full, *args)
+    for g in got:
+        _same(ref, g)
+    mat_ref, mats = _both("loading_switch_matrix", full, *args)
+    for m in mats:
+        _same(mat_ref, m)
+    for prev in range(-1, lib.n_models):
+        row_ref, rows = _both("loading_switch_row", prev, full, *args)
+        for r in rows:
+            _same(row_ref, r)
+        _same(row_ref, mat_ref[prev])
+    # the order kernel and the matrix agree exactly (one arithmetic everywhere); row -1 is the empty GPU
+    prev = np.concatenate(([-1], seq[:-1]))
+    _same(kernel("loading_order_times", "reference")(seq, -1, full, *args), mat_ref[prev, seq])
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1))
+def test_simulate_identical(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 30))
+    lam, up, t = rng.uniform(0, 2, n), rng.uniform(0, 10, n), rng.uniform(0, 1, n)
+    if n:
+        up[rng.random(n) < 0.1] = np.inf
+    ref, got = _both("loading_simulate", lam, up, t)
+    for g in got:
+        _same(ref, g)
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1))
+def test_minplus_identical_with_ties(seed):
+    rng = np.random.default_rng(seed)
+
+    def table():
+        n = int(rng.integers(1, 12))
+        steps = rng.integers(0, 4, n - 1).astype(float)      # integer steps: many exact ties
+        return np.concatenate(([0.0], float(rng.integers(0, 5)) + np.cumsum(steps))) if n > 1 else np.zeros(1)
+
+    a, b = table(), table()
+    cap = float(rng.integers(0, 40))
+    ref, got = _both("loading_minplus", a, b, cap)
+    for g in got:
+        _same(ref, g)
+    out, choice = ref
+    for n in range(out.size):           # against the definition, lowest minimiser on ties
+        vals = [a[n - m] + b[m] for m in range(b.size) if 0 <= n - m < a.size]
+        ms = [m for m in range(b.size) if 0 <= n - m < a.size]
+        assert out[n] == min(vals) and choice[n] == ms[int(np.argmin(vals))]
+    assert out.size == a.size + b.size - 1 or out.size == 0 or a[-1] + b[-1] > cap
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_edf_and_enumeration_identical(seed, per_user):
+    lp = general_instance(seed, n_users=int(np.random.default_rng(seed).integers(1, 7)), common=not per_user)
+    users = pl.dp.edf_order(lp, np.arange(lp.n_users))
+    mat = lp.switch_matrix("reference")
+    args = (lp.user_model[users], lp.infer_time[users], lp.deadline_limit[users], mat, lp.start_state(), lp.n_users)
+    ref, got = _both("loading_edf_dp", *args)
+    for g in got:
+        _same(ref, g)
+    args = (mat, lp.user_model, lp.infer_time, lp.deadline, lp.deadline_limit, lp.start_state())
+    ref, got = _both("loading_enumerate", *args)
+    for g in got:
+        _same(ref, g)
+
+
+ALGOS = {
+    "dp": lambda p, b: pl.partialloading_dp(p, deadline="min", backend=b),
+    "dp_drop": lambda p, b: pl.partialloading_dp(p, deadline="min", repair="drop", backend=b),
+    "dp_edf": lambda p, b: pl.partialloading_dp_edf(p, backend=b),
+    "greedy": lambda p, b: pl.partialloading_greedy(p, backend=b),
+    "insert": lambda p, b: pl.partialloading_greedy(p, variant="insert", backend=b),
+    "optimal": lambda p, b: pl.partialloading_optimal(p, backend=b),
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["tree", "backbone", "general"]), st.booleans(),
+       st.sampled_from(sorted(ALGOS)))
+def test_algorithms_identical_across_tiers(seed, kind, slack, algo):
+    make = {"tree": tree_instance, "backbone": backbone_instance, "general": general_instance}[kind]
+    lp = make(seed, slack_bw=slack)
+    if algo.startswith("dp") and algo != "dp_edf" and not lp.is_laminar:
+        lp = lp.with_options(loading="full")
+    ref = ALGOS[algo](lp, "reference")
+    for b in FAST:
+        got = ALGOS[algo](lp, b)
+        np.testing.assert_array_equal(got.order, ref.order)
+        np.testing.assert_array_equal(got.bandwidth, ref.bandwidth)
+        assert got.served == ref.served
+
+
+def test_large_dp_tiers_identical():
+    lp = pl.make_loading_instance(400, 12, 3, seed=2)
+    a = pl.partialloading_dp(lp, backend="reference")
+    b = pl.partialloading_dp(lp, backend="numba")
+    np.testing.assert_array_equal(a.order, b.order)
+    assert a.served == b.served > 100

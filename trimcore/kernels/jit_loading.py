@@ -1,0 +1,264 @@
+"""Numba tier of the PartialLoading kernels (see :mod:`trimcore.kernels.reference_loading`).
+
+Every kernel is a module-level ``@njit(cache=True)`` function that performs the same
+floating-point operations in the same order as its reference twin, so decisions are identical.
+Compiled code is cached next to this file, or in ``NUMBA_CACHE_DIR`` when that is set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "loading_order_times",
+    "loading_switch_row",
+    "loading_switch_matrix",
+    "loading_simulate",
+    "loading_minplus",
+    "loading_edf_dp",
+    "loading_enumerate",
+]
+
+
+@njit(cache=True, nogil=True)
+def _switch_into(prev, full, indptr, indices, block_sizes, load_rate, stamp, tag, q):  # pragma: no cover
+    """Loading time prev -> q; the blocks of ``prev`` must carry ``stamp == tag``."""
+    if q == prev:
+        return 0.0
+    total = 0.0
+    for t in range(indptr[q], indptr[q + 1]):
+        j = indices[t]
+        if full or prev < 0 or stamp[j] != tag:
+            total += block_sizes[j]
+    return total / load_rate
+
+
+@njit(cache=True, nogil=True)
+def _mark(prev, indptr, indices, stamp, tag):  # pragma: no cover - compiled
+    if prev >= 0:
+        for t in range(indptr[prev], indptr[prev + 1]):
+            stamp[indices[t]] = tag
+
+
+@njit(cache=True, nogil=True)
+def _order_times(seq_models, initial, full, indptr, indices, block_sizes, load_rate, out):  # pragma: no cover
+    stamp = np.full(block_sizes.shape[0], -1, dtype=np.int64)
+    prev = initial
+    for p in range(seq_models.shape[0]):
+        q = seq_models[p]
+        if q != prev:
+            _mark(prev, indptr, indices, stamp, p)
+        out[p] = _switch_into(prev, full, indptr, indices, block_sizes, load_rate, stamp, p, q)
+        prev = q
+
+
+def loading_order_times(seq_models: np.ndarray, initial: int, full: bool, indptr: np.ndarray,
+                        indices: np.ndarray, block_sizes: np.ndarray, load_rate: float) -> np.ndarray:
+    """See :func:`trimcore.kernels.reference_loading.loading_order_times`."""
+    out = np.zeros(seq_models.shape[0])
+    _order_times(np.ascontiguousarray(seq_models, dtype=np.int64), int(initial), bool(full), indptr, indices,
+                 block_sizes, float(load_rate), out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _switch_rows(prevs, full, indptr, indices, block_sizes, load_rate, out):  # pragma: no cover - compiled
+    n_models = indptr.shape[0] - 1
+    stamp = np.full(block_sizes.shape[0], -1, dtype=np.int64)
+    for r in range(prevs.shape[0]):
+        prev = prevs[r]
+        _mark(prev, indptr, indices, stamp, r)
+        for q in range(n_models):
+            out[r, q] = _switch_into(prev, full, indptr, indices, block_sizes, load_rate, stamp, r, q)
+
+
+def loading_switch_row(prev: int, full: bool, indptr: np.ndarray, indices: np.ndarray,
+                       block_sizes: np.ndarray, load_rate: float) -> np.ndarray:
+    """See :func:`trimcore.kernels.reference_loading.loading_switch_row`."""
+    out = np.zeros((1, indptr.shape[0] - 1))
+    _switch_rows(np.array([prev], dtype=np.int64), bool(full), indptr, indices, block_sizes, float(load_rate), out)
+    return out[0]
+
+
+def loading_switch_matrix(full: bool, indptr: np.ndarray, indices: np.ndarray, block_sizes: np.ndarray,
+                          load_rate: float) -> np.ndarray:
+    """See :func:`trimcore.kernels.reference_loading.loading_switch_matrix`."""
+    n_models = indptr.shape[0] - 1
+    prevs = np.arange(n_models + 1, dtype=np.int64)
+    prevs[n_models] = -1
+    out = np.zeros((n_models + 1, n_models))
+    _switch_rows(prevs, bool(full), indptr, indices, block_sizes, float(load_rate), out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _simulate(lam, upload, infer, start, finish):  # pragma: no cover - compiled
+    f = 0.0
+    for p in range(lam.shape[0]):
+        s = max(f + lam[p], upload[p])
+        start[p] = s
+        f = s + infer[p]
+        finish[p] = f
+
+
+def loading_simulate(lam: np.ndarray, upload: np.ndarray, infer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """See :func:`trimcore.kernels.reference_loading.loading_simulate`."""
+    start = np.zeros(lam.shape[0])
+    finish = np.zeros(lam.shape[0])
+    _simulate(lam, upload, infer, start, finish)
+    return start, finish
+
+
+@njit(cache=True, nogil=True)
+def _minplus(h_left, h_right, cap, out, choice):  # pragma: no cover - compiled
+    a = h_left.shape[0]
+    b = h_right.shape[0]
+    length = 0
+    for n in range(a + b - 1):
+        lo = max(0, n - a + 1)
+        hi = min(n, b - 1)
+        best = h_left[n - lo] + h_right[lo]
+        arg = lo
+        for m in range(lo + 1, hi + 1):
+            v = h_left[n - m] + h_right[m]
+            if v < best:
+                best = v
+                arg = m
+        if best > cap:
+            break
+        out[n] = best
+        choice[n] = arg
+        length = n + 1
+    return length
+
+
+def loading_minplus(h_left: np.ndarray, h_right: np.ndarray, cap: float) -> tuple[np.ndarray, np.ndarray]:
+    """See :func:`trimcore.kernels.reference_loading.loading_minplus`."""
+    size = h_left.shape[0] + h_right.shape[0] - 1
+    out = np.zeros(size)
+    choice = np.zeros(size, dtype=np.int64)
+    length = _minplus(h_left, h_right, float(cap), out, choice)
+    return out[:length].copy(), choice[:length].copy()
+
+
+@njit(cache=True, nogil=True)
+def _edf_dp(seq_models, infer, limit, switch, start_state, cap):  # pragma: no cover - compiled
+    k_users = seq_models.shape[0]
+    n_states = switch.shape[0]
+    f = np.full((cap + 1, n_states), np.inf)
+    f[0, start_state] = 0.0
+    pred = np.full((k_users, cap + 1), -1, dtype=np.int64)
+    for k in range(k_users):
+        q = seq_models[k]
+        tk = infer[k]
+        for n in range(min(k + 1, cap), 0, -1):
+            best = np.inf
+            arg = -1
+            for i in range(n_states):
+                v = f[n - 1, i]
+                if v < np.inf:
+                    c = v + (switch[i, q] + tk)
+                    if c < best:
+                        best = c
+                        arg = i
+            if arg >= 0 and best <= limit[k] and best < f[n, q]:
+                f[n, q] = best
+                pred[k, n] = arg
+    # back-tracking
+    n = 0
+    for r in range(cap + 1):
+        for i in range(n_states):
+            if f[r, i] < np.inf:
+                n = r
+                break
+    state = 0
+    best = np.inf
+    for i in range(n_states):
+        if f[n, i] < best:
+            best = f[n, i]
+            state = i
+    served = np.empty(n, dtype=np.int64)
+    k = k_users - 1
+    while n > 0:
+        while not (seq_models[k] == state and pred[k, n] >= 0):
+            k -= 1
+        served[n - 1] = k
+        state = pred[k, n]
+        n -= 1
+        k -= 1
+    return served
+
+
+def loading_edf_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray, switch: np.ndarray,
+                   start_state: int, cap: int) -> np.ndarray:
+    """See :func:`trimcore.kernels.reference_loading.loading_edf_dp`."""
+    return _edf_dp(np.ascontiguousarray(seq_models, dtype=np.int64), infer, limit, switch, int(start_state),
+                   int(cap))
+
+
+@njit(cache=True, nogil=True)
+def _enumerate(switch, models, infer, deadline, limit, start_state, fill, ptr, users, latest):  # pragma: no cover
+    k_users = models.shape[0]
+    used = np.zeros(k_users, dtype=np.bool_)
+    seq = np.empty(k_users, dtype=np.int64)
+    fin = np.empty(k_users, dtype=np.float64)
+    state = np.empty(k_users + 1, dtype=np.int64)
+    cursor = np.zeros(k_users + 1, dtype=np.int64)
+    smin = np.empty(k_users, dtype=np.float64)
+    state[0] = start_state
+    depth = 0
+    n_seq = 0
+    pos = 0
+    while depth >= 0:
+        k = cursor[depth]
+        if k >= k_users:
+            depth -= 1
+            if depth >= 0:
+                used[seq[depth]] = False
+                cursor[depth] += 1
+            continue
+        if used[k]:
+            cursor[depth] += 1
+            continue
+        prev_f = fin[depth - 1] if depth > 0 else 0.0
+        f_new = prev_f + (switch[state[depth], models[k]] + infer[k])
+        if not f_new <= limit[k]:
+            cursor[depth] += 1
+            continue
+        seq[depth] = k
+        fin[depth] = f_new
+        used[k] = True
+        length = depth + 1
+        if fill:
+            run = np.inf
+            for p in range(length - 1, -1, -1):
+                s = deadline[seq[p]] - fin[p]
+                if s < run:
+                    run = s
+                smin[p] = run
+            for p in range(length):
+                users[pos + p] = seq[p]
+                latest[pos + p] = (fin[p] - infer[seq[p]]) + smin[p]
+            ptr[n_seq + 1] = pos + length
+        n_seq += 1
+        pos += length
+        state[depth + 1] = models[k]
+        cursor[depth + 1] = 0
+        depth += 1
+    return n_seq, pos
+
+
+def loading_enumerate(switch: np.ndarray, models: np.ndarray, infer: np.ndarray, deadline: np.ndarray,
+                      limit: np.ndarray, start_state: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """See :func:`trimcore.kernels.reference_loading.loading_enumerate`."""
+    models = np.ascontiguousarray(models, dtype=np.int64)
+    empty_i = np.zeros(1, dtype=np.int64)
+    empty_f = np.zeros(1)
+    n_seq, total = _enumerate(switch, models, infer, deadline, limit, int(start_state), False, empty_i, empty_i,
+                              empty_f)
+    ptr = np.zeros(n_seq + 1, dtype=np.int64)
+    users = np.zeros(total, dtype=np.int64)
+    latest = np.zeros(total)
+    _enumerate(switch, models, infer, deadline, limit, int(start_state), True, ptr, users, latest)
+    return ptr, users, latest
