@@ -20,7 +20,6 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import lambertw
 
 from trimcore.errors import invalid
 from trimcore.instance._validate import float_array, positive_scalar
@@ -231,6 +230,8 @@ def _closed_form(rate: np.ndarray, alpha: np.ndarray, c: np.ndarray) -> np.ndarr
     Entries that fail verification (non-finite, or rate off by more than 1e-9 relative) are NaN.
     """
     z = -c * np.exp(-c)
+    from scipy.special import lambertw  # imported here: scipy.special costs ~0.5 s to import
+
     w = lambertw(z, k=-1, tol=1e-15)
     y = -w.real / c
     x = y - 1.0

@@ -29,9 +29,8 @@ import time
 from typing import Any
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
+from trimcore._solver import solver_stdout_silenced
 from trimcore.errors import SolverError, invalid
 from trimcore.instance._validate import integer, positive_scalar
 from trimcore.kernels import kernel
@@ -226,15 +225,19 @@ class _Milp:
                 data.append(v)
             lo.append(lb)
             hi.append(ub)
+        from scipy import sparse
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
         a = sparse.csr_array((data, (ri, ci)), shape=(len(all_rows), self.n_var))
         cost = np.zeros(self.n_var)
         cost[self.ix] = -1.0
         integrality = np.zeros(self.n_var)
         integrality[self.ix] = 1
         integrality[self.iy] = 1
-        return milp(cost, constraints=LinearConstraint(a, lo, hi), integrality=integrality,
-                    bounds=Bounds(np.zeros(self.n_var), self.upper),
-                    options={"time_limit": max(time_limit, 1e-3), "mip_rel_gap": 0.0, "disp": False})
+        with solver_stdout_silenced():
+            return milp(cost, constraints=LinearConstraint(a, lo, hi), integrality=integrality,
+                        bounds=Bounds(np.zeros(self.n_var), self.upper),
+                        options={"time_limit": max(time_limit, 1e-3), "mip_rel_gap": 0.0, "disp": False})
 
     def order_of(self, sol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Local indices of the served users in the solution's order, and their start times."""

@@ -14,17 +14,13 @@ Only x needs integrality: with x integral, y = max x and z = min(1, sum x) are o
 from __future__ import annotations
 
 import itertools
-import os
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from trimcore._solver import solver_stdout_silenced
 from trimcore.errors import SolverError, invalid
 from trimcore.placement.bounds import BOUND_SLACK
 from trimcore.placement.problem import PlacementProblem
@@ -39,7 +35,7 @@ BRUTE_FORCE_LIMIT = 20
 @dataclass(frozen=True)
 class _Ilp:
     cost: np.ndarray  # minimize cost @ v
-    constraint: LinearConstraint
+    constraint: Any  # scipy.optimize.LinearConstraint
     upper: np.ndarray
     n_x: int
     total: float
@@ -51,6 +47,9 @@ class _Ilp:
 
 
 def _build_ilp(problem: PlacementProblem) -> _Ilp:
+    from scipy import sparse
+    from scipy.optimize import LinearConstraint
+
     lib = problem.library
     n_s, n_i, n_j = problem.n_servers, problem.n_models, lib.n_blocks
     n_x, n_y = n_s * n_i, n_s * n_j
@@ -116,26 +115,10 @@ def _build_ilp(problem: PlacementProblem) -> _Ilp:
     return _Ilp(cost, LinearConstraint(a, np.concatenate(lower), np.concatenate(upper_rows)), ub, n_x, total)
 
 
-@contextmanager
-def _solver_stdout_silenced() -> Iterator[None]:
-    """Some HiGHS builds printf debug lines from the MIP solver; keep them off our stdout."""
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # no file descriptor 1 (embedded interpreters): nothing to silence
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def lp_relaxation_bound(problem: PlacementProblem) -> float:
     """Optimal value of the ILP's LP relaxation: an upper bound on the optimal hit ratio."""
+    from scipy.optimize import linprog
+
     ilp = _build_ilp(problem)
     if ilp.trivial:
         return 0.0
@@ -168,6 +151,8 @@ def optimal_placement(problem: PlacementProblem, time_limit: float = 60.0, *, mi
     """
     if not (np.isfinite(time_limit) and time_limit > 0):
         raise invalid("time_limit", "a finite number of seconds > 0", time_limit)
+    from scipy.optimize import Bounds, milp
+
     started = time.perf_counter()
     ilp = _build_ilp(problem)
     options = {"time_limit": time_limit, "mip_rel_gap": mip_rel_gap}
@@ -177,7 +162,7 @@ def optimal_placement(problem: PlacementProblem, time_limit: float = 60.0, *, mi
                            upper_bound=0.0, bound_method="milp", backend=backend)
     integrality = np.zeros(ilp.cost.size)
     integrality[:ilp.n_x] = 1
-    with _solver_stdout_silenced():
+    with solver_stdout_silenced():
         res = milp(ilp.cost, constraints=ilp.constraint, integrality=integrality, bounds=Bounds(0.0, ilp.upper),
                    options={"time_limit": float(time_limit), "mip_rel_gap": float(mip_rel_gap)})
     if res.x is None:
