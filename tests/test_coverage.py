@@ -109,3 +109,118 @@ def test_binding_refuses_repeats_and_bad_offsets():
     with pytest.raises(tc.InstanceError, match="indptr"):
         _core.max_coverage(np.array([0, 3], np.int64), np.array([1, 0], np.int32), np.ones(2), np.ones(1), 1.0,
                            "gain", True, 0.0)
+
+
+# ------------------------------------------------------------------------------ adversarial
+# The native kernel keeps gains up to date incrementally and buckets sets by floating-point
+# keys; these instances aim at its ties, rounding and key ranges. Every tier and both native
+# variants must choose exactly what the plain NumPy greedy chooses.
+def adversarial_sets(seed: int, n_sets: int, n_elements: int, max_size: int, weight_kind: str, cost_kind: str,
+                     duplicate: bool):
+    rng = np.random.default_rng(seed)
+    rows = [np.sort(rng.choice(n_elements, size=int(rng.integers(0, min(max_size, n_elements) + 1)),
+                               replace=False)) for _ in range(n_sets)]
+    if duplicate and n_sets > 1:  # identical sets: ties broken by id
+        for _ in range(max(1, n_sets // 3)):
+            rows[int(rng.integers(n_sets))] = rows[int(rng.integers(n_sets))].copy()
+    indptr = np.concatenate([[0], np.cumsum([r.size for r in rows])])
+    indices = np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, np.int64)
+    weights = {
+        "unit": np.ones(n_elements),
+        "few_values": rng.choice([0.1, 0.2, 0.3], n_elements),  # sums that round differently
+        "tiny": rng.choice([1e-300, 3e-300, 5e-324, 1e-310], n_elements),
+        "mixed_scale": rng.choice([1e-300, 1e-12, 1.0, 1e12, 0.0], n_elements) * rng.uniform(1, 2, n_elements),
+        "zeros": rng.choice([0.0, 0.0, 1.0, 2.0], n_elements),
+        "huge": rng.choice([1e307, 1e308, 1.0], n_elements),  # sums overflow to inf
+    }[weight_kind]
+    costs = {
+        "cardinality": None,
+        "unit": np.ones(n_sets),
+        "zero_some": np.where(rng.random(n_sets) < 0.3, 0.0, rng.choice([1.0, 2.0, 3.0], n_sets)),
+        "tiny": rng.choice([1e-300, 1.0, 1e-20], n_sets),  # ratios that overflow to inf
+        "mixed": rng.uniform(0.0, 4.0, n_sets) * rng.choice([1e-6, 1.0, 1e6], n_sets),
+    }[cost_kind]
+    return indptr, indices, weights, costs
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, 2**31), st.integers(1, 30), st.integers(1, 25), st.integers(1, 10), st.integers(0, 12),
+       st.sampled_from(["unit", "few_values", "tiny", "mixed_scale", "zeros", "huge"]),
+       st.sampled_from(["cardinality", "unit", "zero_some", "tiny", "mixed"]), st.booleans(),
+       st.sampled_from([0.0, 0.5, 0.9]))
+def test_adversarial_instances_select_like_numpy(seed, n_sets, n_elements, max_size, k, weight_kind, cost_kind,
+                                                 duplicate, cut):
+    from trimcore.kernels import reference
+
+    indptr, indices, weights, costs = adversarial_sets(seed, n_sets, n_elements, max_size, weight_kind, cost_kind,
+                                                       duplicate)
+    if costs is None:
+        costs, rule, budget = np.ones(n_sets), "gain", float(k)
+    else:  # a budget that runs out part way (cut > 0), or a plain number
+        rule = "ratio"
+        budget = float(np.quantile(costs, cut) * k) if cut else float(k)
+    ptr, idx = indptr.astype(np.int64), indices.astype(np.int32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = reference.max_coverage(ptr, idx, weights, costs, budget, rule, True, 1e-12).tolist()
+    for backend in FAST:
+        from trimcore.kernels import kernel
+
+        for lazy in (True, False):
+            got = kernel("max_coverage", backend)(ptr, idx, weights, costs, budget, rule, lazy, 1e-12)
+            assert got.tolist() == want, (backend, lazy)
+
+
+@pytest.mark.parametrize("weight_kind", ["unit", "zipf"])
+@pytest.mark.parametrize("with_costs", [False, True])
+def test_medium_instance_lazy_equals_plain(weight_kind, with_costs):
+    # large enough for many bucket moves, lazy rescans and deep sweeps of the native kernel
+    rng = np.random.default_rng(7)
+    n_sets, n_elements, k = 3000, 400, 150
+    w = np.ones(n_elements) if weight_kind == "unit" else 1.0 / np.arange(1, n_elements + 1) ** 0.8
+    sizes = rng.integers(1, 25, n_sets)
+    rows = [np.unique(rng.choice(n_elements, size=s, p=w / w.sum())) for s in sizes]
+    indptr = np.concatenate([[0], np.cumsum([r.size for r in rows])])
+    indices = np.concatenate(rows)
+    kwargs = {"costs": rng.uniform(0.5, 2.0, n_sets), "budget": float(k)} if with_costs else {"budget": k}
+    lazy = tc.max_coverage(indptr, indices, weights=w, lazy=True, **kwargs)
+    plain = tc.max_coverage(indptr, indices, weights=w, lazy=False, **kwargs)
+    assert lazy.selected.tolist() == plain.selected.tolist()
+    assert lazy.value == plain.value
+    assert lazy.value <= lazy.upper_bound <= w.sum() * (1 + 1e-12)
+
+
+def test_reference_matches_native_on_a_larger_instance():
+    rng = np.random.default_rng(11)
+    n_sets, n_elements, k = 400, 120, 40
+    w = rng.zipf(1.6, n_elements).astype(float)
+    rows = [np.unique(rng.integers(0, n_elements, int(rng.integers(1, 15)))) for _ in range(n_sets)]
+    indptr = np.concatenate([[0], np.cumsum([r.size for r in rows])])
+    indices = np.concatenate(rows)
+    ref = tc.max_coverage(indptr, indices, k, weights=w, backend="reference")
+    for backend in FAST:
+        assert tc.max_coverage(indptr, indices, k, weights=w, backend=backend).selected.tolist() == \
+            ref.selected.tolist()
+
+
+def test_edge_cases():
+    # no sets, empty sets, budget 0, everything free
+    assert tc.max_coverage([0], [], budget=3, n_elements=0).selected.tolist() == []
+    assert tc.max_coverage([0, 0, 0], [], budget=3, n_elements=2).selected.tolist() == []
+    assert tc.max_coverage([0, 2, 3], [0, 1, 2], budget=0).selected.tolist() == []
+    res = tc.max_coverage([0, 2, 3, 4], [0, 1, 2, 0], budget=0.0, costs=[0.0, 0.0, 0.0])
+    assert res.selected.tolist() == [0, 1]  # zero cost sets always fit; set 2 adds nothing
+    assert res.value == 3.0
+
+
+def test_binding_refuses_out_of_range_ids_in_both_variants():
+    from trimcore import _core
+
+    for lazy in (True, False):
+        with pytest.raises(tc.InstanceError, match="indices"):
+            _core.max_coverage(np.array([0, 2], np.int64), np.array([0, 5], np.int32), np.ones(3), np.ones(1), 1.0,
+                               "gain", lazy, 0.0)
+        with pytest.raises(tc.InstanceError, match="twice"):
+            _core.max_coverage(np.array([0, 1, 3], np.int64), np.array([0, 2, 2], np.int32), np.ones(3),
+                               np.ones(2), 1.0, "gain", lazy, 0.0)
+    with pytest.raises(tc.InstanceError, match="indices"):
+        tc.max_coverage([0, 2], [1, 1], budget=1, backend="reference")

@@ -307,11 +307,12 @@ py::array_t<std::int64_t> max_coverage(const py::handle& indptr_o, const py::han
   py::array indices = checked<std::int32_t>(indices_o, "indices", {-1});
   const auto n_sets = indptr.shape(0) - 1;
   if (n_sets < 0) fail("indptr: expected at least one entry");
+  if (n_sets >= (py::ssize_t{1} << 31)) fail("indptr: expected fewer than 2^31 sets");
   py::array costs = checked<double>(costs_o, "costs", {n_sets});
   check_offsets(indptr, "indptr", indices.shape(0));
-  check_range(indices, "indices", weights.shape(0));
+  const auto n_elements = weights.shape(0);
   const auto* w = ptr<double>(weights);
-  for (py::ssize_t t = 0; t < weights.shape(0); ++t)
+  for (py::ssize_t t = 0; t < n_elements; ++t)
     if (!(std::isfinite(w[t]) && w[t] >= 0.0)) fail("weights: expected finite values >= 0");
   const auto* c = ptr<double>(costs);
   for (py::ssize_t t = 0; t < n_sets; ++t)
@@ -320,31 +321,30 @@ py::array_t<std::int64_t> max_coverage(const py::handle& indptr_o, const py::han
   if (!(rtol >= 0.0 && rtol < 1.0)) fail("rtol: expected a value in [0, 1)");
   const auto* ip = ptr<std::int64_t>(indptr);
   const auto* ix = ptr<std::int32_t>(indices);
-  std::vector<std::uint8_t> covered(static_cast<std::size_t>(weights.shape(0)), 0);
   std::vector<std::int64_t> chosen;
-  std::int64_t duplicate_set = -1;
+  trimcore::CsrDefect defect;
   {
     py::gil_scoped_release release;
-    // duplicates inside a set would count an element twice: refuse them (stamp per set, O(nnz))
-    std::vector<std::int64_t> stamp(covered.size(), -1);
-    for (std::int64_t s = 0; s < n_sets && duplicate_set < 0; ++s)
-      for (std::int64_t t = ip[s]; t < ip[s + 1]; ++t) {
-        if (stamp[static_cast<std::size_t>(ix[t])] == s) {
-          duplicate_set = s;
-          break;
-        }
-        stamp[static_cast<std::size_t>(ix[t])] = s;
+    const auto n = static_cast<std::size_t>(n_sets), n_el = static_cast<std::size_t>(n_elements);
+    if (lazy) {  // checks ids and repeats inside its first pass
+      chosen = trimcore::max_coverage_greedy(n, ip, ix, n_el, w, c, budget, rtol, rule, &defect);
+    } else {
+      defect = trimcore::check_set_csr(n, ip, ix, n_el);
+      if (defect.set < 0) {
+        std::vector<std::uint8_t> covered(n_el, 0);
+        std::vector<std::int64_t> candidates(n);
+        for (std::size_t s = 0; s < n; ++s) candidates[s] = static_cast<std::int64_t>(s);
+        trimcore::SetCoverageGains gains(ip, ix, w, covered.data());
+        trimcore::AdditiveBudget limit(c, budget, rtol);
+        chosen = trimcore::greedy_plain(gains, limit, candidates, rule);
       }
-    if (duplicate_set < 0) {
-      std::vector<std::int64_t> candidates(static_cast<std::size_t>(n_sets));
-      for (std::int64_t s = 0; s < n_sets; ++s) candidates[static_cast<std::size_t>(s)] = s;
-      trimcore::SetCoverageGains gains(ip, ix, w, covered.data());
-      trimcore::AdditiveBudget limit(c, budget, rtol);
-      chosen = lazy ? trimcore::greedy_lazy(gains, limit, candidates, rule, static_cast<std::size_t>(n_sets))
-                    : trimcore::greedy_plain(gains, limit, candidates, rule);
     }
   }
-  if (duplicate_set >= 0) fail("indices: set " + std::to_string(duplicate_set) + " lists an element twice");
+  if (defect.set >= 0) {
+    if (defect.out_of_range)
+      fail("indices: expected ids in [0, " + std::to_string(n_elements) + "), got " + std::to_string(defect.element));
+    fail("indices: set " + std::to_string(defect.set) + " lists an element twice");
+  }
   return to_array(chosen);
 }
 

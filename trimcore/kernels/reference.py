@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from trimcore._numeric import sequential_sum
+from trimcore.errors import invalid
+
 __all__ = [
     "storage_used", "hit_weight", "greedy_placement", "server_gains", "knapsack_fptas", "knapsack_grid", "max_coverage",
 ]
@@ -46,10 +49,6 @@ def hit_weight(placement: np.ndarray, pair_ptr: np.ndarray, pair_len: np.ndarray
 # ---------------------------------------------------------------------------------- greedy
 # Sums are taken left to right (np.cumsum) in the same order as the native tier, so both tiers
 # see bit-identical gains and costs and make identical choices, ties to the lowest id.
-def _sequential_sum(values: np.ndarray) -> float:
-    return float(np.cumsum(values)[-1]) if values.size else 0.0
-
-
 def ranks_before(a: tuple[float, float, int], b: tuple[float, float, int], rule: str) -> bool:
     """True when score ``a = (ratio, gain, id)`` ranks strictly before ``b`` under ``rule``."""
     if rule == "ratio" and a[0] != b[0]:
@@ -87,11 +86,11 @@ def greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_
         for p in alive:
             m, i = divmod(p, n_models)
             fresh = blocks[i][~stored[m, blocks[i]]]
-            cost = _sequential_sum(block_sizes[fresh])
+            cost = sequential_sum(block_sizes[fresh])
             if not used[m] + cost <= limit[m]:
                 continue
             users = pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]
-            gain = _sequential_sum(popularity_by_model[i, users] * (covered[i, users] == 0))
+            gain = sequential_sum(popularity_by_model[i, users] * (covered[i, users] == 0))
             if not gain > 0.0:
                 continue
             keep.append(p)
@@ -117,7 +116,7 @@ def server_gains(server, pair_ptr, pair_len, pair_users, popularity_by_model, co
     for i in range(n_models):
         p = server * n_models + i
         users = pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]
-        out[i] = _sequential_sum(popularity_by_model[i, users] * (covered[i, users] == 0))
+        out[i] = sequential_sum(popularity_by_model[i, users] * (covered[i, users] == 0))
     return out
 
 
@@ -178,7 +177,21 @@ def max_coverage(indptr, indices, weights, costs, budget, rule, lazy, rtol) -> n
 
     Each round every set that still fits is scored (``gain`` or ``gain / cost``, ties to the
     larger gain, then the lowest id); sums run left to right as in the native tier.
+
+    Raises
+    ------
+    InstanceError
+        If a set lists an element twice (it would count twice); the native tier checks the same
+        inside its first pass.
     """
+    n_sets, n_elements = indptr.shape[0] - 1, weights.shape[0]
+    if indices.size:
+        rows = np.repeat(np.arange(n_sets, dtype=np.int64), np.diff(indptr))
+        keys = np.sort(rows * max(n_elements, 1) + indices)
+        repeats = np.diff(keys) == 0
+        if repeats.any():
+            raise invalid("indices", "no element twice in one set",
+                          f"a repeat in set {int(keys[1:][repeats][0] // max(n_elements, 1))}")
     covered = np.zeros(weights.shape[0], dtype=bool)
     limit = budget * (1.0 + rtol)
     used = 0.0
@@ -191,7 +204,7 @@ def max_coverage(indptr, indices, weights, costs, budget, rule, lazy, rtol) -> n
             if not used + cost <= limit:
                 continue
             members = indices[indptr[s]:indptr[s + 1]]
-            gain = _sequential_sum(weights[members] * ~covered[members])
+            gain = sequential_sum(weights[members] * ~covered[members])
             if not gain > 0.0:
                 continue
             keep.append(s)

@@ -1,0 +1,240 @@
+"""Peer comparison for ``tc.max_coverage``: trimcore against submodlib, apricot and the floor.
+
+Runs the same random weighted max-coverage instances (sets of 5..39 elements drawn by a skewed,
+Zipf-0.8 popularity that is also the element weight; repeats removed) through
+
+* trimcore: ``tc.max_coverage`` end to end, its ``runtime_s`` and the native kernel alone;
+* the memory-bound floor: one streaming pass over the CSR data (``sum of w[e]`` per set) as a
+  NumPy ``np.add.reduceat`` and as a compiled loop (Numba);
+* submodlib (``submodlib-py``): ``SetCoverFunction(...).maximize(optimizer="LazyGreedy")``, the same
+  element weights; construction (Python sets, C++ object) and solve timed apart;
+* apricot (``apricot-select``): ``MaxCoverageSelection`` on a sparse 0/1 matrix. apricot has no
+  element weights, so it is compared with trimcore on unit weights. Its ``naive`` optimizer is
+  an exact greedy but costs O(k nnz), so it only runs where ``k * nnz <= --apricot-max-work``;
+  its ``lazy`` optimizer (0.6.1) is also timed, but it picks sets of zero marginal gain while
+  others still gain (see the ``greedy`` column).
+
+Every solution is evaluated by the same evaluator (``trimcore.coverage.coverage_value``) and
+checked to be a greedy sequence (each pick has the largest marginal gain at its round, up to
+float32 rounding for submodlib); covered weights are compared with trimcore's.
+
+Install the peers with ``pip install -e .[peers]`` (or ``pip install submodlib-py apricot-select``).
+
+Usage::
+
+    python benchmarks/peers.py                                   # 20000x2000x200 and 200000x20000x2000
+    python benchmarks/peers.py --sizes 200000x20000x2000 --repeat 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import trimcore as tc  # noqa: E402
+from trimcore.coverage import coverage_value  # noqa: E402
+
+
+def instance(n_sets: int, n_elements: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Skewed weighted instance: CSR (indptr int64, indices int32) and element weights."""
+    rng = np.random.default_rng(seed)
+    w = 1.0 / np.arange(1, n_elements + 1) ** 0.8
+    rng.shuffle(w)
+    sizes = rng.integers(5, 40, n_sets)
+    idx = rng.choice(n_elements, size=int(sizes.sum()), p=w / w.sum())
+    rows = np.repeat(np.arange(n_sets, dtype=np.int64), sizes)
+    key = np.unique(rows * n_elements + idx)  # drop repeats inside a set, sort by (set, element)
+    rows, idx = key // n_elements, (key % n_elements).astype(np.int32)
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_sets))]).astype(np.int64)
+    return ptr, idx, w
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
+    """(median, min) wall seconds over ``repeat`` calls, and the last result."""
+    times, out = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), min(times), out
+
+
+def greedy_violations(ptr: np.ndarray, idx: np.ndarray, w: np.ndarray, picks, rtol: float = 1e-9) -> int:
+    """Rounds where the pick's marginal gain is below the largest one (incremental, O(nnz))."""
+    import scipy.sparse as sp
+
+    inv = sp.csr_matrix((np.ones(idx.size), idx, ptr), shape=(ptr.size - 1, w.size)).T.tocsr()
+    gains = np.add.reduceat(w[idx], ptr[:-1]) if idx.size else np.zeros(ptr.size - 1)
+    gains[ptr[1:] == ptr[:-1]] = 0.0
+    covered = np.zeros(w.size, dtype=bool)
+    bad = 0
+    for s in picks:
+        bad += bool(gains[s] < gains.max() * (1.0 - rtol) - 1e-300)
+        members = idx[ptr[s]:ptr[s + 1]]
+        for e in members[~covered[members]]:
+            gains[inv.indices[inv.indptr[e]:inv.indptr[e + 1]]] -= w[e]
+        covered[members] = True
+    return bad
+
+
+def numba_floor() -> Callable | None:
+    try:
+        import numba
+    except ImportError:
+        return None
+
+    @numba.njit(cache=False, nogil=True)
+    def stream(ptr, idx, w, out):  # pragma: no cover - compiled
+        for s in range(ptr.size - 1):
+            acc = 0.0
+            for t in range(ptr[s], ptr[s + 1]):
+                acc += w[idx[t]]
+            out[s] = acc
+
+    return stream
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
+    return (f"{model}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, "
+            f"NumPy {np.__version__}, load average {load[0]:.2f}")
+
+
+def bench(spec: str, args: argparse.Namespace, stream: Callable | None, add: Callable) -> None:
+    """Times every tool on one instance ``SETSxELEMENTSxBUDGET`` and reports through ``add``."""
+    from trimcore import _core
+
+    n_sets, n_elements, k = (int(x) for x in spec.lower().split("x"))
+    ptr, idx, w = instance(n_sets, n_elements, args.seed)
+    size = f"{n_sets}x{n_elements}, k={k}, nnz={idx.size}"
+    print(f"\n## {size}")
+    ones = np.ones(n_sets)
+    unit = np.ones(n_elements)
+
+    # floor: one streaming pass over the CSR data
+    med, best, _ = timed(lambda: np.add.reduceat(w[idx], ptr[:-1]), args.repeat)
+    add(size, "floor: numpy reduceat", med, best, None, "-")
+    if stream is not None:
+        out = np.empty(n_sets)
+        stream(ptr, idx, w, out)  # compile
+        med, best, _ = timed(lambda: stream(ptr, idx, w, out), args.repeat)
+        add(size, "floor: compiled loop (numba)", med, best, None, "-")
+
+    # trimcore, weighted
+    med, best, res = timed(lambda: tc.max_coverage(ptr, idx, k, weights=w), args.repeat)
+    ref_value = coverage_value(ptr, idx, w, res.selected)
+    add(size, "trimcore tc.max_coverage (end to end)", med, best, ref_value,
+        str(greedy_violations(ptr, idx, w, res.selected) == 0))
+    med_rt = statistics.median(tc.max_coverage(ptr, idx, k, weights=w).runtime_s for _ in range(args.repeat))
+    add(size, "trimcore runtime_s", med_rt, med_rt, ref_value, "-")
+    med, best, _ = timed(lambda: _core.max_coverage(ptr, idx, w, ones, float(k), "gain", True, 1e-12),
+                         args.repeat)
+    add(size, "trimcore native kernel", med, best, ref_value, "-")
+
+    if not args.no_submodlib:
+        try:
+            from submodlib.functions.setCover import SetCoverFunction
+        except ImportError:
+            print("  submodlib: not installed (pip install submodlib-py)")
+        else:
+            start = time.perf_counter()
+            cover = [set(idx[ptr[s]:ptr[s + 1]].tolist()) for s in range(n_sets)]
+            fn = SetCoverFunction(n=n_sets, cover_set=cover, num_concepts=n_elements, concept_weights=w.tolist())
+            build = time.perf_counter() - start
+            med, best, picks = timed(lambda: fn.maximize(
+                budget=k, optimizer="LazyGreedy", stopIfZeroGain=False, stopIfNegativeGain=False, verbose=False,
+                show_progress=False), args.peer_repeat)
+            ids = [int(s) for s, _ in picks]
+            value = coverage_value(ptr, idx, w, ids)
+            agree = abs(value - ref_value) <= 1e-9 * abs(ref_value)
+            add(size, "submodlib SetCover LazyGreedy (solve)", med, best, value,
+                str(greedy_violations(ptr, idx, w, ids, rtol=1e-5) == 0),
+                f"covered {'==' if agree else '!='} trimcore; build {build:.2f} s")
+
+    if not args.no_apricot:
+        try:
+            import scipy.sparse as sp
+            from apricot import MaxCoverageSelection
+        except ImportError:
+            print("  apricot: not installed (pip install apricot-select)")
+        else:
+            med, best, res_u = timed(lambda: tc.max_coverage(ptr, idx, k), args.repeat)
+            unit_value = coverage_value(ptr, idx, unit, res_u.selected)
+            add(size, "trimcore tc.max_coverage, unit weights", med, best, unit_value,
+                str(greedy_violations(ptr, idx, unit, res_u.selected) == 0))
+            matrix = sp.csr_matrix((np.ones(idx.size), idx, ptr), shape=(n_sets, n_elements))
+            for optimizer in ("naive", "lazy"):
+                if optimizer == "naive" and k * idx.size > args.apricot_max_work:
+                    print(f"  apricot naive: skipped (k * nnz = {k * idx.size:.2e} > --apricot-max-work)")
+                    continue
+                MaxCoverageSelection(min(k, 2), optimizer=optimizer).fit(matrix[:50])  # JIT warm-up
+                med, best, sel = timed(lambda opt=optimizer: MaxCoverageSelection(k, optimizer=opt).fit(matrix),
+                                       1 if optimizer == "naive" else args.peer_repeat)
+                value = coverage_value(ptr, idx, unit, sel.ranking)
+                agree = value == unit_value
+                add(size, f"apricot MaxCoverage {optimizer}, unit w.", med, best, value,
+                    str(greedy_violations(ptr, idx, unit, sel.ranking) == 0),
+                    f"covered {'==' if agree else '!='} trimcore")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", nargs="+", default=["20000x2000x200", "200000x20000x2000"],
+                        help="instances as SETSxELEMENTSxBUDGET")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs of the fast tools (median reported)")
+    parser.add_argument("--peer-repeat", type=int, default=3, help="timed runs of the slow peers")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--apricot-max-work", type=float, default=2e9,
+                        help="run apricot's O(k nnz) naive greedy only when k * nnz is at most this")
+    parser.add_argument("--no-submodlib", action="store_true")
+    parser.add_argument("--no-apricot", action="store_true")
+    args = parser.parse_args(argv)
+
+    print(f"# machine: {machine()}")
+    stream = numba_floor()
+    rows: list[tuple[str, str, float, float, float | None, str, str]] = []
+
+    def add(size, tool, med, best, value, greedy, note=""):
+        rows.append((size, tool, med, best, value, greedy, note))
+        shown = "-" if value is None else f"{value:.12g}"
+        print(f"  {tool:<38} median {med * 1e3:10.2f} ms  min {best * 1e3:10.2f} ms  covered {shown:>18}  "
+              f"greedy {greedy:<5} {note}", flush=True)
+
+    for spec in args.sizes:
+        bench(spec, args, stream, add)
+
+    print("\n| instance | tool | median time | covered weight | greedy | time / trimcore |")
+    print("|---|---|---:|---:|:---:|---:|")
+    base: dict[tuple[str, bool], float] = {}
+    for size, tool, med, _, _, _, _ in rows:
+        if tool.startswith("trimcore tc.max_coverage"):
+            base[(size, "unit" in tool)] = med
+    for size, tool, med, _, value, greedy, note in rows:
+        ref = base.get((size, "unit" in tool))
+        ratio = f"{med / ref:.2f}x" if ref else "-"
+        shown = "-" if value is None else f"{value:.10g}"
+        print(f"| {size} | {tool}{' (' + note + ')' if note else ''} | {med * 1e3:.1f} ms | {shown} | {greedy} "
+              f"| {ratio} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
