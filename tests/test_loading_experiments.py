@@ -49,7 +49,7 @@ def test_sweep_resumes(tmp_path):
     assert len(_rows(path)) == 8 and len(calls) == 4
     sweep(tmp_path, "resume", "deadline_s", [0.1, 0.2], make, seeds=2, progress=False, algorithms=algos)
     assert len(_rows(path)) == 8 and len(calls) == 4                   # nothing recomputed
-    rows = _rows(path)[:5]                                              # a killed run: keep a prefix
+    rows = _rows(path)[:4]                              # a killed run: the first two finished points
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -57,4 +57,5 @@ def test_sweep_resumes(tmp_path):
     sweep(tmp_path, "resume", "deadline_s", [0.1, 0.2], make, seeds=3, progress=False, algorithms=algos)
     final = _rows(path)
     assert len(final) == 12
-    assert len({(r["x"], r["seed"], r["algorithm"]) for r in final}) == 12
+    assert len({(r["deadline_s"], r["seed"], r["algorithm"]) for r in final}) == 12
+    assert len(calls) == 4 + 4                                          # only the lost and the new points

@@ -17,14 +17,11 @@ t-confidence bands.
 from __future__ import annotations
 
 import csv
-import math
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from trimcore.experiments.sweep import plot_bands, read_rows, run_sweep
 from trimcore.instance.zoo import frozen_backbone_library, synthetic_library
 from trimcore.loading import (
     LoadingProblem,
@@ -68,8 +65,6 @@ _STYLE = {"PL-DP": ("C0", "-", "o"), "PL-Greedy": ("C1", "-", "s"), "PL-Greedy-I
           "B1 no sharing (DP)": ("C3", "--", "o"), "B1 no sharing (greedy)": ("C4", "--", "s"),
           "B2 FCFS": ("C5", ":", "x"), "B3 EDF": ("C6", ":", "+"), "B4 model grouping": ("C7", "-.", "d"),
           "B5 random order": ("C8", ":", "v"), "B6 equal bandwidth": ("C9", "-.", "*")}
-_FIELDS = ["figure", "x_name", "x", "seed", "algorithm", "served", "scheduled", "n_users", "served_ratio",
-           "feasible", "runtime_s"]
 
 
 def _library(n_clusters: int | None = None, seed: int = 0):
@@ -91,144 +86,91 @@ def default_problem(seed: int, *, quick: bool = False, library: Any = None, **ch
 
 
 # ---------------------------------------------------------------------------------------- sweeps
-def _done(path: Path) -> set[tuple[str, int, str]]:
-    if not path.exists():
-        return set()
-    with path.open(newline="") as fh:
-        return {(row["x"], int(row["seed"]), row["algorithm"]) for row in csv.DictReader(fh)}
-
-
-def _append(path: Path, rows: list[dict[str, Any]]) -> None:
-    new = not path.exists() or path.stat().st_size == 0
-    with path.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=_FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
 def sweep(out_dir: Path, name: str, x_name: str, x_values: Sequence[float],
-          make: Callable[[float, int], LoadingProblem], *, seeds: int, progress: bool,
+          make: Callable[[float, int], LoadingProblem], *, seeds: int, progress: bool, workers: int = 0,
           algorithms: dict[str, Callable[[LoadingProblem, int], LoadingResult]] | None = None) -> Path:
-    """Run every algorithm on ``make(x, seed)`` for every x and seed; append rows to the CSV.
+    """Run every algorithm on ``make(x, seed)`` for every x and seed, as a resumable sweep.
 
-    Returns the CSV path. Rows already present are skipped (resume).
+    One point per (x, seed); its rows (one per algorithm) are appended to
+    ``partialloading_<name>.csv`` when it finishes, and a rerun skips finished points.
+    Returns the CSV path.
     """
-    from tqdm.auto import tqdm
-
     algorithms = ALGORITHMS if algorithms is None else algorithms
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"partialloading_{name}.csv"
-    done = _done(path)
-    with tqdm(total=len(x_values) * seeds, desc=f"partialloading {name}", disable=not progress) as bar:
-        for x in x_values:
-            for seed in range(seeds):
-                todo = [a for a in algorithms if (repr(float(x)), seed, a) not in done]
-                if todo:
-                    problem = make(x, seed)
-                    rows = []
-                    for label in todo:
-                        res = algorithms[label](problem, seed)
-                        rows.append({"figure": name, "x_name": x_name, "x": repr(float(x)), "seed": seed,
-                                     "algorithm": label, "served": res.served, "scheduled": res.n_scheduled,
-                                     "n_users": problem.n_users, "served_ratio": res.served_ratio,
-                                     "feasible": res.feasible, "runtime_s": res.runtime_s})
-                    _append(path, rows)
-                bar.update(1)
+    path = Path(out_dir) / f"partialloading_{name}.csv"
+    points = [{"figure": name, x_name: float(x), "seed": seed} for x in x_values for seed in range(seeds)]
+
+    def run_point(point: dict[str, Any]) -> list[dict[str, Any]]:
+        problem = make(point[x_name], point["seed"])
+        rows = []
+        for label, algorithm in algorithms.items():
+            res = algorithm(problem, point["seed"])
+            rows.append({"algorithm": label, "served": res.served, "scheduled": res.n_scheduled,
+                         "n_users": problem.n_users, "served_ratio": res.served_ratio, "feasible": res.feasible,
+                         "runtime_s": res.runtime_s})
+        return rows
+
+    run_sweep(path, points, run_point, progress=progress, workers=workers, description=f"partialloading {name}")
     return path
 
 
-def _ci95(values: np.ndarray) -> float:
-    """Half-width of the 95 % t-confidence interval of the mean (0 for fewer than 2 values)."""
-    from scipy import stats
-
-    n = values.size
-    if n < 2:
-        return 0.0
-    return float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
+def _plot(csv_path: Path, x_name: str, x_label: str, title: str, *, log_x: bool = False,
+          scale: float = 1.0) -> Path:
+    return plot_bands(read_rows(csv_path), x_name, "served", "algorithm", csv_path.with_suffix(".png"),
+                      xlabel=x_label, ylabel="tasks served by the deadline", title=title, logx=log_x,
+                      styles=_STYLE, order=list(ALGORITHMS), x_scale=scale, figsize=(7.5, 4.8), legend_cols=2)
 
 
-def _plot(csv_path: Path, x_label: str, title: str, *, log_x: bool = False, scale: float = 1.0) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with csv_path.open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    for label in [a for a in ALGORITHMS if any(r["algorithm"] == a for r in rows)]:
-        xs = sorted({float(r["x"]) for r in rows if r["algorithm"] == label})
-        mean, half = [], []
-        for x in xs:
-            vals = np.array([float(r["served"]) for r in rows if r["algorithm"] == label and float(r["x"]) == x])
-            mean.append(vals.mean())
-            half.append(_ci95(vals))
-        xs_arr, mean_arr, half_arr = np.array(xs) * scale, np.array(mean), np.array(half)
-        color, ls, marker = _STYLE.get(label, ("k", "-", "."))
-        ax.plot(xs_arr, mean_arr, color=color, linestyle=ls, marker=marker, label=label, lw=1.6, ms=5)
-        ax.fill_between(xs_arr, mean_arr - half_arr, mean_arr + half_arr, color=color, alpha=0.15, lw=0)
-    if log_x:
-        ax.set_xscale("log")
-    ax.set_xlabel(x_label)
-    ax.set_ylabel("tasks served by the deadline")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7.5, ncol=2)
-    fig.tight_layout()
-    png = csv_path.with_suffix(".png")
-    fig.savefig(png, dpi=140)
-    plt.close(fig)
-    return png
-
-
-def fig_users(out_dir: Path, *, seeds: int = 20, quick: bool = False, progress: bool = True) -> Path:
+def fig_users(out_dir: Path, *, seeds: int = 20, quick: bool = False, progress: bool = True,
+              workers: int = 0) -> Path:
     """Throughput vs number of users K (10-60; quick: 4, 8)."""
     xs = [4, 8] if quick else [10, 20, 30, 40, 50, 60]
     path = sweep(out_dir, "users", "n_users", xs, lambda x, s: default_problem(s, n_users=int(x)), seeds=seeds,
-                 progress=progress)
-    return _plot(path, "number of users K", "Throughput vs number of users (T = 300 ms, B = 20 MHz)")
+                 progress=progress, workers=workers)
+    return _plot(path, "n_users", "number of users K", "Throughput vs number of users (T = 300 ms, B = 20 MHz)")
 
 
-def fig_deadline(out_dir: Path, *, seeds: int = 20, quick: bool = False, progress: bool = True) -> Path:
+def fig_deadline(out_dir: Path, *, seeds: int = 20, quick: bool = False, progress: bool = True,
+                 workers: int = 0) -> Path:
     """Throughput vs the common deadline T (0.1-1 s)."""
     xs = [0.1, 0.3] if quick else [0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0]
     path = sweep(out_dir, "deadline", "deadline_s", xs, lambda x, s: default_problem(s, quick=quick, deadline=x),
-                 seeds=seeds, progress=progress)
-    return _plot(path, "deadline T (ms)", "Throughput vs deadline (K = 30, B = 20 MHz)", scale=1e3)
+                 seeds=seeds, progress=progress, workers=workers)
+    return _plot(path, "deadline_s", "deadline T (ms)", "Throughput vs deadline (K = 30, B = 20 MHz)", scale=1e3)
 
 
-def fig_bandwidth(out_dir: Path, *, seeds: int = 20, quick: bool = False, progress: bool = True) -> Path:
+def fig_bandwidth(out_dir: Path, *, seeds: int = 20, quick: bool = False, progress: bool = True,
+                  workers: int = 0) -> Path:
     """Throughput vs total uplink bandwidth B (5-100 MHz)."""
     xs = [5e6, 20e6] if quick else [2e6, 5e6, 10e6, 20e6, 50e6, 100e6]
     path = sweep(out_dir, "bandwidth", "bandwidth_hz", xs,
-                 lambda x, s: default_problem(s, quick=quick, bandwidth_hz=x), seeds=seeds, progress=progress)
-    return _plot(path, "uplink bandwidth B (MHz)", "Throughput vs uplink bandwidth (K = 30, T = 300 ms)",
-                 log_x=True, scale=1e-6)
+                 lambda x, s: default_problem(s, quick=quick, bandwidth_hz=x), seeds=seeds, progress=progress,
+                 workers=workers)
+    return _plot(path, "bandwidth_hz", "uplink bandwidth B (MHz)",
+                 "Throughput vs uplink bandwidth (K = 30, T = 300 ms)", log_x=True, scale=1e-6)
 
 
-def fig_load_rate(out_dir: Path, *, seeds: int = 20, quick: bool = False, progress: bool = True) -> Path:
+def fig_load_rate(out_dir: Path, *, seeds: int = 20, quick: bool = False, progress: bool = True,
+                  workers: int = 0) -> Path:
     """Throughput vs GPU loading rate R_L (1-25 GB/s)."""
     xs = [2e9, 8e9] if quick else [1e9, 2e9, 4e9, 8e9, 16e9, 25e9]
     path = sweep(out_dir, "load_rate", "load_rate_bps", xs, lambda x, s: default_problem(s, quick=quick, load_rate=x),
-                 seeds=seeds, progress=progress)
-    return _plot(path, "loading rate R_L (GB/s)", "Throughput vs loading rate (K = 30, T = 300 ms)", log_x=True,
-                 scale=1e-9)
+                 seeds=seeds, progress=progress, workers=workers)
+    return _plot(path, "load_rate_bps", "loading rate R_L (GB/s)", "Throughput vs loading rate (K = 30, T = 300 ms)",
+                 log_x=True, scale=1e-9)
 
 
-def fig_clusters(out_dir: Path, *, seeds: int = 20, quick: bool = False, progress: bool = True) -> Path:
+def fig_clusters(out_dir: Path, *, seeds: int = 20, quick: bool = False, progress: bool = True,
+                 workers: int = 0) -> Path:
     """Throughput vs number of clusters C (1-6, 10 models each, synthetic 200 MB models, 75 % backbone)."""
     xs = [1, 2] if quick else [1, 2, 3, 4, 5, 6]
     path = sweep(out_dir, "clusters", "n_clusters", xs,
                  lambda x, s: default_problem(s, quick=quick, library=_library(int(x), seed=s), infer_time=0.006),
-                 seeds=seeds, progress=progress)
-    return _plot(path, "number of clusters C", "Throughput vs number of clusters (K = 30, T = 300 ms)")
+                 seeds=seeds, progress=progress, workers=workers)
+    return _plot(path, "n_clusters", "number of clusters C", "Throughput vs number of clusters (K = 30, T = 300 ms)")
 
 
-def fig_gantt(out_dir: Path, *, seeds: int = 1, quick: bool = False, progress: bool = True) -> Path:
+def fig_gantt(out_dir: Path, *, seeds: int = 1, quick: bool = False, progress: bool = True,
+              workers: int = 0) -> Path:
     """Gantt chart of the PL-DP schedule of one instance (seed 0): upload, loading, inference per user.
 
     The CSV has one row per served user in service order: upload, loading and inference
@@ -293,7 +235,7 @@ def fig_gantt(out_dir: Path, *, seeds: int = 1, quick: bool = False, progress: b
     return png
 
 
-#: Figure name -> function ``(out_dir, *, seeds, quick, progress) -> Path`` (the PNG).
+#: Figure name -> function ``(out_dir, *, seeds, quick, progress, workers) -> Path`` (the PNG).
 FIGURES: dict[str, Callable[..., Path]] = {
     "users": fig_users,
     "deadline": fig_deadline,

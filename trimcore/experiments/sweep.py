@@ -132,17 +132,28 @@ def aggregate(rows: Sequence[dict[str, Any]], x: str, y: str, group: str) -> dic
 
 
 def plot_bands(rows: Sequence[dict[str, Any]], x: str, y: str, group: str, path: str | Path, *, xlabel: str,
-               ylabel: str, title: str, logx: bool = False, logy: bool = False) -> Path:
-    """Line per group (mean over seeds) with a shaded 95% confidence band; writes a PNG."""
+               ylabel: str, title: str, logx: bool = False, logy: bool = False,
+               styles: dict[str, tuple[str, str, str]] | None = None, order: Sequence[str] | None = None,
+               x_scale: float = 1.0, figsize: tuple[float, float] = (6.4, 4.2), legend_cols: int = 1) -> Path:
+    """Line per group (mean over seeds) with a shaded 95% confidence band; writes a PNG.
+
+    ``styles`` maps a group to (colour, line style, marker); ``order`` fixes the legend order;
+    ``x_scale`` multiplies the x values (units on the axis).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    for name, series in aggregate(rows, x, y, group).items():
-        line, = ax.plot(series["x"], series["mean"], marker="o", ms=3.5, label=name)
-        ax.fill_between(series["x"], series["mean"] - series["ci"], series["mean"] + series["ci"],
+    fig, ax = plt.subplots(figsize=figsize, dpi=120)
+    series_of = aggregate(rows, x, y, group)
+    names = [n for n in order if n in series_of] if order is not None else list(series_of)
+    for name in names:
+        series = series_of[name]
+        color, ls, marker = (styles or {}).get(name, (None, "-", "o"))
+        xs = series["x"] * x_scale
+        line, = ax.plot(xs, series["mean"], color=color, linestyle=ls, marker=marker, ms=3.5, label=name)
+        ax.fill_between(xs, series["mean"] - series["ci"], series["mean"] + series["ci"],
                         color=line.get_color(), alpha=0.18, lw=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -152,7 +163,7 @@ def plot_bands(rows: Sequence[dict[str, Any]], x: str, y: str, group: str, path:
     if logy:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7.5 if legend_cols > 1 else 8, ncol=legend_cols)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
