@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+"""Markdown tables from asv results: one table per benchmark class, a targets table, the machine.
+
+Reads ``<results_dir>/<machine>/<commit>-<env>.json`` (asv results format 2) and
+``<results_dir>/benchmarks.json`` (benchmark metadata), both written by ``asv run``. For each
+benchmark class (or module, for module-level benchmarks) it prints one table with a row per
+parameter combination and a column per benchmark: median time (``time_*``, ``timeraw_*``), peak
+memory (``peakmem_*``) and tracked values (``track_*``). ``n/a`` marks combinations the benchmark
+skips, ``failed`` those that raised.
+
+Usage::
+
+    python scripts/perf_table.py                       # newest results file of the only machine
+    python scripts/perf_table.py --machine vm --commit a1997b2 --env existing
+    python scripts/perf_table.py --write docs/performance.md --lscpu
+
+``--write`` replaces what lies between the ``<!-- perf_table:begin -->`` and
+``<!-- perf_table:end -->`` lines of the file (and leaves the rest as it is).
+
+Standard library only, so it runs in any environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import itertools
+import json
+import math
+import subprocess
+import sys
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BEGIN = "<!-- perf_table:begin -->"
+END = "<!-- perf_table:end -->"
+GIB = 2**30
+MIB = 2**20
+
+# ----------------------------------------------------------------------------- loading
+
+
+@dataclass
+class Bench:
+    """One benchmark of one results file."""
+
+    name: str  # e.g. bench_placement.Gen.time_trimcaching_gen
+    kind: str  # time | peakmemory | track | memory
+    unit: str
+    param_names: list[str]
+    params: list[list[str]]  # repr strings, as asv stores them
+    values: list[Any]  # flat over the cartesian product of params; None = failed, NaN = skipped
+    q25: list[Any] | None = None
+    q75: list[Any] | None = None
+
+    def combos(self) -> list[tuple[str, ...]]:
+        return list(itertools.product(*self.params)) if self.params else [()]
+
+    def value(self, *combo: Any) -> Any:
+        """The value for one parameter combination, given as Python values (``"cpp"``, ``True``, ``0``)."""
+        wanted = tuple(repr(c) for c in combo)
+        for got, value in zip(self.combos(), self.values):
+            if got == wanted:
+                return value
+        raise KeyError(f"{self.name}{list(combo)}")
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def find_results(results_dir: Path, machine: str | None, commit: str | None, env: str | None = None) -> Path:
+    """The results file to tabulate.
+
+    Of ``machine`` (default: the only one), of ``commit`` (hash prefix; default: the newest commit
+    by commit date) and, when several environments ran that commit, of the environment whose
+    name contains ``env`` (otherwise the choice is refused rather than guessed).
+    """
+    machines = sorted(p for p in results_dir.iterdir() if p.is_dir()) if results_dir.is_dir() else []
+    if machine is not None:
+        machines = [m for m in machines if m.name == machine]
+    if not machines:
+        sys.exit(f"perf_table: no results for machine {machine!r} in {results_dir} (run `asv run` first)")
+    if len(machines) > 1:
+        sys.exit(f"perf_table: several machines in {results_dir} ({', '.join(m.name for m in machines)}); "
+                 "choose one with --machine")
+    files = {p: _load_json(p) for p in machines[0].glob("*.json") if p.name != "machine.json"}
+    if commit is not None:
+        files = {p: d for p, d in files.items() if str(d.get("commit_hash", "")).startswith(commit)}
+    if env is not None:
+        files = {p: d for p, d in files.items() if env in str(d.get("env_name", ""))}
+    if not files:
+        sys.exit(f"perf_table: no results file for commit {commit!r} / env {env!r} in {machines[0]}")
+    newest = max(files.values(), key=lambda d: d.get("date") or 0)["commit_hash"]
+    chosen = [p for p, d in files.items() if d.get("commit_hash") == newest]
+    if len(chosen) > 1:
+        names = ", ".join(files[p]["env_name"] for p in chosen)
+        sys.exit(f"perf_table: commit {newest[:8]} ran in several environments ({names}); "
+                 "choose one with --env (a part of its name) or --file")
+    return chosen[0]
+
+
+def load_benches(results_file: Path, benchmarks_json: Path | None) -> tuple[dict[str, Any], dict[str, Bench]]:
+    data = _load_json(results_file)
+    meta = _load_json(benchmarks_json) if benchmarks_json and benchmarks_json.is_file() else {}
+    columns = data["result_columns"]
+    benches: dict[str, Bench] = {}
+    for name, row in data["results"].items():
+        row = dict(zip(columns, row))
+        info = meta.get(name, {})
+        values = row.get("result")
+        params = row.get("params") or []
+        n = len(list(itertools.product(*params))) if params else 1
+        if values is None:
+            values = [None] * n
+        kind = info.get("type") or _kind_from_name(name)
+        benches[name] = Bench(name=name, kind=kind, unit=info.get("unit", _unit_of(kind)),
+                              param_names=info.get("param_names") or [f"p{i}" for i in range(len(params))],
+                              params=params, values=values, q25=row.get("stats_q_25"), q75=row.get("stats_q_75"))
+    return data, benches
+
+
+def _kind_from_name(name: str) -> str:
+    short = name.rsplit(".", 1)[-1]
+    for prefix, kind in (("time", "time"), ("timeraw", "time"), ("peakmem", "peakmemory"), ("track", "track"),
+                         ("mem", "memory")):
+        if short.startswith(prefix + "_"):
+            return kind
+    return "track"
+
+
+def _unit_of(kind: str) -> str:
+    return {"time": "seconds", "peakmemory": "bytes", "memory": "bytes"}.get(kind, "unit")
+
+
+# ----------------------------------------------------------------------------- formatting
+def _missing(value: Any) -> str | None:
+    if value is None:
+        return "failed"
+    if isinstance(value, float) and math.isnan(value):
+        return "n/a"
+    return None
+
+
+def fmt_seconds(value: Any) -> str:
+    miss = _missing(value)
+    if miss:
+        return miss
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:.3g} s"
+
+
+def fmt_bytes(value: Any) -> str:
+    miss = _missing(value)
+    if miss:
+        return miss
+    return f"{value / MIB:.0f} MiB" if value >= 100 * MIB else f"{value / MIB:.1f} MiB"
+
+
+def fmt_value(value: Any, unit: str) -> str:
+    """A tracked value; its unit is in the column title."""
+    miss = _missing(value)
+    if miss:
+        return miss
+    return f"{value:.4g}"
+
+
+def fmt(bench: Bench, value: Any) -> str:
+    if bench.kind == "time":
+        return fmt_seconds(value)
+    if bench.kind in ("peakmemory", "memory"):
+        return fmt_bytes(value)
+    return fmt_value(value, bench.unit)
+
+
+def show_param(text: str) -> str:
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return str(value)
+
+
+def column_title(bench: Bench) -> str:
+    short = bench.name.rsplit(".", 1)[-1]
+    if bench.kind == "time":
+        return f"{short} (median)"
+    if bench.kind == "track" and bench.unit not in ("unit", ""):
+        return f"{short} [{bench.unit}]"
+    return short
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- tables
+def group_tables(benches: dict[str, Bench]) -> str:
+    """One table per class (benchmarks of a class share their parameters)."""
+    groups: OrderedDict[tuple[str, tuple], list[Bench]] = OrderedDict()
+    for name in sorted(benches):
+        bench = benches[name]
+        group = name.rsplit(".", 1)[0]
+        key = (group, tuple(bench.param_names), tuple(map(tuple, bench.params)))
+        groups.setdefault(key, []).append(bench)
+    out = []
+    for (group, param_names, _), members in groups.items():
+        header = [*param_names, *(column_title(b) for b in members)]
+        rows = []
+        for idx, combo in enumerate(members[0].combos()):
+            cells = [fmt(b, b.values[idx] if idx < len(b.values) else None) for b in members]
+            if all(c == "n/a" for c in cells):
+                continue  # a combination every benchmark skips
+            rows.append([*(show_param(c) for c in combo), *cells])
+        if not header:
+            header = ["benchmark", "value"]
+        out.append(f"#### `{group}`\n\n" + markdown_table(header or ["value"], rows or [["(no results)"]]))
+    return "\n\n".join(out)
+
+
+# ----------------------------------------------------------------------------- targets
+LARGE, MEDIUM, SPEC, OPTIMAL_SEEDS = "100x10000x1000", "10x1000x100", "10x300x100-special", (0, 1, 2)
+
+
+@dataclass
+class Target:
+    text: str
+    measure: Callable[[dict[str, Bench]], tuple[Any, str]]  # -> (ok: bool | None, measured text)
+
+
+def _get(benches: dict[str, Bench], name: str, *combo: Any) -> Any:
+    bench = benches.get(name)
+    if bench is None:
+        raise KeyError(name)
+    value = bench.value(*combo)
+    if _missing(value):
+        raise KeyError(f"{name}{list(combo)}: {_missing(value)}")
+    return value
+
+
+def _speedup(evaluator: str, minimum: float) -> Callable[[dict[str, Bench]], tuple[Any, str]]:
+    def measure(b):
+        name = f"bench_placement.Evaluators.{evaluator}"
+        cpp, ref = _get(b, name, LARGE, "cpp"), _get(b, name, LARGE, "reference")
+        return ref / cpp >= minimum, f"{ref / cpp:.1f}x ({fmt_seconds(cpp)} vs {fmt_seconds(ref)})"
+    return measure
+
+
+def _at_most_seconds(name: str, combo: tuple[str, ...], limit: float):
+    def measure(b):
+        value = _get(b, name, *combo)
+        return value <= limit, fmt_seconds(value)
+    return measure
+
+
+def _below_bytes(name: str, combo: tuple[str, ...], limit: float):
+    def measure(b):
+        value = _get(b, name, *combo)
+        return value < limit, fmt_bytes(value)
+    return measure
+
+
+def _gen_speedup(b):
+    name = "bench_placement.Gen.time_trimcaching_gen"
+    cpp, ref = _get(b, name, MEDIUM, "cpp", True), _get(b, name, MEDIUM, "reference", True)
+    return ref / cpp >= 30, f"{ref / cpp:.0f}x ({fmt_seconds(cpp)} vs {fmt_seconds(ref)})"
+
+
+def _optimal(b):
+    proven = [_get(b, "bench_placement.Optimal.track_optimal_proven", s) for s in OPTIMAL_SEEDS]
+    times = [_get(b, "bench_placement.Optimal.time_optimal_placement", s) for s in OPTIMAL_SEEDS]
+    ok = all(p == 1.0 for p in proven) and max(times) <= 60.0
+    return ok, f"proven {int(sum(proven))}/{len(proven)} seeds, slowest {fmt_seconds(max(times))}"
+
+
+def _quality(b):
+    name = "bench_placement.Quality.track_mean_ratio_to_optimum"
+    worst = "bench_placement.Quality.track_min_ratio_to_optimum"
+    parts = []
+    for algo in ("trimcaching_gen", "trimcaching_spec"):
+        for lib in ("nested", "special"):
+            parts.append(f"{algo.split('_')[1].capitalize()} {lib}: {_get(b, name, lib, algo):.3f} "
+                         f"(min {_get(b, worst, lib, algo):.3f})")
+    return None, "; ".join(parts)
+
+
+TARGETS = [
+    Target("#2 hit_ratio: C++ >= 20x faster than the NumPy reference (M=100, K=10,000, I=1,000)",
+           _speedup("time_hit_ratio", 20)),
+    Target("#2 hit_weight (kernel path of hit_ratio): C++ >= 20x faster than reference",
+           _speedup("time_hit_weight", 20)),
+    Target("#2 storage_used: C++ >= 20x faster than reference", _speedup("time_storage_used", 20)),
+    Target("#2 compact build of M=100, K=10,000, I=1,000: peak memory < 1 GiB",
+           _below_bytes("bench_placement.Build.peakmem_build", (LARGE,), GIB)),
+    Target("#3 trimcaching_gen, M=100, K=10,000, I=1,000 nested, C++: <= 2 s",
+           _at_most_seconds("bench_placement.Gen.time_trimcaching_gen", (LARGE, "cpp", True), 2.0)),
+    Target("#3 trimcaching_gen, same instance: peak memory < 1 GiB",
+           _below_bytes("bench_placement.Gen.peakmem_trimcaching_gen", (LARGE, "cpp", True), GIB)),
+    Target("#3 trimcaching_gen C++ >= 30x faster than the NumPy reference (M=10, K=1,000, I=100)", _gen_speedup),
+    Target("#3 trimcaching_spec, M=10, K=300, I=100, eps=0.1, C++: <= 5 s",
+           _at_most_seconds("bench_placement.Spec.time_trimcaching_spec", (SPEC, "cpp"), 5.0)),
+    Target("#3 optimal_placement proves optimality at M=4, K=30, I=15 within 60 s", _optimal),
+    Target("#3 mean ratio to the optimum, 10 small instances (reported, no threshold)", _quality),
+]
+
+
+def targets_table(benches: dict[str, Bench]) -> str:
+    rows = []
+    for target in TARGETS:
+        try:
+            ok, measured = target.measure(benches)
+            met = "—" if ok is None else ("yes" if ok else "**no**")
+        except KeyError as exc:
+            measured, met = f"not measured ({exc})", "?"
+        rows.append([target.text, measured, met])
+    return markdown_table(["target", "measured", "met"], rows)
+
+
+# ----------------------------------------------------------------------------- machine
+def machine_section(data: dict[str, Any], with_lscpu: bool) -> str:
+    params = data.get("params", {})
+    keys = ("machine", "cpu", "num_cpu", "arch", "os", "ram", "python")
+    rows = [[k, str(params[k])] for k in keys if k in params]
+    if "ram" in params and str(params["ram"]).isdigit():
+        rows = [[k, f"{int(v) / GIB:.1f} GiB" if k == "ram" else v] for k, v in rows]
+    rows.append(["commit", str(data.get("commit_hash", "?"))])
+    rows.append(["environment", str(data.get("env_name", "?"))])
+    text = markdown_table(["", "value"], rows)
+    if with_lscpu:
+        try:
+            out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError):
+            out = ""
+        wanted = ("Architecture", "Model name", "CPU(s)", "Thread(s) per core", "Core(s) per socket", "CPU MHz",
+                  "BogoMIPS", "L1d cache", "L2 cache", "L3 cache", "Hypervisor vendor", "Virtualization type")
+        lines = [line.strip() for line in out.splitlines() if line.split(":")[0].strip() in wanted]
+        if lines:
+            text += "\n\n`lscpu` (excerpt):\n\n```\n" + "\n".join(lines) + "\n```"
+    return text
+
+
+# ----------------------------------------------------------------------------- main
+def render(results_file: Path, benchmarks_json: Path | None, with_lscpu: bool) -> str:
+    data, benches = load_benches(results_file, benchmarks_json)
+    parts = [
+        f"Generated by `python scripts/perf_table.py` from `{results_file.as_posix()}`.",
+        "### Machine (as asv recorded it)\n\n" + machine_section(data, with_lscpu),
+        "### Targets\n\n" + targets_table(benches),
+        "### Results per benchmark class\n\nTimes are medians of the asv samples; peak memory is the maximum "
+        "resident set size of the whole benchmark process (interpreter, imports and the loaded instance "
+        "included: see `peakmem_import_baseline` and `LoadInstance.peakmem_load_instance` for the floor); "
+        "`n/a` = skipped combination, `failed` = the benchmark raised.\n\n" + group_tables(benches),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def write_between_markers(path: Path, generated: str) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else f"{BEGIN}\n{END}\n"
+    if BEGIN not in text or END not in text:
+        sys.exit(f"perf_table: {path} has no {BEGIN} ... {END} block")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(f"{head}{BEGIN}\n{generated}{END}{tail}", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results-dir", type=Path, default=Path(".asv/results"))
+    parser.add_argument("--machine", help="machine name (a sub-directory of the results dir)")
+    parser.add_argument("--commit", help="commit hash (prefix) of the results file; default: the newest file")
+    parser.add_argument("--env", help="part of the environment name, when several ran the commit")
+    parser.add_argument("--file", type=Path, help="an explicit results JSON file (overrides machine/commit/env)")
+    parser.add_argument("--write", type=Path, help="replace the generated block of this markdown file")
+    parser.add_argument("--lscpu", action="store_true", help="add an lscpu excerpt to the machine section")
+    args = parser.parse_args(argv)
+    results_file = args.file or find_results(args.results_dir, args.machine, args.commit, args.env)
+    benchmarks_json = args.results_dir / "benchmarks.json"
+    generated = render(results_file, benchmarks_json, args.lscpu)
+    if args.write:
+        write_between_markers(args.write, generated)
+        print(f"perf_table: wrote {args.write}", file=sys.stderr)
+    else:
+        sys.stdout.write(generated)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
