@@ -119,3 +119,35 @@ def test_storage_binding_refuses_bad_bitsets():
         _core.storage_used(x, np.zeros((2, 2), np.uint64), lib.block_sizes)
     with pytest.raises(tc.InstanceError, match="shape"):
         _core.storage_used(np.ones((1, 3), bool), lib.bitsets, lib.block_sizes)
+
+
+def test_pickled_problem_works_on_every_backend():
+    """Unpickled arrays carry equal but distinct dtype objects: the bindings compare by equivalence."""
+    import pickle
+
+    prob = pickle.loads(pickle.dumps(build()))
+    x = np.array([[1, 1, 0], [0, 0, 1]], bool)
+    for backend in tc.available_backends():
+        assert prob.hit_ratio(x, backend=backend) == pytest.approx(1.0)
+        assert prob.storage_used(x, backend=backend).tolist() == [10.0, 5.0]
+    assert tc.trimcaching_gen(prob).feasible
+
+
+def test_coverage_index_validates_once_and_owns_its_data():
+    prob = build()
+    x = np.ones((2, 3), bool)
+    index = _core.CoverageIndex(prob.pair_ptr, prob.pair_len, prob.pair_users, 2, 3, 3)
+    assert _core.hit_weight_indexed(x, index, prob.popularity_by_model) == pytest.approx(0.9)
+    with pytest.raises(tc.InstanceError, match="user ids"):
+        _core.CoverageIndex(prob.pair_ptr, prob.pair_len, prob.pair_users + 7, 2, 3, 3)
+    with pytest.raises(tc.InstanceError, match="shape"):
+        _core.hit_weight_indexed(np.ones((3, 3), bool), index, prob.popularity_by_model)
+    # writeable (user-owned) arrays are checked on every call, never cached
+    users = prob.pair_users.copy()
+    assert users.flags.writeable
+    from trimcore.kernels import native
+
+    assert native.hit_weight(x, prob.pair_ptr, prob.pair_len, users, prob.popularity_by_model) == pytest.approx(0.9)
+    users[0] = 99
+    with pytest.raises(tc.InstanceError, match="user ids"):
+        native.hit_weight(x, prob.pair_ptr, prob.pair_len, users, prob.popularity_by_model)

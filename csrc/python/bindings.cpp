@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,8 @@ template <class T>
 py::array checked(const py::handle& obj, const char* name, std::vector<py::ssize_t> shape) {
   if (!py::isinstance<py::array>(obj)) fail(std::string(name) + ": expected a NumPy array");
   py::array a = py::reinterpret_borrow<py::array>(obj);
-  if (!a.dtype().is(py::dtype::of<T>()))
+  // equivalence, not identity: an unpickled array carries an equal but distinct dtype object
+  if (!py::detail::npy_api::get().PyArray_EquivTypes_(a.dtype().ptr(), py::dtype::of<T>().ptr()))
     fail(std::string(name) + ": expected dtype " + std::string(py::str(py::dtype::of<T>())) +
          ", got " + std::string(py::str(a.dtype())));
   if (a.ndim() != static_cast<py::ssize_t>(shape.size()))
@@ -115,6 +117,55 @@ py::array_t<double> storage_used(const py::handle& placement_o, const py::handle
     trimcore::storage_used(place_v, bits_v, sizes_p, out_v);
   }
   return out;
+}
+
+// Pair coverage validated once and owned by C++ (copies), for evaluators called many times on
+// one problem: the per-call check then only concerns the placement.
+struct CoverageIndex {
+  std::size_t n_servers = 0, n_users = 0, n_models = 0;
+  std::vector<std::int64_t> ptr, len;
+  std::vector<std::int32_t> users;
+  trimcore::PairCoverage view() const {
+    trimcore::PairCoverage cov;
+    cov.n_servers = n_servers;
+    cov.n_users = n_users;
+    cov.n_models = n_models;
+    cov.pair_ptr = ptr.data();
+    cov.pair_len = len.data();
+    cov.users = users.data();
+    return cov;
+  }
+};
+
+std::shared_ptr<CoverageIndex> make_coverage_index(const py::handle& ptr_o, const py::handle& len_o,
+                                                   const py::handle& users_o, std::int64_t n_servers,
+                                                   std::int64_t n_users, std::int64_t n_models) {
+  if (n_servers < 0 || n_users < 0 || n_models < 0) fail("CoverageIndex: expected non-negative sizes");
+  py::array ptr_a = checked<std::int64_t>(ptr_o, "pair_ptr", {n_servers * n_models});
+  py::array len_a = checked<std::int64_t>(len_o, "pair_len", {n_servers * n_models});
+  py::array users_a = checked<std::int32_t>(users_o, "pair_users", {-1});
+  coverage_view(ptr_a, len_a, users_a, static_cast<std::size_t>(n_servers), static_cast<std::size_t>(n_users),
+                static_cast<std::size_t>(n_models));  // validates
+  auto index = std::make_shared<CoverageIndex>();
+  index->n_servers = static_cast<std::size_t>(n_servers);
+  index->n_users = static_cast<std::size_t>(n_users);
+  index->n_models = static_cast<std::size_t>(n_models);
+  index->ptr.assign(ptr<std::int64_t>(ptr_a), ptr<std::int64_t>(ptr_a) + ptr_a.shape(0));
+  index->len.assign(ptr<std::int64_t>(len_a), ptr<std::int64_t>(len_a) + len_a.shape(0));
+  index->users.assign(ptr<std::int32_t>(users_a), ptr<std::int32_t>(users_a) + users_a.shape(0));
+  return index;
+}
+
+double hit_weight_indexed(const py::handle& placement_o, const CoverageIndex& index, const py::handle& weight_o) {
+  py::array weight = checked<double>(weight_o, "popularity_by_model",
+                                     {static_cast<py::ssize_t>(index.n_models), static_cast<py::ssize_t>(index.n_users)});
+  py::array placement = checked<bool>(placement_o, "placement", {static_cast<py::ssize_t>(index.n_servers),
+                                                                 static_cast<py::ssize_t>(index.n_models)});
+  auto place_v = placement_view(placement);
+  View2<const double> weight_v{ptr<double>(weight), index.n_models, index.n_users};
+  const trimcore::PairCoverage cov = index.view();
+  py::gil_scoped_release release;
+  return trimcore::hit_weight(place_v, cov, weight_v);
 }
 
 double hit_weight(const py::handle& placement_o, const py::handle& ptr_o, const py::handle& len_o,
@@ -357,6 +408,12 @@ PYBIND11_MODULE(_core, m) {
   m.def("hit_weight", &hit_weight, py::arg("placement"), py::arg("pair_ptr"), py::arg("pair_len"),
         py::arg("pair_users"), py::arg("popularity_by_model"),
         "Total popularity of the requests served by some server holding the requested model.");
+  py::class_<CoverageIndex, std::shared_ptr<CoverageIndex>>(
+      m, "CoverageIndex", "Validated copy of a problem's (server, model) -> users coverage lists.")
+      .def(py::init(&make_coverage_index), py::arg("pair_ptr"), py::arg("pair_len"), py::arg("pair_users"),
+           py::arg("n_servers"), py::arg("n_users"), py::arg("n_models"));
+  m.def("hit_weight_indexed", &hit_weight_indexed, py::arg("placement"), py::arg("index"),
+        py::arg("popularity_by_model"), "hit_weight over a validated CoverageIndex.");
   m.def("greedy_placement", &greedy_placement, py::arg("pair_ptr"), py::arg("pair_len"), py::arg("pair_users"),
         py::arg("popularity_by_model"), py::arg("model_bits"), py::arg("block_sizes"), py::arg("capacity"),
         py::arg("block_ptr"), py::arg("block_models"), py::arg("candidates"), py::arg("covered"), py::arg("rule"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -192,9 +193,9 @@ class PlacementProblem:
         """Request probabilities, float64[K, I] (a read-only view)."""
         return self.popularity_by_model.T
 
-    @property
+    @cached_property
     def total_popularity(self) -> float:
-        """Sum of all request probabilities (the hit ratio's denominator)."""
+        """Sum of all request probabilities (the hit ratio's denominator; computed once)."""
         return float(self.popularity_by_model.sum())
 
     @property

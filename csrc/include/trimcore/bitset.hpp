@@ -5,6 +5,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "trimcore/array_view.hpp"
@@ -62,8 +63,18 @@ inline void storage_used(View2<const std::uint8_t> placement, View2<const Word> 
   std::vector<Word> acc(model_bits.cols);
   for (std::size_t m = 0; m < placement.rows; ++m) {
     std::fill(acc.begin(), acc.end(), Word{0});
-    for (std::size_t i = 0; i < placement.cols; ++i)
-      if (placement(m, i)) union_into(acc.data(), model_bits.row(i), model_bits.cols);
+    const std::uint8_t* row = placement.row(m);
+    std::size_t i = 0;
+    // placements are sparse: skip eight empty flags at a time
+    for (; i + 8 <= placement.cols; i += 8) {
+      Word flags;
+      std::memcpy(&flags, row + i, sizeof flags);
+      if (!flags) continue;
+      for (std::size_t t = i; t < i + 8; ++t)
+        if (row[t]) union_into(acc.data(), model_bits.row(t), model_bits.cols);
+    }
+    for (; i < placement.cols; ++i)
+      if (row[i]) union_into(acc.data(), model_bits.row(i), model_bits.cols);
     out[m] = weighted_popcount(acc.data(), acc.size(), block_sizes);
   }
 }

@@ -6,7 +6,10 @@
 // `users` (the compact form stores per server the users sorted by the largest deliverable size,
 // and pair (m, i) is a prefix of that list).
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <utility>
 #include <vector>
 
 #include "trimcore/array_view.hpp"
@@ -29,20 +32,40 @@ struct PairCoverage {
 // Popularity is stored by model: weight(i, k) = popularity of model i for user k ([I, K]).
 
 // Sum of the popularity of the requests (k, i) that some server holding i can serve.
+// The placement is scanned row by row, eight flags at a time (placements are sparse); the placed
+// pairs are then visited by model, then server, so every request is counted once.
 inline double hit_weight(View2<const std::uint8_t> placement, const PairCoverage& cov,
                          View2<const double> weight_by_model) {
+  std::vector<std::pair<std::size_t, std::size_t>> placed;  // (model, server)
+  for (std::size_t m = 0; m < placement.rows; ++m) {
+    const std::uint8_t* row = placement.row(m);
+    std::size_t i = 0;
+    for (; i + 8 <= placement.cols; i += 8) {
+      std::uint64_t flags;
+      std::memcpy(&flags, row + i, sizeof flags);
+      if (!flags) continue;
+      for (std::size_t t = i; t < i + 8; ++t)
+        if (row[t]) placed.emplace_back(t, m);
+    }
+    for (; i < placement.cols; ++i)
+      if (row[i]) placed.emplace_back(i, m);
+  }
+  std::sort(placed.begin(), placed.end());
   std::vector<std::int64_t> stamp(cov.n_users, -1);
   double total = 0.0;
-  for (std::size_t i = 0; i < cov.n_models; ++i) {
+  for (std::size_t t = 0; t < placed.size(); ++t) {
+    const auto [i, m] = placed[t];
     const double* w = weight_by_model.row(i);
-    for (std::size_t m = 0; m < cov.n_servers; ++m) {
-      if (!placement(m, i)) continue;
-      const std::size_t p = cov.pair(m, i);
-      for (const std::int32_t* u = cov.begin(p); u != cov.end(p); ++u) {
-        if (stamp[*u] != static_cast<std::int64_t>(i)) {
-          stamp[*u] = static_cast<std::int64_t>(i);
-          total += w[*u];
-        }
+    const std::size_t p = cov.pair(m, i);
+    const bool alone = (t == 0 || placed[t - 1].first != i) && (t + 1 == placed.size() || placed[t + 1].first != i);
+    if (alone) {  // a model on one server: its users are distinct, no de-duplication needed
+      for (const std::int32_t* u = cov.begin(p); u != cov.end(p); ++u) total += w[*u];
+      continue;
+    }
+    for (const std::int32_t* u = cov.begin(p); u != cov.end(p); ++u) {
+      if (stamp[*u] != static_cast<std::int64_t>(i)) {
+        stamp[*u] = static_cast<std::int64_t>(i);
+        total += w[*u];
       }
     }
   }
