@@ -4,7 +4,8 @@ The tests exercise the *installed* package (the README's ``pip install ".[test]"
 C++ extension into site-packages). ``python -m pytest`` puts the working directory first on
 ``sys.path``, which would shadow it with the source tree, whose ``trimcore/`` has no compiled
 ``_core`` in a fresh clone. So when the source tree has no built extension, it is taken off the
-path. A developer who builds in place (``_core`` with an extension suffix inside ``trimcore/``; the ``.pyi`` stub does not count) tests the tree.
+path. A developer who builds in place (``_core`` with an extension suffix inside ``trimcore/``;
+the ``.pyi`` stub does not count) tests the tree.
 """
 
 from __future__ import annotations
