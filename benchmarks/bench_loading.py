@@ -1,46 +1,83 @@
-"""asv benchmarks of PartialLoading (issue #4 targets).
+"""asv benchmarks of PartialLoading (issue #4 targets, issue #5 suite).
 
 Targets: ``partialloading_dp`` at K = 10,000 users, 100 models in 10 clusters within 1 s;
 ``partialloading_greedy`` at K = 1,000 within 2 s; ``LoadingProblem.evaluate`` linear in the
-schedule length. Instances come from :func:`trimcore.loading.make_loading_instance` (seeded;
-the default deadline lets about half of the users be served). ``setup`` runs each algorithm
-once so that Numba compilation is excluded; ``timeraw_*`` measures the compilation itself with
-an empty ``NUMBA_CACHE_DIR``.
+schedule length. Instances come from :mod:`benchmarks.instances` (seeded
+``make_loading_instance``; the default deadline lets about half of the users be served), built
+once per run by its asv ``setup_cache`` functions and loaded from file by each benchmark
+process, so generation is never timed:
+
+* ``DP``, ``Greedy``, ``DPEDF``, ``Evaluate``: time and peak memory per size and backend;
+* ``Baselines``: the six baselines B1-B6 of :mod:`trimcore.loading.baselines` at K = 1,000;
+* ``Optimal``: the exact reference ``partialloading_optimal``, brute force and MILP, at K = 10;
+* ``Quality``: served users over the optimum on 10 seeded K = 10 instances (optimum computed
+  in ``setup_cache``, by brute force checked against the MILP);
+* ``CertifiedGap``: served users over DP-PL's certified upper bound (the GPU-only DP value) at
+  K = 1,000;
+* ``Compile``: import plus Numba compilation with an empty ``NUMBA_CACHE_DIR`` (``timeraw_``).
+
+``setup`` runs each algorithm once so that Numba compilation is excluded from ``time_*``.
 
 Run directly (``python benchmarks/bench_loading.py``) for the median of 5 timed runs after one
-warm-up call, the numbers reported in ``docs/performance.md``.
+warm-up call, the numbers reported in ``docs/partialloading.md``.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+import trimcore as tc
 from trimcore.kernels import available_backends
 from trimcore.loading import (
-    make_loading_instance,
+    edf_schedule,
+    equal_bandwidth_schedule,
+    fcfs_schedule,
+    grouping_schedule,
+    no_sharing_schedule,
     partialloading_dp,
     partialloading_dp_edf,
     partialloading_greedy,
+    random_schedule,
 )
+
+try:
+    from . import instances as inst
+except ImportError:  # run as a script: ``python benchmarks/bench_loading.py``
+    import instances as inst
 
 BACKENDS = [b for b in ("numba", "reference") if b in available_backends()]
 
 
+@functools.lru_cache(maxsize=2)
+def _problem(path: str):
+    """Load a cached instance once per benchmark process.
+
+    asv re-runs ``setup`` before every timing sample; memoising the (immutable) problem keeps that
+    cheap and keeps a single copy in memory for ``peakmem_*``. Its derived data (switch matrix,
+    sharing tree) is built by the warm-up call in ``setup``, as it was when ``setup`` generated it.
+    """
+    return inst.load_loading_problem(path)
+
+
+# ----------------------------------------------------------------------------- schedulers (issue #4)
 class DP:
     """DP-PL on backbone sharing: 100 models in 10 clusters."""
 
     params = ([1_000, 10_000], BACKENDS)
     param_names = ["n_users", "backend"]
+    setup_cache = staticmethod(inst.setup_cache_loading)
     timeout = 600
 
-    def setup(self, n_users, backend):
-        self.problem = make_loading_instance(n_users, 100, 10, seed=0)
+    def setup(self, cache, n_users, backend):
+        self.problem = _problem(cache[n_users])
         partialloading_dp(self.problem, backend=backend)
 
-    def time_dp(self, n_users, backend):
+    def time_dp(self, cache, n_users, backend):
         partialloading_dp(self.problem, backend=backend)
 
-    def peakmem_dp(self, n_users, backend):
+    def peakmem_dp(self, cache, n_users, backend):
         partialloading_dp(self.problem, backend=backend)
 
 
@@ -49,16 +86,17 @@ class Greedy:
 
     params = ([100, 1_000], BACKENDS)
     param_names = ["n_users", "backend"]
+    setup_cache = staticmethod(inst.setup_cache_loading)
     timeout = 600
 
-    def setup(self, n_users, backend):
-        self.problem = make_loading_instance(n_users, 100, 10, seed=0)
+    def setup(self, cache, n_users, backend):
+        self.problem = _problem(cache[n_users])
         partialloading_greedy(self.problem, backend=backend)
 
-    def time_greedy(self, n_users, backend):
+    def time_greedy(self, cache, n_users, backend):
         partialloading_greedy(self.problem, backend=backend)
 
-    def peakmem_greedy(self, n_users, backend):
+    def peakmem_greedy(self, cache, n_users, backend):
         partialloading_greedy(self.problem, backend=backend)
 
 
@@ -67,13 +105,17 @@ class DPEDF:
 
     params = ([100, 1_000], BACKENDS)
     param_names = ["n_users", "backend"]
+    setup_cache = staticmethod(inst.setup_cache_loading)
     timeout = 600
 
-    def setup(self, n_users, backend):
-        self.problem = make_loading_instance(n_users, 100, 10, seed=0)
+    def setup(self, cache, n_users, backend):
+        self.problem = _problem(cache[n_users])
         partialloading_dp_edf(self.problem, backend=backend)
 
-    def time_dp_edf(self, n_users, backend):
+    def time_dp_edf(self, cache, n_users, backend):
+        partialloading_dp_edf(self.problem, backend=backend)
+
+    def peakmem_dp_edf(self, cache, n_users, backend):
         partialloading_dp_edf(self.problem, backend=backend)
 
 
@@ -82,26 +124,154 @@ class Evaluate:
 
     params = ([1_000, 10_000, 100_000], BACKENDS)
     param_names = ["length", "backend"]
+    setup_cache = staticmethod(inst.setup_cache_loading)
     timeout = 600
 
-    def setup(self, length, backend):
-        self.problem = make_loading_instance(length, 100, 10, seed=0)
+    def setup(self, cache, length, backend):
+        self.problem = _problem(cache[length])
         self.order = np.arange(length)
         self.problem.evaluate(self.order, backend=backend)
 
-    def time_evaluate(self, length, backend):
+    def time_evaluate(self, cache, length, backend):
         self.problem.evaluate(self.order, backend=backend)
 
-    def peakmem_evaluate(self, length, backend):
+    def peakmem_evaluate(self, cache, length, backend):
         self.problem.evaluate(self.order, backend=backend)
 
 
+# ----------------------------------------------------------------------------- baselines (spec §6 B1-B6)
+#: The baselines, called with ``seed=inst.SEED`` (B3 breaks deadline ties and B5 draws its order with it).
+_BASELINES = {
+    "no_sharing_schedule": no_sharing_schedule,
+    "fcfs_schedule": fcfs_schedule,
+    "edf_schedule": edf_schedule,
+    "grouping_schedule": grouping_schedule,
+    "random_schedule": random_schedule,
+    "equal_bandwidth_schedule": equal_bandwidth_schedule,
+}
+
+
+class Baselines:
+    """The baselines B1-B6 at K = 1,000 (default options, fastest backend)."""
+
+    params = ([1_000], list(_BASELINES))
+    param_names = ["n_users", "algorithm"]
+    setup_cache = staticmethod(inst.setup_cache_loading)
+    repeat = (1, 10, 5.0)
+    warmup_time = 0
+    rounds = 1
+    timeout = 300
+
+    def setup(self, cache, n_users, algorithm):
+        self.problem = _problem(cache[n_users])
+        self.algorithm = _BASELINES[algorithm]
+        self.algorithm(self.problem, seed=inst.SEED)
+
+    def time_baseline(self, cache, n_users, algorithm):
+        self.algorithm(self.problem, seed=inst.SEED)
+
+    def peakmem_baseline(self, cache, n_users, algorithm):
+        self.algorithm(self.problem, seed=inst.SEED)
+
+
+# ----------------------------------------------------------------------------- exact reference (spec §6 B7)
+class Optimal:
+    """``partialloading_optimal`` at K = 10 (10 models, 3 clusters): brute force and the MILP (HiGHS).
+
+    The instances are the first three of the quality set; the MILP gets a 60 s limit (it proves
+    optimality in under 1.5 s on every instance of the set).
+    """
+
+    params = (["brute_force", "milp"], [0, 1, 2])
+    param_names = ["method", "seed"]
+    setup_cache = staticmethod(inst.setup_cache_loading_quality)
+    number = 1
+    repeat = (1, 5, 10.0)
+    warmup_time = 0
+    rounds = 1
+    timeout = 300
+
+    def setup(self, cache, method, seed):
+        self.problem = _problem(cache[seed][0])
+        tc.partialloading_optimal(self.problem, method=method, time_limit=60.0)   # compiles the kernels
+
+    def time_optimal(self, cache, method, seed):
+        tc.partialloading_optimal(self.problem, method=method, time_limit=60.0)
+
+    def peakmem_optimal(self, cache, method, seed):
+        tc.partialloading_optimal(self.problem, method=method, time_limit=60.0)
+
+
+# ----------------------------------------------------------------------------- solution quality (issue #5)
+#: Every scheduler scored by ``Quality`` and ``CertifiedGap`` (default options, ``seed=inst.SEED``).
+_ALGORITHMS = {
+    "partialloading_dp": partialloading_dp,
+    "partialloading_greedy": partialloading_greedy,
+    "partialloading_dp_edf": partialloading_dp_edf,
+    **_BASELINES,
+}
+
+
+def _ratios(rows: list[tuple[str, int]], algorithm: str) -> np.ndarray:
+    """Served users over the optimum on every instance of ``rows`` (a ratio above 1 is a bug)."""
+    ratios = np.array([_ALGORITHMS[algorithm](inst.load_loading_problem(path), seed=inst.SEED).served / opt
+                       for path, opt in rows])
+    if (ratios > 1.0).any():
+        raise RuntimeError(f"{algorithm} serves more users than the optimum: ratios {ratios.tolist()}")
+    return ratios
+
+
+class Quality:
+    """Served users over the optimum on 10 seeded small instances (K = 10, I = 10 in 3 clusters)."""
+
+    params = list(_ALGORITHMS)
+    param_names = ["algorithm"]
+    setup_cache = staticmethod(inst.setup_cache_loading_quality)
+    timeout = 600
+
+    def track_mean_ratio_to_optimum(self, cache, algorithm):
+        return float(_ratios(cache, algorithm).mean())
+
+    track_mean_ratio_to_optimum.unit = "ratio"
+
+    def track_min_ratio_to_optimum(self, cache, algorithm):
+        return float(_ratios(cache, algorithm).min())
+
+    track_min_ratio_to_optimum.unit = "ratio"
+
+
+class CertifiedGap:
+    """Served users over a certified upper bound at K = 1,000, where the optimum is out of reach.
+
+    The bound is DP-PL's ``upper_bound``: the most users whose GPU-only chain meets the common
+    deadline (the DP value before any bandwidth repair), an upper bound of P0 for every scheduler.
+    """
+
+    params = ([1_000], list(_ALGORITHMS))
+    param_names = ["n_users", "algorithm"]
+    setup_cache = staticmethod(inst.setup_cache_loading)
+    timeout = 300
+
+    def setup(self, cache, n_users, algorithm):
+        self.problem = _problem(cache[n_users])
+        self.bound = partialloading_dp(self.problem).upper_bound
+        if not self.bound:
+            raise NotImplementedError("no certified bound (DP-PL returned none or 0)")
+
+    def track_ratio_to_bound(self, cache, n_users, algorithm):
+        return _ALGORITHMS[algorithm](self.problem, seed=inst.SEED).served / self.bound
+
+    track_ratio_to_bound.unit = "ratio"
+
+
+# ----------------------------------------------------------------------------- compilation
 class Compile:
-    """Numba compilation of the loading kernels (cold cache) plus one small DP and greedy."""
+    """Import plus Numba compilation of the loading kernels (cold cache), in a fresh process each."""
 
     timeout = 600
 
     def timeraw_compile_loading_kernels(self):
+        """The schedulers' kernels: one small DP, greedy and DP-EDF."""
         return """
 import os, tempfile
 os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp()
@@ -112,7 +282,18 @@ partialloading_greedy(p, backend="numba")
 partialloading_dp_edf(p, backend="numba")
 """
 
+    def timeraw_compile_exact_kernels(self):
+        """The exact reference's kernels: brute force (``loading_enumerate``) and the evaluator."""
+        return """
+import os, tempfile
+os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp()
+from trimcore.loading import make_loading_instance, partialloading_optimal
+p = make_loading_instance(6, 6, 2, seed=0)
+partialloading_optimal(p, method="brute_force", backend="numba")
+"""
 
+
+# ----------------------------------------------------------------------------- script mode
 def _median_time(fn, repeats: int = 5) -> float:
     import statistics
     import time
@@ -130,19 +311,19 @@ def main() -> None:
     """Print the issue #4 measurements (median of 5 after a warm-up)."""
     cases = []
     for k in (1_000, 10_000):
-        p = make_loading_instance(k, 100, 10, seed=0)
+        p = inst.make_loading_problem(k)
         for b in BACKENDS:
             cases.append((f"partialloading_dp      K={k:>6} I=100 C=10 [{b}]",
                           lambda p=p, b=b: partialloading_dp(p, backend=b)))
     for k in (100, 1_000):
-        p = make_loading_instance(k, 100, 10, seed=0)
+        p = inst.make_loading_problem(k)
         for b in BACKENDS:
             cases.append((f"partialloading_greedy  K={k:>6} I=100 C=10 [{b}]",
                           lambda p=p, b=b: partialloading_greedy(p, backend=b)))
             cases.append((f"partialloading_dp_edf  K={k:>6} I=100 C=10 [{b}]",
                           lambda p=p, b=b: partialloading_dp_edf(p, backend=b)))
     for n in (1_000, 10_000, 100_000):
-        p = make_loading_instance(n, 100, 10, seed=0)
+        p = inst.make_loading_problem(n)
         order = np.arange(n)
         for b in BACKENDS:
             cases.append((f"evaluate               N={n:>6}              [{b}]",

@@ -15,6 +15,14 @@ function's line), in a temporary directory that is then the working directory of
 process; they save one file per instance there (``PlacementProblem.save``) and return the file
 names, so a benchmark process loads only the instance it needs (which keeps ``peakmem_*`` honest).
 
+PartialLoading instances (``bench_loading``) are named by their number of users K:
+:func:`make_loading_problem` is ``make_loading_instance(K, 100, 10, seed)`` (100 models in 10
+backbone clusters, a common deadline that lets about half of the users be served). The exact
+reference runs on :func:`loading_exact_instance` (K = 10 users, 10 models in 3 clusters, the
+largest size brute force accepts). They are cached by :func:`setup_cache_loading` and
+:func:`setup_cache_loading_quality` the same way, with the library's dataclass file format
+(:func:`trimcore.instance.io.save_dataclass`; ``LoadingProblem`` has no ``save`` of its own).
+
 Nothing in this module is itself a benchmark (no ``time_``/``peakmem_``/``track_`` names).
 """
 
@@ -25,8 +33,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from trimcore import PlacementProblem, optimal_placement
+from trimcore import PlacementProblem, optimal_placement, partialloading_optimal
 from trimcore.experiments.scenarios import build_placement, large_placement_instance, scenario
+from trimcore.instance.io import load_dataclass, save_dataclass
+from trimcore.loading import LoadingProblem, make_loading_instance
 
 #: Seed of every benchmark instance (and of the random placements evaluated on them).
 SEED = 0
@@ -163,3 +173,73 @@ def setup_cache_quality() -> dict[str, list[tuple[str, float]]]:
 
 
 setup_cache_quality.timeout = 900
+
+
+# ----------------------------------------------------------------------------- PartialLoading
+#: Library of the loading benchmarks: I = 100 models in 10 clusters (one shared backbone each).
+LOADING_MODELS = 100
+LOADING_CLUSTERS = 10
+#: Every number of users K that :func:`setup_cache_loading` builds (DP, greedy, DP-EDF, evaluate, baselines).
+LOADING_USERS = (100, 1_000, 10_000, 100_000)
+#: Exact-reference instances: K = 10 users (brute force accepts at most 10), 10 models in 3 clusters.
+LOADING_EXACT_SIZE = (10, 10, 3)
+#: Seeds of the loading solution-quality set (10 instances of :data:`LOADING_EXACT_SIZE`).
+LOADING_QUALITY_SEEDS = tuple(range(10))
+
+_LOADING_KIND = "LoadingProblem"
+
+
+def make_loading_problem(n_users: int, seed: int = SEED) -> LoadingProblem:
+    """The PartialLoading benchmark instance with ``n_users`` users (100 models, 10 clusters)."""
+    return make_loading_instance(n_users, LOADING_MODELS, LOADING_CLUSTERS, seed=seed)
+
+
+def loading_exact_instance(seed: int) -> LoadingProblem:
+    """Small instance number ``seed`` for the exact reference (K = 10, I = 10, 3 clusters)."""
+    return make_loading_instance(*LOADING_EXACT_SIZE, seed=seed)
+
+
+def dump_loading_problem(problem: LoadingProblem, name: str) -> str:
+    """Write ``problem`` into the working directory (``save_dataclass``, ``.npz``); absolute path."""
+    return str(save_dataclass(os.path.abspath(name.replace("/", "_")), _LOADING_KIND, problem).resolve())
+
+
+def load_loading_problem(path: str) -> LoadingProblem:
+    """Read a problem written by :func:`dump_loading_problem` (validated again by the constructor).
+
+    A file rather than pickle, as for placement: the arrays come back with canonical dtypes,
+    and the problem's derived-data cache is not carried over (the benchmark process starts cold).
+    """
+    return load_dataclass(path, LoadingProblem, _LOADING_KIND)
+
+
+def setup_cache_loading() -> dict[int, str]:
+    """asv ``setup_cache`` of the loading benchmarks: one file per size of :data:`LOADING_USERS`."""
+    return {k: dump_loading_problem(make_loading_problem(k), f"loading-{k}") for k in LOADING_USERS}
+
+
+setup_cache_loading.timeout = 300
+
+
+def setup_cache_loading_quality() -> list[tuple[str, int]]:
+    """asv ``setup_cache`` of the loading quality and exact benchmarks: instances and their optima.
+
+    Returns ``[(problem file, optimal number of served users), ...]`` in :data:`LOADING_QUALITY_SEEDS`
+    order. The optimum is brute force's, checked against the MILP (two independent exact methods);
+    raises when they disagree, when the MILP proves nothing, or when the optimum is 0 (no ratio).
+    """
+    rows = []
+    for seed in LOADING_QUALITY_SEEDS:
+        problem = loading_exact_instance(seed)
+        brute = partialloading_optimal(problem, method="brute_force")
+        milp = partialloading_optimal(problem, method="milp", time_limit=120.0)
+        if milp.status != "optimal" or milp.served != brute.served:
+            raise RuntimeError(f"loading quality instance {seed}: brute force serves {brute.served}, "
+                               f"the MILP {milp.served} ({milp.status})")
+        if brute.served == 0:
+            raise RuntimeError(f"loading quality instance {seed}: nobody can be served")
+        rows.append((dump_loading_problem(problem, f"loading-quality-{seed}"), int(brute.served)))
+    return rows
+
+
+setup_cache_loading_quality.timeout = 600
