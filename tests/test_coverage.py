@@ -224,3 +224,135 @@ def test_binding_refuses_out_of_range_ids_in_both_variants():
                                np.ones(2), 1.0, "gain", lazy, 0.0)
     with pytest.raises(tc.InstanceError, match="indices"):
         tc.max_coverage([0, 2], [1, 1], budget=1, backend="reference")
+
+
+# ------------------------------------------------------------------------------ threads, order, gains
+def zipf_instance(n_sets: int, n_elements: int, seed: int, shuffle_rows: bool = False):
+    rng = np.random.default_rng(seed)
+    w = 1.0 / np.arange(1, n_elements + 1) ** 0.8
+    rng.shuffle(w)
+    rows = [np.unique(rng.choice(n_elements, size=int(s), p=w / w.sum())) for s in rng.integers(5, 40, n_sets)]
+    if shuffle_rows:
+        rows = [rng.permutation(r) for r in rows]
+    indptr = np.concatenate([[0], np.cumsum([r.size for r in rows])]).astype(np.int64)
+    return indptr, np.concatenate(rows).astype(np.int32), w
+
+
+@pytest.mark.parametrize("with_costs", [False, True])
+def test_threads_do_not_change_the_selection(with_costs):
+    # more than 2^18 entries, so that the native first pass and index build do split over threads
+    from trimcore.kernels import kernel
+
+    indptr, indices, w = zipf_instance(16000, 3000, seed=3)
+    assert indices.size > 2**18
+    costs = np.random.default_rng(4).uniform(0.5, 1.5, indptr.size - 1) if with_costs else np.ones(indptr.size - 1)
+    rule = "ratio" if with_costs else "gain"
+    native = kernel("max_coverage", "cpp")
+    runs = {t: native(indptr, indices, w, costs, 60.0, rule, True, 1e-12, t).tolist() for t in (1, 2, 3, 8)}
+    plain = native(indptr, indices, w, costs, 60.0, rule, False, 1e-12, 1).tolist()
+    assert len(plain) >= 50
+    assert all(run == plain for run in runs.values())
+    covered = np.zeros(w.size, bool)
+    covered[indices[indptr[plain[0]]:indptr[plain[0] + 1]]] = True
+    gains = kernel("coverage_gains", "cpp")
+    one = gains(indptr, indices, w, covered, 1)
+    assert gains(indptr, indices, w, covered, 2).tolist() == one.tolist()
+    assert one.tolist() == kernel("coverage_gains", "reference")(indptr, indices, w, covered).tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**31), st.integers(1, 40), st.integers(2, 30), st.integers(0, 8), st.booleans())
+def test_unsorted_sets_select_like_numpy(seed, n_sets, n_elements, k, with_costs):
+    # ids in any order inside a set: the native tier re-checks such sets for repeats exactly
+    from trimcore.kernels import kernel, reference
+
+    rng = np.random.default_rng(seed)
+    rows = [rng.permutation(rng.choice(n_elements, size=int(rng.integers(0, n_elements + 1)), replace=False))
+            for _ in range(n_sets)]
+    ptr = np.concatenate([[0], np.cumsum([r.size for r in rows])]).astype(np.int64)
+    idx = np.concatenate(rows).astype(np.int32)
+    w = rng.choice([0.1, 0.2, 0.3, 1.0], n_elements)
+    costs = rng.uniform(0.2, 2.0, n_sets) if with_costs else np.ones(n_sets)
+    rule = "ratio" if with_costs else "gain"
+    want = reference.max_coverage(ptr, idx, w, costs, float(k), rule, True, 1e-12).tolist()
+    for backend in FAST:
+        assert kernel("max_coverage", backend)(ptr, idx, w, costs, float(k), rule, True, 1e-12, 2).tolist() == want
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([[3, 1, 1, 9]], "twice"),            # the repeat comes first in entry order
+    ([[3, 9, 1, 1]], "expected ids"),     # the id out of range comes first
+    ([[0, 1], [9], [2, 2]], "expected ids"),
+    ([[0, 1], [2, 2], [9]], "twice"),
+])
+def test_the_first_defect_in_entry_order_is_reported(rows, message):
+    from trimcore import _core
+
+    ptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
+    idx = np.array([e for r in rows for e in r], np.int32)
+    with pytest.raises(tc.InstanceError, match=message):
+        _core.max_coverage(ptr, idx, np.ones(5), np.ones(len(rows)), 1.0, "gain", True, 0.0, 1)
+
+
+@pytest.mark.parametrize("where", ["first_half", "second_half", "both"])
+def test_defects_found_by_any_thread_are_reported_first_in_order(where):
+    from trimcore import _core
+
+    indptr, indices, w = zipf_instance(16000, 3000, seed=5)
+    indices = indices.copy()
+    early, late = indptr[100], indptr[15000]
+    if where in ("first_half", "both"):
+        indices[early + 1] = indices[early]   # a repeat inside set 100 (rows are sorted)
+    if where in ("second_half", "both"):
+        indices[late] = 3000                  # out of range in set 15000
+    message = "set 100 lists an element twice" if where != "second_half" else "got 3000"
+    for threads in (1, 2, 4):
+        with pytest.raises(tc.InstanceError, match=message):
+            _core.max_coverage(indptr, indices, w, np.ones(indptr.size - 1), 10.0, "gain", True, 0.0, threads)
+
+
+def test_threads_argument_is_checked():
+    with pytest.raises(tc.InstanceError, match="threads"):
+        tc.max_coverage([0, 1], [0], budget=1, threads=0)
+    from trimcore import _core
+
+    with pytest.raises(tc.InstanceError, match="threads"):
+        _core.max_coverage(np.array([0, 1], np.int64), np.array([0], np.int32), np.ones(1), np.ones(1), 1.0, "gain",
+                           True, 0.0, 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**31), st.integers(1, 30), st.integers(1, 25), st.integers(0, 12), st.booleans(),
+       st.sampled_from(["uniform", "few_values", "tiny", "zeros"]))
+def test_coverage_gains_tiers_are_identical(seed, n_sets, n_elements, max_size, with_covered, weight_kind):
+    from trimcore._numeric import sequential_sum
+    from trimcore.kernels import kernel
+
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(0, max_size + 1, n_sets)
+    ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    idx = rng.integers(0, n_elements, int(ptr[-1])).astype(np.int32)  # repeats allowed: a plain pass
+    w = {"uniform": rng.uniform(0, 3, n_elements), "few_values": rng.choice([0.1, 0.2, 0.3], n_elements),
+         "tiny": rng.choice([1e-300, 5e-324, 1.0], n_elements),
+         "zeros": rng.choice([0.0, 1.0], n_elements)}[weight_kind]
+    covered = rng.random(n_elements) < 0.4 if with_covered else None
+    mask = np.zeros(n_elements, bool) if covered is None else covered
+    want = [sequential_sum(w[idx[ptr[s]:ptr[s + 1]]] * ~mask[idx[ptr[s]:ptr[s + 1]]]) for s in range(n_sets)]
+    for backend in ("reference", *FAST):
+        got = kernel("coverage_gains", backend)(ptr, idx, w, covered)
+        assert got.tolist() == want, backend
+
+
+def test_coverage_gains_binding_checks_its_input():
+    from trimcore import _core
+
+    ptr, idx, w = np.array([0, 2], np.int64), np.array([0, 1], np.int32), np.ones(2)
+    with pytest.raises(tc.InstanceError, match="indices"):
+        _core.coverage_gains(ptr, np.array([0, 2], np.int32), w)
+    with pytest.raises(tc.InstanceError, match="covered"):
+        _core.coverage_gains(ptr, idx, w, np.zeros(3, bool))
+    with pytest.raises(tc.InstanceError, match="covered"):
+        _core.coverage_gains(ptr, idx, w, np.zeros(2, np.int64))
+    with pytest.raises(tc.InstanceError, match="indptr"):
+        _core.coverage_gains(np.array([0, 3], np.int64), idx, w)
+    assert _core.coverage_gains(ptr, idx, w, np.array([True, False])).tolist() == [1.0]

@@ -56,4 +56,12 @@ def max_coverage(
     rule: str,
     lazy: bool,
     rtol: float,
+    threads: int = 1,
 ) -> npt.NDArray[np.int64]: ...
+def coverage_gains(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32],
+    weights: npt.NDArray[np.float64],
+    covered: npt.NDArray[np.bool_] | None = None,
+    threads: int = 1,
+) -> npt.NDArray[np.float64]: ...

@@ -6,6 +6,7 @@ elements carry weights, sets carry costs, and the greedy picks sets until the bu
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from trimcore.errors import invalid
 from trimcore.instance._validate import float_array
 from trimcore.kernels import kernel
 
-__all__ = ["CoverageResult", "max_coverage", "coverage_value", "COVERAGE_RTOL"]
+__all__ = ["CoverageResult", "max_coverage", "coverage_value", "default_threads", "COVERAGE_RTOL"]
 
 #: Budget tolerance of the greedy (relative).
 COVERAGE_RTOL = 1e-12
@@ -109,28 +110,19 @@ def coverage_value(indptr: Any, indices: Any, weights: Any, selected: Any) -> fl
     return float(w[_covered(ptr, idx, w.size, selected)].sum())
 
 
-def _remaining_gains(ptr: np.ndarray, idx: np.ndarray, weights: np.ndarray, covered: np.ndarray,
-                     chunk: int = 1 << 16) -> np.ndarray:
-    """Marginal gain of every set given the covered elements: one streaming pass, in chunks of
-    about ``chunk`` entries so that the gathered weights stay in cache."""
-    n_sets = ptr.size - 1
-    gains = np.zeros(n_sets)
-    if idx.size == 0:
-        return gains
-    nonempty = ptr[1:] > ptr[:-1]
-    if not nonempty.all():  # reduceat needs non-empty segments: drop the empty sets
-        sets = np.flatnonzero(nonempty)
-        gains[sets] = _remaining_gains(np.append(ptr[sets], ptr[-1]), idx, weights, covered, chunk)
-        return gains
-    open_weight = np.where(covered, 0.0, weights)
-    cuts = np.append(np.arange(0, n_sets, max(1, chunk * n_sets // idx.size)), n_sets).tolist()
-    for a, b in zip(cuts[:-1], cuts[1:]):
-        gains[a:b] = np.add.reduceat(open_weight[idx[ptr[a]:ptr[b]]], ptr[a:b] - ptr[a])
-    return gains
+def default_threads() -> int:
+    """Threads of the native first pass and index build by default: the CPUs this process may
+    use, at most 4 (the greedy rounds themselves are sequential)."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        available = os.cpu_count() or 1
+    return max(1, min(4, available))
 
 
 def max_coverage(indptr: Any, indices: Any, budget: float, weights: Any = None, costs: Any = None,
-                 lazy: bool = True, *, n_elements: int | None = None, backend: str = "auto") -> CoverageResult:
+                 lazy: bool = True, *, n_elements: int | None = None, threads: int | None = None,
+                 backend: str = "auto") -> CoverageResult:
     """Greedy weighted maximum coverage.
 
     Parameters
@@ -148,7 +140,11 @@ def max_coverage(indptr: Any, indices: Any, budget: float, weights: Any = None, 
         Exact lazy evaluation (same selection as the plain scan).
     n_elements : int, optional
         Number of elements (default: largest id + 1, or ``len(weights)``).
+    threads : int, optional
+        Threads of the native tier's first pass, index build and gain passes (default
+        :func:`default_threads`; used from 2^18 entries on). The result does not depend on it.
     backend : {"auto", "cpp", "reference"}
+        Tier of the greedy and of the gain passes behind ``upper_bound``.
 
     Returns
     -------
@@ -180,25 +176,33 @@ def max_coverage(indptr: Any, indices: Any, budget: float, weights: Any = None, 
     budget = float(budget)
     if not (np.isfinite(budget) and budget >= 0):
         raise invalid("budget", "a finite number >= 0", budget)
+    if threads is None:
+        threads = default_threads()
+    elif not isinstance(threads, int | np.integer) or threads < 1:
+        raise invalid("threads", "an integer >= 1", threads)
+    gains = kernel("coverage_gains", backend)
     # the CSR is checked for repeats inside a set by each tier's kernel (O(nnz), fused into the
     # native kernel's first pass)
     started = time.perf_counter()
-    selected = kernel("max_coverage", backend)(ptr, idx, w, c, budget, rule, bool(lazy), COVERAGE_RTOL)
-    options: dict[str, Any] = {"budget": budget, "lazy": lazy, "rule": rule, "backend": backend}
+    selected = kernel("max_coverage", backend)(ptr, idx, w, c, budget, rule, bool(lazy), COVERAGE_RTOL, int(threads))
+    options: dict[str, Any] = {"budget": budget, "lazy": lazy, "rule": rule, "backend": backend,
+                               "threads": int(threads)}
     if costs is not None:
         # Khuller-Moss-Naor: also consider the single best affordable set
-        singles = _remaining_gains(ptr, idx, w, np.zeros(n, dtype=bool))
+        singles = gains(ptr, idx, w, None, int(threads))
         singles[c > budget * (1.0 + COVERAGE_RTOL)] = -1.0
         best_single = int(np.argmax(singles)) if n_sets else -1
+        # both candidates scored by the evaluator, so that the choice does not hang on rounding
         greedy_value = float(w[_covered(ptr, idx, n, selected)].sum())
         options["kept"] = "greedy"
-        if best_single >= 0 and singles[best_single] > greedy_value:
+        if best_single >= 0 and singles[best_single] >= 0 and \
+                float(w[_covered(ptr, idx, n, [best_single])].sum()) > greedy_value:
             selected = np.array([best_single], dtype=np.int64)
             options["kept"] = "best_single"
     runtime = time.perf_counter() - started
     covered = _covered(ptr, idx, n, selected)
     value = float(w[covered].sum())
-    remaining = _remaining_gains(ptr, idx, w, covered)
+    remaining = gains(ptr, idx, w, covered, int(threads))
     if costs is None:
         k = int(budget)
         extra = float(-np.partition(-remaining, k - 1)[:k].sum()) if 0 < k < remaining.size else float(

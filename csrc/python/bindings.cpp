@@ -13,6 +13,7 @@
 #include "trimcore/coverage.hpp"
 #include "trimcore/greedy.hpp"
 #include "trimcore/knapsack.hpp"
+#include "trimcore/max_coverage.hpp"
 
 namespace py = pybind11;
 using trimcore::View;
@@ -351,8 +352,9 @@ py::array_t<std::int64_t> knapsack_grid(const py::handle& values_o, const py::ha
 // Greedy max coverage over sets in CSR form (set -> element ids) under an additive budget.
 py::array_t<std::int64_t> max_coverage(const py::handle& indptr_o, const py::handle& indices_o,
                                        const py::handle& weights_o, const py::handle& costs_o, double budget,
-                                       const std::string& rule_name, bool lazy, double rtol) {
+                                       const std::string& rule_name, bool lazy, double rtol, int threads) {
   const trimcore::Rule rule = parse_rule(rule_name);
+  if (threads < 1) fail("threads: expected an integer >= 1, got " + std::to_string(threads));
   py::array weights = checked<double>(weights_o, "weights", {-1});
   py::array indptr = checked<std::int64_t>(indptr_o, "indptr", {-1});
   py::array indices = checked<std::int32_t>(indices_o, "indices", {-1});
@@ -378,7 +380,7 @@ py::array_t<std::int64_t> max_coverage(const py::handle& indptr_o, const py::han
     py::gil_scoped_release release;
     const auto n = static_cast<std::size_t>(n_sets), n_el = static_cast<std::size_t>(n_elements);
     if (lazy) {  // checks ids and repeats inside its first pass
-      chosen = trimcore::max_coverage_greedy(n, ip, ix, n_el, w, c, budget, rtol, rule, &defect);
+      chosen = trimcore::max_coverage_greedy(n, ip, ix, n_el, w, c, budget, rtol, rule, &defect, threads);
     } else {
       defect = trimcore::check_set_csr(n, ip, ix, n_el);
       if (defect.set < 0) {
@@ -397,6 +399,34 @@ py::array_t<std::int64_t> max_coverage(const py::handle& indptr_o, const py::han
     fail("indices: set " + std::to_string(defect.set) + " lists an element twice");
   }
   return to_array(chosen);
+}
+
+// Marginal gain of every set given a covered mask (one streaming pass; ids are checked here).
+py::array_t<double> coverage_gains(const py::handle& indptr_o, const py::handle& indices_o, const py::handle& weights_o,
+                                   const py::handle& covered_o, int threads) {
+  if (threads < 1) fail("threads: expected an integer >= 1, got " + std::to_string(threads));
+  py::array weights = checked<double>(weights_o, "weights", {-1});
+  py::array indptr = checked<std::int64_t>(indptr_o, "indptr", {-1});
+  py::array indices = checked<std::int32_t>(indices_o, "indices", {-1});
+  const auto n_sets = indptr.shape(0) - 1;
+  if (n_sets < 0) fail("indptr: expected at least one entry");
+  check_offsets(indptr, "indptr", indices.shape(0));
+  const auto n_elements = weights.shape(0);
+  const std::uint8_t* cov = nullptr;
+  py::array covered;
+  if (!covered_o.is_none()) {
+    covered = checked<bool>(covered_o, "covered", {n_elements});
+    cov = ptr<std::uint8_t>(covered);
+  }
+  check_range(indices, "indices", n_elements);
+  const auto* ix = ptr<std::int32_t>(indices);
+  py::array_t<double> out(n_sets);
+  {
+    py::gil_scoped_release release;
+    trimcore::coverage_gains(static_cast<std::size_t>(n_sets), ptr<std::int64_t>(indptr), ix, ptr<double>(weights), cov,
+                             out.mutable_data(), threads);
+  }
+  return out;
 }
 
 }  // namespace
@@ -425,8 +455,11 @@ PYBIND11_MODULE(_core, m) {
   m.def("knapsack_fptas", &knapsack_fptas, py::arg("values"), py::arg("weights"), py::arg("capacity"),
         py::arg("eps"), "Value-rounding knapsack FPTAS; chosen item ids (ascending).");
   m.def("max_coverage", &max_coverage, py::arg("indptr"), py::arg("indices"), py::arg("weights"), py::arg("costs"),
-        py::arg("budget"), py::arg("rule"), py::arg("lazy"), py::arg("rtol"),
+        py::arg("budget"), py::arg("rule"), py::arg("lazy"), py::arg("rtol"), py::arg("threads") = 1,
         "Greedy weighted max coverage under an additive budget; chosen set ids in selection order.");
+  m.def("coverage_gains", &coverage_gains, py::arg("indptr"), py::arg("indices"), py::arg("weights"),
+        py::arg("covered") = py::none(), py::arg("threads") = 1,
+        "Marginal gain of every set given a covered mask (None: nothing covered): float64[n_sets].");
   m.def("knapsack_grid", &knapsack_grid, py::arg("values"), py::arg("weights"), py::arg("capacity"),
         "Exact 0/1 knapsack over integer weights; chosen item ids (ascending).");
 }

@@ -15,6 +15,7 @@ from trimcore import _core
 
 __all__ = [
     "storage_used", "hit_weight", "greedy_placement", "server_gains", "knapsack_fptas", "knapsack_grid", "max_coverage",
+    "coverage_gains",
 ]
 
 
@@ -80,6 +81,12 @@ def knapsack_grid(values: np.ndarray, weights: np.ndarray, capacity: int) -> np.
     return _core.knapsack_grid(values, weights, capacity)
 
 
-def max_coverage(indptr, indices, weights, costs, budget, rule, lazy, rtol) -> np.ndarray:
-    """See :func:`trimcore.kernels.reference.max_coverage` (``lazy`` selects the exact lazy greedy)."""
-    return _core.max_coverage(indptr, indices, weights, costs, budget, rule, lazy, rtol)
+def max_coverage(indptr, indices, weights, costs, budget, rule, lazy, rtol, threads=1) -> np.ndarray:
+    """See :func:`trimcore.kernels.reference.max_coverage` (``lazy`` selects the exact lazy greedy;
+    ``threads`` bounds the threads of its first pass and index build)."""
+    return _core.max_coverage(indptr, indices, weights, costs, budget, rule, lazy, rtol, threads)
+
+
+def coverage_gains(indptr, indices, weights, covered=None, threads=1) -> np.ndarray:
+    """See :func:`trimcore.kernels.reference.coverage_gains` (``threads``: set ranges in parallel)."""
+    return _core.coverage_gains(indptr, indices, weights, covered, threads)

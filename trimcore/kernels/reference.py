@@ -14,6 +14,7 @@ from trimcore.errors import invalid
 
 __all__ = [
     "storage_used", "hit_weight", "greedy_placement", "server_gains", "knapsack_fptas", "knapsack_grid", "max_coverage",
+    "coverage_gains",
 ]
 
 
@@ -172,8 +173,9 @@ def _backtrack(take: np.ndarray, step: np.ndarray, cell: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------- max coverage
-def max_coverage(indptr, indices, weights, costs, budget, rule, lazy, rtol) -> np.ndarray:
-    """Plain-scan greedy weighted max coverage under an additive budget (``lazy`` ignored).
+def max_coverage(indptr, indices, weights, costs, budget, rule, lazy, rtol, threads=1) -> np.ndarray:
+    """Plain-scan greedy weighted max coverage under an additive budget (``lazy`` and ``threads``
+    ignored).
 
     Each round every set that still fits is scored (``gain`` or ``gain / cost``, ties to the
     larger gain, then the lowest id); sums run left to right as in the native tier.
@@ -219,3 +221,25 @@ def max_coverage(indptr, indices, weights, costs, budget, rule, lazy, rtol) -> n
         used += float(costs[s])
         alive = [t for t in keep if t != s]
     return np.array(chosen, dtype=np.int64)
+
+
+def coverage_gains(indptr, indices, weights, covered=None, threads=1) -> np.ndarray:
+    """Marginal gain of every set given the ``covered`` elements (``None``: nothing covered;
+    ``threads`` ignored).
+
+    The left-to-right sum of the weights of the set's uncovered elements, as in the greedy (a
+    covered element adds 0.0, which changes no sum). ``np.add.reduceat`` would not do: it sums
+    pairwise, which differs in the last bits.
+    """
+    n_sets = indptr.shape[0] - 1
+    gains = np.zeros(n_sets)
+    if indices.size == 0:
+        return gains
+    open_weight = weights if covered is None else np.where(covered, 0.0, weights)
+    lengths = np.diff(indptr)
+    order = np.argsort(-lengths, kind="stable")  # longest first: the sets still running are a prefix
+    running = lengths[order]
+    for j in range(int(running[0])):  # one vector step per position: term j of every longer set
+        live = order[:np.searchsorted(-running, -j, side="left")]
+        gains[live] += open_weight[indices[indptr[live] + j]]
+    return gains
