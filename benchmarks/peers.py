@@ -3,9 +3,11 @@
 Runs the same random weighted max-coverage instances (sets of 5..39 elements drawn by a skewed,
 Zipf-0.8 popularity that is also the element weight; repeats removed) through
 
-* trimcore: ``tc.max_coverage`` end to end, its ``runtime_s`` and the native kernel alone;
-* the memory-bound floor: one streaming pass over the CSR data (``sum of w[e]`` per set) as a
-  NumPy ``np.add.reduceat`` and as a compiled loop (Numba);
+* trimcore: ``tc.max_coverage`` end to end, its ``runtime_s`` and the native kernel alone on one
+  and on two threads (the threads share the first pass and the index build);
+* the floor: one streaming pass over the CSR data (``sum of w[e]`` per set) as a NumPy
+  ``np.add.reduceat``, as a compiled loop (Numba) and as trimcore's own C++ pass
+  (``_core.coverage_gains``, one thread), and the bare bandwidth floor (summing the ids);
 * submodlib (``submodlib-py``): ``SetCoverFunction(...).maximize(optimizer="LazyGreedy")``, the same
   element weights; construction (Python sets, C++ object) and solve timed apart;
 * apricot (``apricot-select``): ``MaxCoverageSelection`` on a sparse 0/1 matrix. apricot has no
@@ -39,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # an installed trimcore comes first
 
 import trimcore as tc  # noqa: E402
 from trimcore.coverage import coverage_value  # noqa: E402
@@ -129,25 +131,34 @@ def bench(spec: str, args: argparse.Namespace, stream: Callable | None, add: Cal
     ones = np.ones(n_sets)
     unit = np.ones(n_elements)
 
-    # floor: one streaming pass over the CSR data
+    # floor: one streaming pass over the CSR data (the gain of every set)
     med, best, _ = timed(lambda: np.add.reduceat(w[idx], ptr[:-1]), args.repeat)
     add(size, "floor: numpy reduceat", med, best, None, "-")
+    floors = []
     if stream is not None:
         out = np.empty(n_sets)
         stream(ptr, idx, w, out)  # compile
-        med, best, _ = timed(lambda: stream(ptr, idx, w, out), args.repeat)
+        med, best, _ = timed(lambda: stream(ptr, idx, w, out), 3 * args.repeat)
         add(size, "floor: compiled loop (numba)", med, best, None, "-")
+        floors.append(med)
+    med, best, _ = timed(lambda: _core.coverage_gains(ptr, idx, w, None, 1), 3 * args.repeat)
+    add(size, "floor: compiled loop (C++, 1 thread, ids checked)", med, best, None, "-")
+    floor = min([med, *floors])  # the ratios below are to the faster compiled pass
+    med, best, _ = timed(lambda: idx.sum(dtype=np.int64), 3 * args.repeat)
+    add(size, "reading the ids alone (bandwidth)", med, best, None, "-")
 
     # trimcore, weighted
     med, best, res = timed(lambda: tc.max_coverage(ptr, idx, k, weights=w), args.repeat)
     ref_value = coverage_value(ptr, idx, w, res.selected)
     add(size, "trimcore tc.max_coverage (end to end)", med, best, ref_value,
-        str(greedy_violations(ptr, idx, w, res.selected) == 0))
+        str(greedy_violations(ptr, idx, w, res.selected) == 0), f"{med / floor:.1f}x floor")
     med_rt = statistics.median(tc.max_coverage(ptr, idx, k, weights=w).runtime_s for _ in range(args.repeat))
     add(size, "trimcore runtime_s", med_rt, med_rt, ref_value, "-")
-    med, best, _ = timed(lambda: _core.max_coverage(ptr, idx, w, ones, float(k), "gain", True, 1e-12),
-                         args.repeat)
-    add(size, "trimcore native kernel", med, best, ref_value, "-")
+    for threads in (1, 2):
+        med, best, _ = timed(lambda t=threads: _core.max_coverage(ptr, idx, w, ones, float(k), "gain", True, 1e-12, t),
+                             args.repeat)
+        add(size, f"trimcore native kernel, {threads} thread{'s' * (threads > 1)}", med, best, ref_value, "-",
+            f"{med / floor:.1f}x floor")
 
     if not args.no_submodlib:
         try:

@@ -418,14 +418,15 @@ py::array_t<double> coverage_gains(const py::handle& indptr_o, const py::handle&
     covered = checked<bool>(covered_o, "covered", {n_elements});
     cov = ptr<std::uint8_t>(covered);
   }
-  check_range(indices, "indices", n_elements);
-  const auto* ix = ptr<std::int32_t>(indices);
   py::array_t<double> out(n_sets);
+  bool ids_ok;
   {
     py::gil_scoped_release release;
-    trimcore::coverage_gains(static_cast<std::size_t>(n_sets), ptr<std::int64_t>(indptr), ix, ptr<double>(weights), cov,
-                             out.mutable_data(), threads);
+    ids_ok = trimcore::coverage_gains(static_cast<std::size_t>(n_sets), ptr<std::int64_t>(indptr),
+                                      ptr<std::int32_t>(indices), static_cast<std::size_t>(n_elements),
+                                      ptr<double>(weights), cov, out.mutable_data(), threads);
   }
+  if (!ids_ok) check_range(indices, "indices", n_elements);  // names the offending id
   return out;
 }
 

@@ -480,24 +480,34 @@ inline std::vector<std::int64_t> max_coverage_greedy(std::size_t n_sets, const s
 
 // Marginal gain of every set given the covered elements (covered may be null: nothing covered),
 // left-to-right sums as in SetCoverageGains::gain: one streaming pass over the CSR, the floor
-// the greedy is measured against, on up to n_threads threads (set ranges). Ids must be in range.
-inline void coverage_gains(std::size_t n_sets, const std::int64_t* indptr, const std::int32_t* indices,
-                           const double* weights, const std::uint8_t* covered, double* out, int n_threads = 1) {
+// the greedy is measured against, on up to n_threads threads (set ranges). The ids are checked on
+// the way: false when one is outside [0, n_elements) (the gains are then unspecified).
+inline bool coverage_gains(std::size_t n_sets, const std::int64_t* indptr, const std::int32_t* indices,
+                           std::size_t n_elements, const double* weights, const std::uint8_t* covered, double* out,
+                           int n_threads = 1) {
   const int threads = detail::useful_threads(static_cast<std::size_t>(indptr[n_sets]), n_threads);
   const std::vector<std::size_t> split = detail::split_by_entries(n_sets, indptr, threads);
+  std::vector<char> bad(static_cast<std::size_t>(threads), 0);
+  const auto* const ids = reinterpret_cast<const std::uint32_t*>(indices);  // a negative id wraps above n
+  const auto n_el = static_cast<std::uint32_t>(n_elements);
   detail::run_parallel(threads, [&](int k) {
     const std::size_t s0 = split[static_cast<std::size_t>(k)], s1 = split[static_cast<std::size_t>(k) + 1];
+    std::uint32_t outside = 0;
     for (std::size_t s = s0; s < s1; ++s) {
       double sum = 0.0;
-      if (covered) {
-        for (std::int64_t t = indptr[s]; t < indptr[s + 1]; ++t)
-          if (!covered[indices[t]]) sum += weights[indices[t]];
-      } else {
-        for (std::int64_t t = indptr[s]; t < indptr[s + 1]; ++t) sum += weights[indices[t]];
+      for (std::int64_t t = indptr[s]; t < indptr[s + 1]; ++t) {
+        const std::uint32_t e = ids[t];
+        if (e >= n_el) {
+          outside = 1;
+          continue;
+        }
+        if (!covered || !covered[e]) sum += weights[e];
       }
       out[s] = sum;
     }
+    bad[static_cast<std::size_t>(k)] = static_cast<char>(outside);
   });
+  return std::none_of(bad.begin(), bad.end(), [](char b) { return b != 0; });
 }
 
 }  // namespace trimcore
