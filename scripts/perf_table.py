@@ -281,6 +281,25 @@ def _optimal(b):
     return ok, f"proven {int(sum(proven))}/{len(proven)} seeds, slowest {fmt_seconds(max(times))}"
 
 
+def _evaluate_linear(b):
+    name = "bench_loading.Evaluate.time_evaluate"
+    small, large = _get(b, name, 1_000, "numba"), _get(b, name, 100_000, "numba")
+    per_small, per_large = small / 1_000, large / 100_000
+    # linear: the time per user does not grow (constant overheads make small sizes dearer per user)
+    return per_large <= 1.5 * per_small, (f"{fmt_seconds(small)} at 1k, {fmt_seconds(large)} at 100k "
+                                          f"({per_large / per_small:.2f}x the time per user)")
+
+
+def _coverage_ratio(threads: int):
+    def measure(b):
+        size = "200000x20000x2000"
+        ratio = _get(b, "bench_coverage.StreamingPass.track_kernel_over_streaming_pass", size, threads)
+        kernel = _get(b, "bench_coverage.StreamingPass.time_native_kernel", size, threads)
+        floor = _get(b, "bench_coverage.StreamingPass.time_streaming_pass", size, 1)
+        return ratio <= 5.0, f"{ratio:.1f}x (kernel {fmt_seconds(kernel)}, pass {fmt_seconds(floor)})"
+    return measure
+
+
 def _quality(b):
     name = "bench_placement.Quality.track_mean_ratio_to_optimum"
     worst = "bench_placement.Quality.track_min_ratio_to_optimum"
@@ -309,6 +328,16 @@ TARGETS = [
            _at_most_seconds("bench_placement.Spec.time_trimcaching_spec", (SPEC, "cpp"), 5.0)),
     Target("#3 optimal_placement proves optimality at M=4, K=30, I=15 within 60 s", _optimal),
     Target("#3 mean ratio to the optimum, 10 small instances (reported, no threshold)", _quality),
+    Target("#4 partialloading_dp, K=10,000, 100 models in 10 clusters, Numba: <= 1 s",
+           _at_most_seconds("bench_loading.DP.time_dp", (10_000, "numba"), 1.0)),
+    Target("#4 partialloading_greedy, K=1,000, Numba: <= 2 s",
+           _at_most_seconds("bench_loading.Greedy.time_greedy", (1_000, "numba"), 2.0)),
+    Target("#4 LoadingProblem.evaluate linear in the schedule length (time per user, 1k -> 100k, Numba)",
+           _evaluate_linear),
+    Target("#5 max_coverage native kernel, 200,000 sets / 20,000 elements / k=2,000, 1 thread: within 5x of "
+           "one streaming pass (C++, 1 thread)", _coverage_ratio(1)),
+    Target("#5 the same, kernel on 2 threads (first pass and index build), against the 1-thread pass",
+           _coverage_ratio(2)),
 ]
 
 
