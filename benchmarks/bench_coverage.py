@@ -1,8 +1,10 @@
-"""asv benchmarks of ``tc.max_coverage`` (issue #5), on the instances of ``benchmarks/peers.py``.
+"""asv benchmarks of ``tc.max_coverage`` (issue #5).
 
-Weighted sets with Zipf-0.8 element popularity (the popularity is also the weight); the largest
+Instances: :func:`benchmarks.instances.coverage_instance`, weighted sets with Zipf-0.8 element
+popularity (the popularity is also the weight), cached by ``setup_cache_coverage``; the largest
 size is the target instance of issue #5 (200,000 sets, 20,000 elements, budget 2,000). The peer
-libraries are compared by ``python benchmarks/peers.py`` (not in asv: they are optional).
+libraries are compared on the same instances by ``python benchmarks/peers.py`` (not in asv: they
+are optional).
 
 The target "within 5x of one streaming pass over the CSR data" is tracked by
 ``StreamingPass.track_kernel_over_streaming_pass``: the native kernel's median time over the median
@@ -20,19 +22,9 @@ import numpy as np
 import trimcore as tc
 from trimcore.kernels import kernel_backends
 
-SIZES = ["20000x2000x200", "200000x20000x2000"]
+from . import instances as inst
 
-
-def _instance(label: str):
-    from benchmarks.peers import instance
-
-    n_sets, n_elements, budget = (int(t) for t in label.split("x"))
-    ptr, idx, weights = instance(n_sets, n_elements, seed=0)
-    return ptr, idx, weights, budget
-
-
-def _cache():
-    return {label: _instance(label) for label in SIZES}
+SIZES = inst.COVERAGE_LABELS
 
 
 def _median_time(fn, repeat: int) -> float:
@@ -51,11 +43,10 @@ class MaxCoverage:
     param_names = ["size", "budget", "threads"]
     timeout = 300
 
-    def setup_cache(self):
-        return _cache()
+    setup_cache = staticmethod(inst.setup_cache_coverage)
 
     def setup(self, cache, size, budget, threads):
-        self.ptr, self.idx, self.weights, k = cache[size]
+        self.ptr, self.idx, self.weights, k = inst.load_coverage_instance(cache[size])
         if budget == "costs":
             self.costs = np.random.default_rng(1).uniform(0.5, 1.5, self.ptr.size - 1)
             self.budget = float(k)
@@ -87,15 +78,13 @@ class StreamingPass:
     param_names = ["size", "threads"]
     timeout = 300
 
-    def setup_cache(self):
-        return _cache()
+    setup_cache = staticmethod(inst.setup_cache_coverage)
 
     def setup(self, cache, size, threads):
         from trimcore import _core
 
         self.core = _core
-        self.ptr, self.idx, self.weights, self.k = cache[size]
-        self.idx = np.ascontiguousarray(self.idx, dtype=np.int32)
+        self.ptr, self.idx, self.weights, self.k = inst.load_coverage_instance(cache[size])
         self.costs = np.ones(self.ptr.size - 1)
 
     def _pass(self, threads):
@@ -126,9 +115,11 @@ class MaxCoverageReference:
     param_names = ["backend"]
     timeout = 300
 
-    def setup(self, backend):
-        self.ptr, self.idx, self.weights, _ = _instance("20000x2000x200")
+    setup_cache = staticmethod(inst.setup_cache_coverage)
+
+    def setup(self, cache, backend):
+        self.ptr, self.idx, self.weights, _ = inst.load_coverage_instance(cache[SIZES[0]])
         self.budget = 20  # the reference rescans every set each round
 
-    def time_max_coverage_small_budget(self, backend):
+    def time_max_coverage_small_budget(self, cache, backend):
         tc.max_coverage(self.ptr, self.idx, self.budget, weights=self.weights, backend=backend)

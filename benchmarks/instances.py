@@ -23,6 +23,11 @@ largest size brute force accepts). They are cached by :func:`setup_cache_loading
 :func:`setup_cache_loading_quality` the same way, with the library's dataclass file format
 (:func:`trimcore.instance.io.save_dataclass`; ``LoadingProblem`` has no ``save`` of its own).
 
+Max-coverage instances (``bench_coverage``, ``peers.py``) are named ``"SETSxELEMENTSxBUDGET"``:
+:func:`coverage_instance` draws sets of 5-39 elements by a Zipf-0.8 popularity that is also the
+element weight. :func:`setup_cache_coverage` builds them once per asv run and saves them as
+``.npz`` files.
+
 Nothing in this module is itself a benchmark (no ``time_``/``peakmem_``/``track_`` names).
 """
 
@@ -243,3 +248,50 @@ def setup_cache_loading_quality() -> list[tuple[str, int]]:
 
 
 setup_cache_loading_quality.timeout = 600
+
+
+# ----------------------------------------------------------------------------- max coverage
+#: Every instance that :func:`setup_cache_coverage` builds (the largest is the issue #5 target).
+COVERAGE_LABELS = ["20000x2000x200", "200000x20000x2000"]
+
+
+def coverage_instance(n_sets: int, n_elements: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Skewed weighted sets: CSR (``indptr`` int64, ``indices`` int32, sorted inside each set) and
+    element weights. Sizes 5..39 drawn uniformly, elements by a Zipf-0.8 popularity (shuffled over
+    the ids) that is also their weight; repeats inside a set are dropped."""
+    rng = np.random.default_rng(seed)
+    w = 1.0 / np.arange(1, n_elements + 1) ** 0.8
+    rng.shuffle(w)
+    sizes = rng.integers(5, 40, n_sets)
+    idx = rng.choice(n_elements, size=int(sizes.sum()), p=w / w.sum())
+    rows = np.repeat(np.arange(n_sets, dtype=np.int64), sizes)
+    key = np.unique(rows * n_elements + idx)  # drop repeats inside a set, sort by (set, element)
+    rows, idx = key // n_elements, (key % n_elements).astype(np.int32)
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_sets))]).astype(np.int64)
+    return ptr, idx, w
+
+
+def parse_coverage_label(label: str) -> tuple[int, int, int]:
+    """``"SETSxELEMENTSxBUDGET"`` -> (sets, elements, budget)."""
+    n_sets, n_elements, budget = (int(t) for t in label.lower().split("x"))
+    return n_sets, n_elements, budget
+
+
+def load_coverage_instance(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(indptr, indices, weights, budget) saved by :func:`setup_cache_coverage`."""
+    with np.load(path) as data:
+        return data["indptr"], data["indices"], data["weights"], int(data["budget"])
+
+
+def setup_cache_coverage() -> dict[str, str]:
+    """asv ``setup_cache`` of the max-coverage benchmarks: one ``.npz`` per :data:`COVERAGE_LABELS`."""
+    files = {}
+    for label in COVERAGE_LABELS:
+        n_sets, n_elements, budget = parse_coverage_label(label)
+        ptr, idx, w = coverage_instance(n_sets, n_elements, seed=SEED)
+        files[label] = os.path.abspath(f"coverage-{label}.npz")
+        np.savez(files[label], indptr=ptr, indices=idx, weights=w, budget=budget)
+    return files
+
+
+setup_cache_coverage.timeout = 300

@@ -44,21 +44,8 @@ import numpy as np
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # an installed trimcore comes first
 
 import trimcore as tc  # noqa: E402
+from benchmarks.instances import coverage_instance as instance  # noqa: E402
 from trimcore.coverage import coverage_value  # noqa: E402
-
-
-def instance(n_sets: int, n_elements: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Skewed weighted instance: CSR (indptr int64, indices int32) and element weights."""
-    rng = np.random.default_rng(seed)
-    w = 1.0 / np.arange(1, n_elements + 1) ** 0.8
-    rng.shuffle(w)
-    sizes = rng.integers(5, 40, n_sets)
-    idx = rng.choice(n_elements, size=int(sizes.sum()), p=w / w.sum())
-    rows = np.repeat(np.arange(n_sets, dtype=np.int64), sizes)
-    key = np.unique(rows * n_elements + idx)  # drop repeats inside a set, sort by (set, element)
-    rows, idx = key // n_elements, (key % n_elements).astype(np.int32)
-    ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_sets))]).astype(np.int64)
-    return ptr, idx, w
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
