@@ -14,9 +14,6 @@ measured in the same process, one after the other.
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 
 import trimcore as tc
@@ -28,12 +25,9 @@ SIZES = inst.COVERAGE_LABELS
 
 
 def _median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    from benchmarks.peers import timed
+
+    return timed(fn, repeat)[0]
 
 
 class MaxCoverage:

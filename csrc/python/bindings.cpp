@@ -349,21 +349,37 @@ py::array_t<std::int64_t> knapsack_grid(const py::handle& values_o, const py::ha
   return to_array(chosen);
 }
 
+// Sets in CSR form with element weights, checked: dtypes, offsets from 0 to len(indices), fewer
+// than 2^31 sets (the element ids are checked by the kernels, inside their first pass).
+struct SetFamily {
+  py::array weights, indptr, indices;
+  py::ssize_t n_sets = 0, n_elements = 0;
+};
+
+SetFamily checked_sets(const py::handle& indptr_o, const py::handle& indices_o, const py::handle& weights_o,
+                       int threads) {
+  if (threads < 1) fail("threads: expected an integer >= 1, got " + std::to_string(threads));
+  SetFamily csr;
+  csr.weights = checked<double>(weights_o, "weights", {-1});
+  csr.indptr = checked<std::int64_t>(indptr_o, "indptr", {-1});
+  csr.indices = checked<std::int32_t>(indices_o, "indices", {-1});
+  csr.n_sets = csr.indptr.shape(0) - 1;
+  if (csr.n_sets < 0) fail("indptr: expected at least one entry");
+  if (csr.n_sets >= (py::ssize_t{1} << 31)) fail("indptr: expected fewer than 2^31 sets");
+  check_offsets(csr.indptr, "indptr", csr.indices.shape(0));
+  csr.n_elements = csr.weights.shape(0);
+  return csr;
+}
+
 // Greedy max coverage over sets in CSR form (set -> element ids) under an additive budget.
 py::array_t<std::int64_t> max_coverage(const py::handle& indptr_o, const py::handle& indices_o,
                                        const py::handle& weights_o, const py::handle& costs_o, double budget,
                                        const std::string& rule_name, bool lazy, double rtol, int threads) {
   const trimcore::Rule rule = parse_rule(rule_name);
-  if (threads < 1) fail("threads: expected an integer >= 1, got " + std::to_string(threads));
-  py::array weights = checked<double>(weights_o, "weights", {-1});
-  py::array indptr = checked<std::int64_t>(indptr_o, "indptr", {-1});
-  py::array indices = checked<std::int32_t>(indices_o, "indices", {-1});
-  const auto n_sets = indptr.shape(0) - 1;
-  if (n_sets < 0) fail("indptr: expected at least one entry");
-  if (n_sets >= (py::ssize_t{1} << 31)) fail("indptr: expected fewer than 2^31 sets");
+  const SetFamily csr = checked_sets(indptr_o, indices_o, weights_o, threads);
+  const auto n_sets = csr.n_sets, n_elements = csr.n_elements;
+  const py::array &weights = csr.weights, &indptr = csr.indptr, &indices = csr.indices;
   py::array costs = checked<double>(costs_o, "costs", {n_sets});
-  check_offsets(indptr, "indptr", indices.shape(0));
-  const auto n_elements = weights.shape(0);
   const auto* w = ptr<double>(weights);
   for (py::ssize_t t = 0; t < n_elements; ++t)
     if (!(std::isfinite(w[t]) && w[t] >= 0.0)) fail("weights: expected finite values >= 0");
@@ -404,14 +420,9 @@ py::array_t<std::int64_t> max_coverage(const py::handle& indptr_o, const py::han
 // Marginal gain of every set given a covered mask (one streaming pass; ids are checked here).
 py::array_t<double> coverage_gains(const py::handle& indptr_o, const py::handle& indices_o, const py::handle& weights_o,
                                    const py::handle& covered_o, int threads) {
-  if (threads < 1) fail("threads: expected an integer >= 1, got " + std::to_string(threads));
-  py::array weights = checked<double>(weights_o, "weights", {-1});
-  py::array indptr = checked<std::int64_t>(indptr_o, "indptr", {-1});
-  py::array indices = checked<std::int32_t>(indices_o, "indices", {-1});
-  const auto n_sets = indptr.shape(0) - 1;
-  if (n_sets < 0) fail("indptr: expected at least one entry");
-  check_offsets(indptr, "indptr", indices.shape(0));
-  const auto n_elements = weights.shape(0);
+  const SetFamily csr = checked_sets(indptr_o, indices_o, weights_o, threads);
+  const auto n_sets = csr.n_sets, n_elements = csr.n_elements;
+  const py::array &weights = csr.weights, &indptr = csr.indptr, &indices = csr.indices;
   const std::uint8_t* cov = nullptr;
   py::array covered;
   if (!covered_o.is_none()) {
