@@ -151,16 +151,12 @@ _BASELINES = {
 }
 
 
-class Baselines:
+class Baselines(inst.FewSamples):
     """The baselines B1-B6 at K = 1,000 (default options, fastest backend)."""
 
     params = ([1_000], list(_BASELINES))
     param_names = ["n_users", "algorithm"]
     setup_cache = staticmethod(inst.setup_cache_loading)
-    repeat = (1, 10, 5.0)
-    warmup_time = 0
-    rounds = 1
-    timeout = 300
 
     def setup(self, cache, n_users, algorithm):
         self.problem = _problem(cache[n_users])

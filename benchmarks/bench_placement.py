@@ -209,16 +209,12 @@ class Spec:
 
 
 # ----------------------------------------------------------------------------- baselines and bounds
-class Baselines:
+class Baselines(inst.FewSamples):
     """The baselines of spec §7 (bound=None, fastest backend)."""
 
     params = ([inst.EUA, inst.MEDIUM, inst.LARGE], ["independent_caching", "popularity_caching", "random_caching"])
     param_names = ["size", "algorithm"]
     setup_cache = staticmethod(inst.setup_cache_placement)
-    repeat = (1, 10, 5.0)
-    warmup_time = 0
-    rounds = 1
-    timeout = 300
 
     def setup(self, cache, size, algorithm):
         self.problem = _problem(cache[size])
@@ -229,16 +225,12 @@ class Baselines:
         self.algorithm(self.problem, bound=None)
 
 
-class Bounds:
+class Bounds(inst.FewSamples):
     """Certified upper bound from submodularity around a random feasible placement."""
 
     params = [inst.LP_SIZE, inst.EUA, inst.MEDIUM, inst.LARGE]
     param_names = ["size"]
     setup_cache = staticmethod(inst.setup_cache_placement)
-    repeat = (1, 10, 5.0)
-    warmup_time = 0
-    rounds = 1
-    timeout = 300
 
     def setup(self, cache, size):
         self.problem = _problem(cache[size])

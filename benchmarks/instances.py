@@ -250,6 +250,17 @@ def setup_cache_loading_quality() -> list[tuple[str, int]]:
 setup_cache_loading_quality.timeout = 600
 
 
+# ----------------------------------------------------------------------------- timing
+class FewSamples:
+    """asv timing attributes of a benchmark whose one call takes tens of milliseconds to seconds:
+    one call per sample, 1 to 10 samples within 5 s, no warm-up (``setup`` already ran it once)."""
+
+    repeat = (1, 10, 5.0)
+    warmup_time = 0
+    rounds = 1
+    timeout = 300
+
+
 # ----------------------------------------------------------------------------- max coverage
 #: Every instance that :func:`setup_cache_coverage` builds (the largest is the issue #5 target).
 COVERAGE_LABELS = ["20000x2000x200", "200000x20000x2000"]
