@@ -85,14 +85,18 @@ inline void prefetch_write(T* p) {
 }
 
 // Bounds of n_threads set ranges with about equal entry counts: range k is [split[k], split[k + 1]).
-inline std::vector<std::size_t> split_by_entries(std::size_t n_sets, const std::int64_t* indptr, int n_threads) {
+// Inner bounds are multiples of `align`, so that blocks of `align` sets never straddle two ranges.
+inline std::vector<std::size_t> split_by_entries(std::size_t n_sets, const std::int64_t* indptr, int n_threads,
+                                                 std::size_t align = 1) {
   std::vector<std::size_t> split(static_cast<std::size_t>(n_threads) + 1, n_sets);
   split[0] = 0;
   const auto nnz = static_cast<std::uint64_t>(indptr[n_sets]);
-  for (int k = 1; k < n_threads; ++k)
-    split[static_cast<std::size_t>(k)] = static_cast<std::size_t>(
+  for (int k = 1; k < n_threads; ++k) {
+    const auto at = static_cast<std::size_t>(
         std::upper_bound(indptr, indptr + n_sets, static_cast<std::int64_t>(nnz * static_cast<std::uint64_t>(k) / n_threads)) -
         indptr);
+    split[static_cast<std::size_t>(k)] = std::min(n_sets, (at + align - 1) / align * align);
+  }
   return split;
 }
 
@@ -164,15 +168,22 @@ void run_parallel(int n_threads, Body&& body) {
     if (e) std::rethrow_exception(e);
 }
 
-// The checked first pass over sets [s0, s1): the exact first gain of each set (stored negated:
-// clean), its slack, and the degree of every element within these sets.
+// Sets share their slack bound by blocks of 2^kSlackShift (the largest in the block): a bound that
+// stays in cache, where a per-set slack would cost every bucket move a second random read. Where
+// a block mixes gains of very different scales the looser bound only costs extra rescans.
+constexpr int kSlackShift = 6;
+
+// The checked first pass over sets [s0, s1) (s0 a multiple of 2^kSlackShift): the exact first gain
+// of each set (stored negated: clean), the slack bound of its block, and the degree of every
+// element within these sets.
 struct FirstPass {
   CsrDefect defect;
   std::vector<std::uint32_t> degree;
 };
 
 inline void first_pass(std::size_t s0, std::size_t s1, const std::int64_t* indptr, const std::int32_t* indices,
-                       std::size_t n_elements, const double* weights, double* gain, float* slack, FirstPass* out) {
+                       std::size_t n_elements, const double* weights, double* gain, float* block_slack,
+                       FirstPass* out) {
   out->degree.assign(n_elements, 0);
   std::uint32_t* const deg = out->degree.data();
   const auto* const ids = reinterpret_cast<const std::uint32_t*>(indices);  // a negative id wraps above n
@@ -200,7 +211,9 @@ inline void first_pass(std::size_t s0, std::size_t s1, const std::int64_t* indpt
     const double bound = sum * (5.0 * n * 0x1p-53) + std::numeric_limits<double>::denorm_min();
     // rounded up to a float: the 2^-22 margin covers the conversion's 2^-24 (an overflow gives
     // +inf, still a bound); tiny values go to the least positive float
-    slack[s] = std::max(static_cast<float>(bound * (1.0 + 0x1p-22)), std::numeric_limits<float>::denorm_min());
+    const float rounded_up =
+        std::max(static_cast<float>(bound * (1.0 + 0x1p-22)), std::numeric_limits<float>::denorm_min());
+    block_slack[s >> kSlackShift] = std::max(block_slack[s >> kSlackShift], rounded_up);
     gain[s] = -sum;
   }
   if (first_suspect < s1) {  // the first defect in entry order among the suspects, if any
@@ -282,14 +295,15 @@ std::vector<std::int64_t> max_coverage_greedy(std::size_t n_sets, const std::int
   const std::size_t nnz = static_cast<std::size_t>(indptr[n_sets]);
   const int threads = useful_threads(nnz, n_threads);
   st.threads = threads;
-  const std::vector<std::size_t> split = split_by_entries(n_sets, indptr, threads);
+  // ranges of whole slack blocks: each block's bound is written by one thread
+  const std::vector<std::size_t> split = split_by_entries(n_sets, indptr, threads, std::size_t{1} << kSlackShift);
 
   HugeArray<double> gain(n_sets);  // -exact gain (clean, sign bit set) or +upper part (dirty)
-  HugeArray<float> slack(n_sets);
+  std::vector<float> block_slack((n_sets >> kSlackShift) + 1, 0.0f);
   std::vector<FirstPass> pass(static_cast<std::size_t>(threads));
   run_parallel(threads, [&](int k) {
     first_pass(split[static_cast<std::size_t>(k)], split[static_cast<std::size_t>(k) + 1], indptr, indices, n_elements,
-               weights, gain.data(), slack.data(), &pass[static_cast<std::size_t>(k)]);
+               weights, gain.data(), block_slack.data(), &pass[static_cast<std::size_t>(k)]);
   });
   for (const FirstPass& p : pass)  // ranges ascend: the first defect found is the first in order
     if (p.defect.set >= 0) {
@@ -299,13 +313,6 @@ std::vector<std::int64_t> max_coverage_greedy(std::size_t n_sets, const std::int
   SetIndex index(n_elements, nnz);
   build_set_index(index, n_elements, indptr, indices, pass, split, threads);
   pass.clear();
-  // the largest slack of each block of 64 sets: a bound that stays in cache (a per-set slack
-  // would cost every bucket move a second random read). Where a block mixes gains of very
-  // different scales the looser bound only costs extra rescans, never a different selection.
-  constexpr int kSlackShift = 6;
-  std::vector<float> block_slack((n_sets >> kSlackShift) + 1, 0.0f);
-  for (std::size_t s = 0; s < n_sets; ++s)
-    block_slack[s >> kSlackShift] = std::max(block_slack[s >> kSlackShift], slack[s]);
 
   auto score = [&](std::size_t s, double value, bool exact) {
     double r = value;
