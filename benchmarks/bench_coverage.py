@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 import trimcore as tc
-from trimcore.kernels import kernel_backends
+from trimcore.kernels import kernel_tiers
 
 from . import instances as inst
 
@@ -105,7 +105,7 @@ class StreamingPass:
 class MaxCoverageReference:
     """The NumPy reference greedy on the small size (the oracle's speed)."""
 
-    params = [b for b in kernel_backends("max_coverage")]
+    params = [b for b in kernel_tiers("coverage.max_coverage")]
     param_names = ["backend"]
     timeout = 300
 

@@ -21,7 +21,7 @@ import functools
 import numpy as np
 
 import trimcore as tc
-from trimcore.kernels import kernel_backends
+from trimcore.kernels import kernel_tiers
 from trimcore.placement import lp_relaxation_bound, popularity_caching, random_caching, submodular_bound
 
 from . import instances as inst
@@ -35,7 +35,7 @@ def _tiers(*kernel_names: str) -> list[str]:
     Algorithms whose kernels lack a tier (e.g. no Numba greedy yet) then get no parameter for it,
     so asv spawns no process just to skip it; a tier that lands later is benchmarked automatically.
     """
-    return [b for b in BACKENDS if all(b in kernel_backends(k) for k in kernel_names)]
+    return [b for b in BACKENDS if all(b in kernel_tiers(k) for k in kernel_names)]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -55,7 +55,7 @@ def _placement(path: str) -> np.ndarray:
 
 
 def _require(kernel_name: str, backend: str) -> None:
-    if backend not in kernel_backends(kernel_name):
+    if backend not in kernel_tiers(kernel_name):
         raise NotImplementedError(f"kernel {kernel_name!r} has no {backend!r} tier")
 
 
@@ -66,7 +66,7 @@ class Evaluators:
     Each server aims at 4-10 random models and keeps those that fit (``LoadInstance.track_models_per_server``).
     """
 
-    params = ([inst.MEDIUM, inst.LARGE], _tiers("hit_weight", "storage_used"))
+    params = ([inst.MEDIUM, inst.LARGE], _tiers("placement.hit_weight", "placement.storage_used"))
     param_names = ["size", "backend"]
     setup_cache = staticmethod(inst.setup_cache_placement)
     repeat = (5, 40, 3.0)
@@ -74,8 +74,8 @@ class Evaluators:
     timeout = 300
 
     def setup(self, cache, size, backend):
-        _require("hit_weight", backend)
-        _require("storage_used", backend)
+        _require("placement.hit_weight", backend)
+        _require("placement.storage_used", backend)
         self.problem = _problem(cache[size])
         self.x = _placement(cache[size])
         # first call compiles (numba) or loads the compiled cache; never timed
@@ -142,7 +142,7 @@ class LoadInstance:
 class Gen:
     """``trimcaching_gen(rule="best_of_both", bound=None)``: lazy (priority queue) vs plain scan, per backend."""
 
-    params = ([inst.EUA, inst.MEDIUM, inst.LARGE], _tiers("greedy_placement"), [True, False])
+    params = ([inst.EUA, inst.MEDIUM, inst.LARGE], _tiers("placement.greedy_placement"), [True, False])
     param_names = ["size", "backend", "lazy"]
     setup_cache = staticmethod(inst.setup_cache_placement)
     repeat = (1, 10, 10.0)
@@ -151,7 +151,7 @@ class Gen:
     timeout = 300
 
     def setup(self, cache, size, backend, lazy):
-        _require("greedy_placement", backend)
+        _require("placement.greedy_placement", backend)
         if backend == "reference" and size in (inst.EUA, inst.LARGE):
             raise NotImplementedError("reference greedy takes over a minute at this size (72 s on EUA)")
         if not lazy and size == inst.LARGE:
@@ -187,7 +187,8 @@ class GenRules:
 class Spec:
     """``trimcaching_spec(eps=0.1, bound=None)`` on special-case libraries (one shared backbone per family)."""
 
-    params = ([inst.EUA, inst.SPEC], _tiers("server_gains", "knapsack_fptas", "knapsack_grid"))
+    params = ([inst.EUA, inst.SPEC],
+              _tiers("placement.server_gains", "knapsack.knapsack_fptas", "knapsack.knapsack_grid"))
     param_names = ["size", "backend"]
     setup_cache = staticmethod(inst.setup_cache_placement)
     number = 1
@@ -197,7 +198,7 @@ class Spec:
     timeout = 300
 
     def setup(self, cache, size, backend):
-        for name in ("server_gains", "knapsack_fptas", "knapsack_grid"):
+        for name in ("placement.server_gains", "knapsack.knapsack_fptas", "knapsack.knapsack_grid"):
             _require(name, backend)
         self.problem = _problem(cache[size])
 

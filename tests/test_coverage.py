@@ -150,7 +150,7 @@ def adversarial_sets(seed: int, n_sets: int, n_elements: int, max_size: int, wei
        st.sampled_from([0.0, 0.5, 0.9]))
 def test_adversarial_instances_select_like_numpy(seed, n_sets, n_elements, max_size, k, weight_kind, cost_kind,
                                                  duplicate, cut):
-    from trimcore.kernels import reference
+    from trimcore.kernels.coverage import reference
 
     indptr, indices, weights, costs = adversarial_sets(seed, n_sets, n_elements, max_size, weight_kind, cost_kind,
                                                        duplicate)
@@ -166,7 +166,7 @@ def test_adversarial_instances_select_like_numpy(seed, n_sets, n_elements, max_s
         from trimcore.kernels import kernel
 
         for lazy in (True, False):
-            got = kernel("max_coverage", backend)(ptr, idx, weights, costs, budget, rule, lazy, 1e-12)
+            got = kernel("coverage.max_coverage", backend)(ptr, idx, weights, costs, budget, rule, lazy, 1e-12)
             assert got.tolist() == want, (backend, lazy)
 
 
@@ -247,24 +247,25 @@ def test_threads_do_not_change_the_selection(with_costs):
     assert indices.size > 2**18
     costs = np.random.default_rng(4).uniform(0.5, 1.5, indptr.size - 1) if with_costs else np.ones(indptr.size - 1)
     rule = "ratio" if with_costs else "gain"
-    native = kernel("max_coverage", "cpp")
+    native = kernel("coverage.max_coverage", "cpp")
     runs = {t: native(indptr, indices, w, costs, 60.0, rule, True, 1e-12, t).tolist() for t in (1, 2, 3, 8)}
     plain = native(indptr, indices, w, costs, 60.0, rule, False, 1e-12, 1).tolist()
     assert len(plain) >= 50
     assert all(run == plain for run in runs.values())
     covered = np.zeros(w.size, bool)
     covered[indices[indptr[plain[0]]:indptr[plain[0] + 1]]] = True
-    gains = kernel("coverage_gains", "cpp")
+    gains = kernel("coverage.coverage_gains", "cpp")
     one = gains(indptr, indices, w, covered, 1)
     assert gains(indptr, indices, w, covered, 2).tolist() == one.tolist()
-    assert one.tolist() == kernel("coverage_gains", "reference")(indptr, indices, w, covered).tolist()
+    assert one.tolist() == kernel("coverage.coverage_gains", "reference")(indptr, indices, w, covered).tolist()
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 2**31), st.integers(1, 40), st.integers(2, 30), st.integers(0, 8), st.booleans())
 def test_unsorted_sets_select_like_numpy(seed, n_sets, n_elements, k, with_costs):
     # ids in any order inside a set: the native tier re-checks such sets for repeats exactly
-    from trimcore.kernels import kernel, reference
+    from trimcore.kernels import kernel
+    from trimcore.kernels.coverage import reference
 
     rng = np.random.default_rng(seed)
     rows = [rng.permutation(rng.choice(n_elements, size=int(rng.integers(0, n_elements + 1)), replace=False))
@@ -276,7 +277,8 @@ def test_unsorted_sets_select_like_numpy(seed, n_sets, n_elements, k, with_costs
     rule = "ratio" if with_costs else "gain"
     want = reference.max_coverage(ptr, idx, w, costs, float(k), rule, True, 1e-12).tolist()
     for backend in FAST:
-        assert kernel("max_coverage", backend)(ptr, idx, w, costs, float(k), rule, True, 1e-12, 2).tolist() == want
+        got = kernel("coverage.max_coverage", backend)(ptr, idx, w, costs, float(k), rule, True, 1e-12, 2)
+        assert got.tolist() == want
 
 
 @pytest.mark.parametrize("rows, message", [
@@ -339,7 +341,7 @@ def test_coverage_gains_tiers_are_identical(seed, n_sets, n_elements, max_size, 
     mask = np.zeros(n_elements, bool) if covered is None else covered
     want = [sequential_sum(w[idx[ptr[s]:ptr[s + 1]]] * ~mask[idx[ptr[s]:ptr[s + 1]]]) for s in range(n_sets)]
     for backend in ("reference", *FAST):
-        got = kernel("coverage_gains", backend)(ptr, idx, w, covered)
+        got = kernel("coverage.coverage_gains", backend)(ptr, idx, w, covered)
         assert got.tolist() == want, backend
 
 

@@ -9,18 +9,18 @@ from hypothesis import strategies as st
 from test_loading_support import backbone_instance, general_instance, tree_instance
 
 import trimcore.loading as pl
-from trimcore.kernels import kernel, kernel_backends
+from trimcore.kernels import kernel, kernel_tiers
 
-NAMES = ["loading_order_times", "loading_switch_row", "loading_switch_matrix", "loading_simulate",
-         "loading_minplus", "loading_edf_dp", "loading_enumerate"]
+NAMES = ["loading.order_times", "loading.switch_row", "loading.switch_matrix", "loading.simulate",
+         "loading.minplus", "loading.edf_dp", "loading.enumerate"]
 FAST = ["numba"]
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_kernel_has_both_tiers(name):
-    assert {"numba", "reference"} <= set(kernel_backends(name))
-    assert kernel(name, "auto") is kernel(name, kernel_backends(name)[0])
+    assert {"numba", "reference"} <= set(kernel_tiers(name))
+    assert kernel(name, "auto") is kernel(name, kernel_tiers(name)[0])
 
 
 def _both(name, *args):
@@ -45,20 +45,20 @@ def test_switch_and_order_times_identical(seed, full):
     rng = np.random.default_rng(seed)
     seq = rng.integers(0, lib.n_models, 12)
     args = (lib.indptr, lib.indices, lib.block_sizes, 3.0)
-    ref, got = _both("loading_order_times", seq, int(rng.integers(-1, lib.n_models)), full, *args)
+    ref, got = _both("loading.order_times", seq, int(rng.integers(-1, lib.n_models)), full, *args)
     for g in got:
         _same(ref, g)
-    mat_ref, mats = _both("loading_switch_matrix", full, *args)
+    mat_ref, mats = _both("loading.switch_matrix", full, *args)
     for m in mats:
         _same(mat_ref, m)
     for prev in range(-1, lib.n_models):
-        row_ref, rows = _both("loading_switch_row", prev, full, *args)
+        row_ref, rows = _both("loading.switch_row", prev, full, *args)
         for r in rows:
             _same(row_ref, r)
         _same(row_ref, mat_ref[prev])
     # the order kernel and the matrix agree exactly (one arithmetic everywhere); row -1 is the empty GPU
     prev = np.concatenate(([-1], seq[:-1]))
-    _same(kernel("loading_order_times", "reference")(seq, -1, full, *args), mat_ref[prev, seq])
+    _same(kernel("loading.order_times", "reference")(seq, -1, full, *args), mat_ref[prev, seq])
 
 
 @SETTINGS
@@ -69,7 +69,7 @@ def test_simulate_identical(seed):
     lam, up, t = rng.uniform(0, 2, n), rng.uniform(0, 10, n), rng.uniform(0, 1, n)
     if n:
         up[rng.random(n) < 0.1] = np.inf
-    ref, got = _both("loading_simulate", lam, up, t)
+    ref, got = _both("loading.simulate", lam, up, t)
     for g in got:
         _same(ref, g)
 
@@ -86,7 +86,7 @@ def test_minplus_identical_with_ties(seed):
 
     a, b = table(), table()
     cap = float(rng.integers(0, 40))
-    ref, got = _both("loading_minplus", a, b, cap)
+    ref, got = _both("loading.minplus", a, b, cap)
     for g in got:
         _same(ref, g)
     out, choice = ref
@@ -104,11 +104,11 @@ def test_edf_and_enumeration_identical(seed, per_user):
     users = pl.dp.edf_order(lp, np.arange(lp.n_users))
     mat = lp.switch_matrix("reference")
     args = (lp.user_model[users], lp.infer_time[users], lp.deadline_limit[users], mat, lp.start_state(), lp.n_users)
-    ref, got = _both("loading_edf_dp", *args)
+    ref, got = _both("loading.edf_dp", *args)
     for g in got:
         _same(ref, g)
     args = (mat, lp.user_model, lp.infer_time, lp.deadline, lp.deadline_limit, lp.start_state())
-    ref, got = _both("loading_enumerate", *args)
+    ref, got = _both("loading.enumerate", *args)
     for g in got:
         _same(ref, g)
 

@@ -275,7 +275,7 @@ def test_backend_override_falls_back_for_loading_kernels(monkeypatch):
     from trimcore.kernels import kernel
 
     monkeypatch.setenv("TRIMCORE_BACKEND", "reference")
-    assert kernel("loading_minplus").__module__ == "trimcore.kernels.reference_loading"
+    assert kernel("loading.minplus").__module__ == "trimcore.kernels.loading.reference"
 
 
 def test_unknown_backend_override_is_refused(monkeypatch):
@@ -283,4 +283,4 @@ def test_unknown_backend_override_is_refused(monkeypatch):
     with pytest.raises(InstanceError, match="TRIMCORE_BACKEND"):
         from trimcore.kernels import kernel
 
-        kernel("loading_minplus")
+        kernel("loading.minplus")

@@ -145,7 +145,7 @@ def test_coverage_index_validates_once_and_owns_its_data():
     # writeable (user-owned) arrays are checked on every call, never cached
     users = prob.pair_users.copy()
     assert users.flags.writeable
-    from trimcore.kernels import native
+    from trimcore.kernels.placement import native
 
     assert native.hit_weight(x, prob.pair_ptr, prob.pair_len, users, prob.popularity_by_model) == pytest.approx(0.9)
     users[0] = 99

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sequential_sum", "fractional_knapsack"]
+__all__ = ["sequential_sum", "fractional_knapsack", "ranks_before"]
 
 
 def sequential_sum(values: np.ndarray) -> float:
@@ -38,3 +38,12 @@ def fractional_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float
         rest = capacity - (float(filled[whole - 1]) if whole else 0.0)
         total += rest / weights[order[whole]] * values[order[whole]]
     return total
+
+
+def ranks_before(a: tuple[float, float, int], b: tuple[float, float, int], rule: str) -> bool:
+    """True when score ``a = (ratio, gain, id)`` ranks strictly before ``b`` under ``rule``."""
+    if rule == "ratio" and a[0] != b[0]:
+        return a[0] > b[0]
+    if a[1] != b[1]:
+        return a[1] > b[1]
+    return a[2] < b[2]

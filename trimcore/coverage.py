@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from trimcore._numeric import fractional_knapsack
+from trimcore._validate import float_array
 from trimcore.errors import invalid
-from trimcore.instance._validate import float_array
 from trimcore.kernels import kernel
 
 __all__ = ["CoverageResult", "max_coverage", "coverage_value", "default_threads", "COVERAGE_RTOL"]
@@ -180,11 +180,12 @@ def max_coverage(indptr: Any, indices: Any, budget: float, weights: Any = None, 
         threads = default_threads()
     elif not isinstance(threads, int | np.integer) or threads < 1:
         raise invalid("threads", "an integer >= 1", threads)
-    gains = kernel("coverage_gains", backend)
+    gains = kernel("coverage.coverage_gains", backend)
     # the CSR is checked for repeats inside a set by each tier's kernel (O(nnz), fused into the
     # native kernel's first pass)
     started = time.perf_counter()
-    selected = kernel("max_coverage", backend)(ptr, idx, w, c, budget, rule, bool(lazy), COVERAGE_RTOL, int(threads))
+    greedy = kernel("coverage.max_coverage", backend)
+    selected = greedy(ptr, idx, w, c, budget, rule, bool(lazy), COVERAGE_RTOL, int(threads))
     options: dict[str, Any] = {"budget": budget, "lazy": lazy, "rule": rule, "backend": backend,
                                "threads": int(threads)}
     if costs is not None:

@@ -12,8 +12,8 @@ from functools import cached_property
 
 import numpy as np
 
+from trimcore._validate import float_array
 from trimcore.errors import invalid
-from trimcore.instance._validate import float_array
 
 __all__ = ["ModelLibrary", "WORD_BITS"]
 

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from trimcore._validate import float_array, integer, make_rng
 from trimcore.errors import invalid
-from trimcore.instance._validate import float_array, integer, make_rng
 
 __all__ = ["RANKINGS", "zipf_weights", "zipf_popularity", "request_trace"]
 

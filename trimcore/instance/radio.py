@@ -21,8 +21,8 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
+from trimcore._validate import float_array, positive_scalar
 from trimcore.errors import invalid
-from trimcore.instance._validate import float_array, positive_scalar
 
 __all__ = [
     "PL_INTERCEPT_DB",

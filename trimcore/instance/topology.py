@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from trimcore._validate import float_array, integer, make_rng, positive_scalar
 from trimcore.errors import invalid
 from trimcore.instance import radio
-from trimcore.instance._validate import float_array, integer, make_rng, positive_scalar
 
 __all__ = [
     "Topology",

@@ -29,8 +29,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from trimcore._validate import integer, make_rng, real
 from trimcore.errors import invalid
-from trimcore.instance._validate import integer, make_rng, real
 from trimcore.instance.blocks import ModelLibrary
 
 __all__ = [

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from trimcore._validate import make_rng
 from trimcore.errors import invalid
-from trimcore.instance._validate import make_rng
 from trimcore.loading.dp import partialloading_dp, partialloading_dp_edf
 from trimcore.loading.greedy import partialloading_greedy, sequential_admission
 from trimcore.loading.problem import SPREADS, LoadingProblem

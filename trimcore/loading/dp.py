@@ -69,7 +69,7 @@ class _TreeDP:
         self.problem = problem
         self.tree = tree
         self.cap = cap
-        self.minplus = kernel("loading_minplus", backend)
+        self.minplus = kernel("loading.minplus", backend)
         cost = np.asarray(tree.node_bytes) / problem.load_rate
         cost[tree.root] = 0.0
         self.chain: list[int] = tree.path(problem.initial_model) if problem.initial_model >= 0 else []
@@ -305,7 +305,7 @@ def partialloading_dp_edf(
     started = time.perf_counter()
     allowed = problem.schedulable.copy()
     switch = problem.switch_matrix(backend)
-    dp = kernel("loading_edf_dp", backend)
+    dp = kernel("loading.edf_dp", backend)
     limit = problem.deadline_limit
     repairs = 0
     order = None

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from trimcore._solver import solver_stdout_silenced
+from trimcore._validate import integer, positive_scalar
 from trimcore.errors import SolverError, invalid
-from trimcore.instance._validate import integer, positive_scalar
 from trimcore.kernels import kernel
 from trimcore.loading.problem import SPREADS, LoadingProblem
 from trimcore.loading.result import LoadingResult, make_result
@@ -77,7 +77,7 @@ def brute_force_schedule(problem: LoadingProblem, *, limit: int = 8, backend: st
         raise invalid("problem", f"at most {limit} schedulable users for brute force", f"{users.size} users")
     if users.size == 0:
         return np.zeros(0, dtype=np.int64), 0
-    ptr, local, latest = kernel("loading_enumerate", backend)(
+    ptr, local, latest = kernel("loading.enumerate", backend)(
         problem.switch_matrix(backend), problem.user_model[users], problem.infer_time[users],
         problem.deadline[users], problem.deadline_limit[users], problem.start_state())
     n_seq = ptr.shape[0] - 1

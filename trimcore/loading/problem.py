@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from trimcore._validate import float_array, index_array, integer, make_rng, positive_scalar
 from trimcore.errors import InstanceError, invalid
 from trimcore.instance import radio
-from trimcore.instance._validate import float_array, index_array, integer, make_rng, positive_scalar
 from trimcore.instance.blocks import ModelLibrary
 from trimcore.kernels import kernel
 
@@ -612,7 +612,7 @@ class LoadingProblem:
         key = ("switch_matrix", backend)
         if key not in self._cache:
             lib = self.library
-            mat = kernel("loading_switch_matrix", backend)(
+            mat = kernel("loading.switch_matrix", backend)(
                 self.loading == "full", lib.indptr, lib.indices, lib.block_sizes, self.load_rate)
             mat.setflags(write=False)
             self._cache[key] = mat
@@ -621,7 +621,7 @@ class LoadingProblem:
     def switch_row(self, prev: int, backend: str = "auto") -> np.ndarray:
         """Loading times from model ``prev`` (``-1``: empty GPU) to every model, float[I]."""
         lib = self.library
-        return kernel("loading_switch_row", backend)(
+        return kernel("loading.switch_row", backend)(
             int(prev), self.loading == "full", lib.indptr, lib.indices, lib.block_sizes, self.load_rate)
 
     def start_state(self) -> int:
@@ -676,7 +676,7 @@ class LoadingProblem:
         """``lambda_n`` of every position of ``order`` (spec eq. 6), float[N]."""
         arr = self.check_order(order)
         lib = self.library
-        return kernel("loading_order_times", backend)(
+        return kernel("loading.order_times", backend)(
             self.user_model[arr], self.initial_model, self.loading == "full", lib.indptr, lib.indices,
             lib.block_sizes, self.load_rate)
 
@@ -743,7 +743,7 @@ class LoadingProblem:
             alloc_ok = float(np.sum(alloc)) <= self.bandwidth_limit
             reasons = [(memory_ok, "memory"), (alloc_ok, "bandwidth")]
         up = self.upload_time(arr, alloc[arr])
-        start, finish = kernel("loading_simulate", backend)(lam, up, self.infer_time[arr])
+        start, finish = kernel("loading.simulate", backend)(lam, up, self.infer_time[arr])
         on_time = finish <= limit
         reasons.append((bool(on_time.all()), "late"))
         reason = next((name for ok, name in reasons if not ok), "ok")

@@ -39,7 +39,7 @@ def submodular_bound(problem: PlacementProblem, placement: np.ndarray, *, backen
     """Upper bound on the optimal hit ratio from submodularity around ``placement`` (see module doc)."""
     x = problem.check_placement(placement)
     covered = covered_requests(problem, x)
-    gains_of = kernel("server_gains", backend)
+    gains_of = kernel("placement.server_gains", backend)
     lib = problem.library
     rows = np.repeat(np.arange(lib.n_models), np.diff(lib.indptr))
     extra = 0.0

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from trimcore._validate import bool_array, float_array
 from trimcore.errors import InstanceError, invalid
-from trimcore.instance._validate import bool_array, float_array
 from trimcore.instance.blocks import ModelLibrary
 from trimcore.kernels import kernel
 
@@ -230,12 +230,12 @@ class PlacementProblem:
     def storage_used(self, placement: np.ndarray, *, backend: str = "auto") -> np.ndarray:
         """Storage used on each server: the size of the union of its models' blocks, float64[M]."""
         x = self.check_placement(placement)
-        return kernel("storage_used", backend)(x, self.library.bitsets, self.library.block_sizes)
+        return kernel("placement.storage_used", backend)(x, self.library.bitsets, self.library.block_sizes)
 
     def hit_weight(self, placement: np.ndarray, *, backend: str = "auto") -> float:
         """Total popularity of the requests served from the edge (the unnormalised U(X))."""
         x = self.check_placement(placement)
-        return kernel("hit_weight", backend)(x, self.pair_ptr, self.pair_len, self.pair_users,
+        return kernel("placement.hit_weight", backend)(x, self.pair_ptr, self.pair_len, self.pair_users,
                                              self.popularity_by_model)
 
     def hit_ratio(self, placement: np.ndarray, *, backend: str = "auto") -> float:

@@ -56,18 +56,18 @@ def solve_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float, eps
             cells = int(capacity // unit)
             if cells <= min(fptas_cols, GRID_CELL_LIMIT):
                 units = (weights // unit).astype(np.int64)
-                return kernel("knapsack_grid", backend)(values, units, cells), "grid-exact"
+                return kernel("knapsack.knapsack_grid", backend)(values, units, cells), "grid-exact"
         method = "fptas" if n * fptas_cols <= FPTAS_TABLE_LIMIT else "grid"
     if method == "fptas":
         if n * fptas_cols > FPTAS_HARD_LIMIT:
             raise invalid("knapsack", f"an FPTAS table of at most {FPTAS_HARD_LIMIT:.0e} cells (use knapsack='auto' "
                           "or 'grid', or a larger eps)", f"{n} items x {fptas_cols} value cells")
-        return kernel("knapsack_fptas", backend)(values, weights, float(capacity), float(eps)), "fptas"
+        return kernel("knapsack.knapsack_fptas", backend)(values, weights, float(capacity), float(eps)), "fptas"
     unit = capacity / grid_cells
     units = np.ceil(weights / unit * (1.0 + 1e-12)).astype(np.int64)
     keep = units <= grid_cells
     idx = np.flatnonzero(keep)
-    chosen = kernel("knapsack_grid", backend)(values[keep], units[keep], int(grid_cells))
+    chosen = kernel("knapsack.knapsack_grid", backend)(values[keep], units[keep], int(grid_cells))
     return idx[chosen], "grid"
 
 
@@ -99,7 +99,7 @@ def successive_knapsack(problem: PlacementProblem, *, eps: float, atomic: bool, 
         private[i] = sequential_sum(lib.block_sizes[blocks[pos < 0]]) if not atomic else lib.model_sizes[i]
     word_masks = np.array(shared_mask, dtype=np.uint64) if shared_ids.size <= 64 else None
     covered = np.zeros((n_models, problem.n_users), dtype=np.uint8)
-    gains_of = kernel("server_gains", backend)
+    gains_of = kernel("placement.server_gains", backend)
     x = np.zeros((problem.n_servers, n_models), dtype=bool)
     counters = {"knapsacks": 0, "pruned": 0, "most_combinations": 0}
     order = range(problem.n_servers) if server_order is None else server_order

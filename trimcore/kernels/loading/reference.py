@@ -1,6 +1,6 @@
 """Reference tier of the PartialLoading kernels: plain NumPy / Python, the oracle.
 
-The Numba tier (:mod:`trimcore.kernels.jit_loading`) has the same names and signatures and performs
+The Numba tier (:mod:`trimcore.kernels.loading.jit`) has the same names and signatures and performs
 the same floating-point operations in the same order, so both tiers return identical decisions
 (ties always go to the lowest index). The conventions shared by every kernel:
 
@@ -17,16 +17,6 @@ the same floating-point operations in the same order, so both tiers return ident
 from __future__ import annotations
 
 import numpy as np
-
-__all__ = [
-    "loading_order_times",
-    "loading_switch_row",
-    "loading_switch_matrix",
-    "loading_simulate",
-    "loading_minplus",
-    "loading_edf_dp",
-    "loading_enumerate",
-]
 
 
 def _sequential_sum(values: np.ndarray) -> float:
@@ -241,3 +231,14 @@ def loading_enumerate(switch: np.ndarray, models: np.ndarray, infer: np.ndarray,
     visit([], [], int(start_state), [False] * k_users)
     return (np.array(ptr, dtype=np.int64), np.array(users, dtype=np.int64),
             np.array(latest, dtype=np.float64))
+
+
+KERNELS = {
+    "order_times": loading_order_times,
+    "switch_row": loading_switch_row,
+    "switch_matrix": loading_switch_matrix,
+    "simulate": loading_simulate,
+    "minplus": loading_minplus,
+    "edf_dp": loading_edf_dp,
+    "enumerate": loading_enumerate,
+}

@@ -1,4 +1,4 @@
-"""Numba tier of the PartialLoading kernels (see :mod:`trimcore.kernels.reference_loading`).
+"""Numba tier of the PartialLoading kernels (see :mod:`trimcore.kernels.loading.reference`).
 
 Every kernel is a module-level ``@njit(cache=True)`` function that performs the same
 floating-point operations in the same order as its reference twin, so decisions are identical.
@@ -9,16 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
-__all__ = [
-    "loading_order_times",
-    "loading_switch_row",
-    "loading_switch_matrix",
-    "loading_simulate",
-    "loading_minplus",
-    "loading_edf_dp",
-    "loading_enumerate",
-]
 
 
 @njit(cache=True, nogil=True)
@@ -55,7 +45,7 @@ def _order_times(seq_models, initial, full, indptr, indices, block_sizes, load_r
 
 def loading_order_times(seq_models: np.ndarray, initial: int, full: bool, indptr: np.ndarray,
                         indices: np.ndarray, block_sizes: np.ndarray, load_rate: float) -> np.ndarray:
-    """See :func:`trimcore.kernels.reference_loading.loading_order_times`."""
+    """See :func:`trimcore.kernels.loading.reference.loading_order_times`."""
     out = np.zeros(seq_models.shape[0])
     _order_times(np.ascontiguousarray(seq_models, dtype=np.int64), int(initial), bool(full), indptr, indices,
                  block_sizes, float(load_rate), out)
@@ -75,7 +65,7 @@ def _switch_rows(prevs, full, indptr, indices, block_sizes, load_rate, out):  # 
 
 def loading_switch_row(prev: int, full: bool, indptr: np.ndarray, indices: np.ndarray,
                        block_sizes: np.ndarray, load_rate: float) -> np.ndarray:
-    """See :func:`trimcore.kernels.reference_loading.loading_switch_row`."""
+    """See :func:`trimcore.kernels.loading.reference.loading_switch_row`."""
     out = np.zeros((1, indptr.shape[0] - 1))
     _switch_rows(np.array([prev], dtype=np.int64), bool(full), indptr, indices, block_sizes, float(load_rate), out)
     return out[0]
@@ -83,7 +73,7 @@ def loading_switch_row(prev: int, full: bool, indptr: np.ndarray, indices: np.nd
 
 def loading_switch_matrix(full: bool, indptr: np.ndarray, indices: np.ndarray, block_sizes: np.ndarray,
                           load_rate: float) -> np.ndarray:
-    """See :func:`trimcore.kernels.reference_loading.loading_switch_matrix`."""
+    """See :func:`trimcore.kernels.loading.reference.loading_switch_matrix`."""
     n_models = indptr.shape[0] - 1
     prevs = np.arange(n_models + 1, dtype=np.int64)
     prevs[n_models] = -1
@@ -103,7 +93,7 @@ def _simulate(lam, upload, infer, start, finish):  # pragma: no cover - compiled
 
 
 def loading_simulate(lam: np.ndarray, upload: np.ndarray, infer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """See :func:`trimcore.kernels.reference_loading.loading_simulate`."""
+    """See :func:`trimcore.kernels.loading.reference.loading_simulate`."""
     start = np.zeros(lam.shape[0])
     finish = np.zeros(lam.shape[0])
     _simulate(lam, upload, infer, start, finish)
@@ -134,7 +124,7 @@ def _minplus(h_left, h_right, cap, out, choice):  # pragma: no cover - compiled
 
 
 def loading_minplus(h_left: np.ndarray, h_right: np.ndarray, cap: float) -> tuple[np.ndarray, np.ndarray]:
-    """See :func:`trimcore.kernels.reference_loading.loading_minplus`."""
+    """See :func:`trimcore.kernels.loading.reference.loading_minplus`."""
     size = h_left.shape[0] + h_right.shape[0] - 1
     out = np.zeros(size)
     choice = np.zeros(size, dtype=np.int64)
@@ -192,7 +182,7 @@ def _edf_dp(seq_models, infer, limit, switch, start_state, cap):  # pragma: no c
 
 def loading_edf_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray, switch: np.ndarray,
                    start_state: int, cap: int) -> np.ndarray:
-    """See :func:`trimcore.kernels.reference_loading.loading_edf_dp`."""
+    """See :func:`trimcore.kernels.loading.reference.loading_edf_dp`."""
     return _edf_dp(np.ascontiguousarray(seq_models, dtype=np.int64), infer, limit, switch, int(start_state),
                    int(cap))
 
@@ -251,7 +241,7 @@ def _enumerate(switch, models, infer, deadline, limit, start_state, fill, ptr, u
 
 def loading_enumerate(switch: np.ndarray, models: np.ndarray, infer: np.ndarray, deadline: np.ndarray,
                       limit: np.ndarray, start_state: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """See :func:`trimcore.kernels.reference_loading.loading_enumerate`."""
+    """See :func:`trimcore.kernels.loading.reference.loading_enumerate`."""
     models = np.ascontiguousarray(models, dtype=np.int64)
     empty_i = np.zeros(1, dtype=np.int64)
     empty_f = np.zeros(1)
@@ -262,3 +252,14 @@ def loading_enumerate(switch: np.ndarray, models: np.ndarray, infer: np.ndarray,
     latest = np.zeros(total)
     _enumerate(switch, models, infer, deadline, limit, int(start_state), True, ptr, users, latest)
     return ptr, users, latest
+
+
+KERNELS = {
+    "order_times": loading_order_times,
+    "switch_row": loading_switch_row,
+    "switch_matrix": loading_switch_matrix,
+    "simulate": loading_simulate,
+    "minplus": loading_minplus,
+    "edf_dp": loading_edf_dp,
+    "enumerate": loading_enumerate,
+}

@@ -1,4 +1,4 @@
-"""C++ tier: thin wrappers over the pybind11 module ``trimcore._core``.
+"""C++ tier of the placement kernels: thin wrappers over the pybind11 module ``trimcore._core``.
 
 Importing this module fails (ImportError) when the extension was not built, which makes the
 ``cpp`` backend unavailable rather than breaking ``import trimcore``.
@@ -13,14 +13,9 @@ import numpy as np
 
 from trimcore import _core
 
-__all__ = [
-    "storage_used", "hit_weight", "greedy_placement", "server_gains", "knapsack_fptas", "knapsack_grid", "max_coverage",
-    "coverage_gains",
-]
-
 
 def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.ndarray) -> np.ndarray:
-    """See :func:`trimcore.kernels.reference.storage_used`."""
+    """See :func:`trimcore.kernels.placement.reference.storage_used`."""
     return _core.storage_used(placement, model_bits, block_sizes)
 
 
@@ -49,7 +44,7 @@ def _coverage_index(placement: np.ndarray, pair_ptr: np.ndarray, pair_len: np.nd
 
 def hit_weight(placement: np.ndarray, pair_ptr: np.ndarray, pair_len: np.ndarray, pair_users: np.ndarray,
                popularity_by_model: np.ndarray) -> float:
-    """See :func:`trimcore.kernels.reference.hit_weight`."""
+    """See :func:`trimcore.kernels.placement.reference.hit_weight`."""
     if (isinstance(placement, np.ndarray) and placement.ndim == 2 and isinstance(popularity_by_model, np.ndarray)
             and popularity_by_model.ndim == 2 and placement.shape[1] == popularity_by_model.shape[0]
             and pair_ptr.shape == (placement.shape[0] * placement.shape[1],)):
@@ -61,32 +56,19 @@ def hit_weight(placement: np.ndarray, pair_ptr: np.ndarray, pair_len: np.ndarray
 
 def greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_bits, block_sizes, capacity,
                      block_ptr, block_models, candidates, covered, rule, lazy, rtol) -> np.ndarray:
-    """See :func:`trimcore.kernels.reference.greedy_placement` (``lazy`` selects the exact lazy greedy)."""
+    """See :func:`trimcore.kernels.placement.reference.greedy_placement` (``lazy`` selects the exact lazy greedy)."""
     return _core.greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_bits, block_sizes,
                                   capacity, block_ptr, block_models, candidates, covered, rule, lazy, rtol)
 
 
 def server_gains(server, pair_ptr, pair_len, pair_users, popularity_by_model, covered) -> np.ndarray:
-    """See :func:`trimcore.kernels.reference.server_gains`."""
+    """See :func:`trimcore.kernels.placement.reference.server_gains`."""
     return _core.server_gains(server, pair_ptr, pair_len, pair_users, popularity_by_model, covered)
 
 
-def knapsack_fptas(values: np.ndarray, weights: np.ndarray, capacity: float, eps: float) -> np.ndarray:
-    """See :func:`trimcore.kernels.reference.knapsack_fptas`."""
-    return _core.knapsack_fptas(values, weights, capacity, eps)
-
-
-def knapsack_grid(values: np.ndarray, weights: np.ndarray, capacity: int) -> np.ndarray:
-    """See :func:`trimcore.kernels.reference.knapsack_grid`."""
-    return _core.knapsack_grid(values, weights, capacity)
-
-
-def max_coverage(indptr, indices, weights, costs, budget, rule, lazy, rtol, threads=1) -> np.ndarray:
-    """See :func:`trimcore.kernels.reference.max_coverage` (``lazy`` selects the exact lazy greedy;
-    ``threads`` bounds the threads of its first pass and index build)."""
-    return _core.max_coverage(indptr, indices, weights, costs, budget, rule, lazy, rtol, threads)
-
-
-def coverage_gains(indptr, indices, weights, covered=None, threads=1) -> np.ndarray:
-    """See :func:`trimcore.kernels.reference.coverage_gains` (``threads``: set ranges in parallel)."""
-    return _core.coverage_gains(indptr, indices, weights, covered, threads)
+KERNELS = {
+    "storage_used": storage_used,
+    "hit_weight": hit_weight,
+    "greedy_placement": greedy_placement,
+    "server_gains": server_gains,
+}

@@ -9,8 +9,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["storage_used", "hit_weight"]
-
 
 @njit(cache=True, nogil=True)
 def _storage_used(placement, model_bits, block_sizes, out):  # pragma: no cover - compiled
@@ -36,7 +34,7 @@ def _storage_used(placement, model_bits, block_sizes, out):  # pragma: no cover 
 
 
 def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.ndarray) -> np.ndarray:
-    """See :func:`trimcore.kernels.reference.storage_used`."""
+    """See :func:`trimcore.kernels.placement.reference.storage_used`."""
     out = np.zeros(placement.shape[0])
     _storage_used(placement, model_bits, block_sizes, out)
     return out
@@ -62,5 +60,8 @@ def _hit_weight(placement, pair_ptr, pair_len, pair_users, weight):  # pragma: n
 
 def hit_weight(placement: np.ndarray, pair_ptr: np.ndarray, pair_len: np.ndarray, pair_users: np.ndarray,
                popularity_by_model: np.ndarray) -> float:
-    """See :func:`trimcore.kernels.reference.hit_weight`."""
+    """See :func:`trimcore.kernels.placement.reference.hit_weight`."""
     return float(_hit_weight(placement, pair_ptr, pair_len, pair_users, popularity_by_model))
+
+
+KERNELS = {"storage_used": storage_used, "hit_weight": hit_weight}

@@ -1,0 +1,1 @@
+"""Coverage kernels, one module per tier (see :mod:`trimcore.kernels`)."""

@@ -1,0 +1,1 @@
+"""Knapsack kernels, one module per tier (see :mod:`trimcore.kernels`)."""

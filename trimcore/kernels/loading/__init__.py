@@ -1,0 +1,1 @@
+"""Loading kernels, one module per tier (see :mod:`trimcore.kernels`)."""

@@ -1,0 +1,1 @@
+"""Online kernels, one module per tier (see :mod:`trimcore.kernels`)."""

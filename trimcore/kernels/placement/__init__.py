@@ -1,0 +1,1 @@
+"""Placement kernels, one module per tier (see :mod:`trimcore.kernels`)."""

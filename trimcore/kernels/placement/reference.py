@@ -1,0 +1,115 @@
+"""Reference tier of the TrimCaching placement kernels: plain, obvious NumPy, the oracle.
+
+All kernels take canonical arrays that the problem constructors already validated.
+Coverage of pair p = m * I + i: users ``pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]``.
+Popularity is passed by model: ``popularity_by_model[i, k]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trimcore._numeric import ranks_before, sequential_sum
+
+
+def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.ndarray) -> np.ndarray:
+    """Size of the union of the blocks of the models placed on each server, float64[M].
+
+    ``model_bits`` is only used for its shape here: the reference works on the explicit block
+    sets decoded from the bitsets, so it also checks the bit layout.
+    """
+    n_blocks = block_sizes.shape[0]
+    bits = np.unpackbits(model_bits.view(np.uint8), axis=1, bitorder="little")[:, :n_blocks].astype(bool)
+    out = np.zeros(placement.shape[0])
+    for m in range(placement.shape[0]):
+        present = bits[placement[m]].any(axis=0)
+        out[m] = block_sizes[present].sum()
+    return out
+
+
+def hit_weight(placement: np.ndarray, pair_ptr: np.ndarray, pair_len: np.ndarray, pair_users: np.ndarray,
+               popularity_by_model: np.ndarray) -> float:
+    """Total popularity of the requests (k, i) served by some server that holds model i."""
+    n_servers, n_models = placement.shape
+    total = 0.0
+    for i in range(n_models):
+        hit = np.zeros(popularity_by_model.shape[1], dtype=bool)
+        for m in np.flatnonzero(placement[:, i]):
+            p = m * n_models + i
+            hit[pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]] = True
+        total += popularity_by_model[i, hit].sum()
+    return float(total)
+
+
+# ---------------------------------------------------------------------------------- greedy
+# Sums are taken left to right (np.cumsum) in the same order as the native tier, so both tiers
+# see bit-identical gains and costs and make identical choices, ties to the lowest id.
+
+def decode_bitsets(model_bits: np.ndarray, n_blocks: int) -> list[np.ndarray]:
+    """Block ids (ascending) of every model from its bitset row."""
+    dense = np.unpackbits(model_bits.view(np.uint8), axis=1, bitorder="little")[:, :n_blocks]
+    return [np.flatnonzero(row) for row in dense]
+
+
+def greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_bits, block_sizes, capacity,
+                     block_ptr, block_models, candidates, covered, rule, lazy, rtol) -> np.ndarray:
+    """Plain-scan greedy over (server, model) pairs under union-of-blocks budgets.
+
+    Every round scores every live pair: gain = popularity of its not yet covered requests,
+    cost = size of its blocks not yet on the server, score ``gain`` (rule ``"gain"``) or
+    ``gain / cost`` (rule ``"ratio"``, +inf at zero cost; ties to the larger gain). The best
+    pair (ties to the lowest id ``m * I + i``) is placed. ``lazy`` is ignored: the reference
+    always scans. ``covered`` (uint8[I, K]) is updated in place. Returns chosen ids in order.
+    """
+    n_models = popularity_by_model.shape[0]
+    blocks = decode_bitsets(model_bits, block_sizes.shape[0])
+    stored = np.zeros((capacity.shape[0], block_sizes.shape[0]), dtype=bool)
+    used = np.zeros(capacity.shape[0])
+    limit = capacity * (1.0 + rtol)
+    alive = [int(p) for p in candidates]
+    chosen: list[int] = []
+    while True:
+        best, best_cost, keep = None, 0.0, []
+        for p in alive:
+            m, i = divmod(p, n_models)
+            fresh = blocks[i][~stored[m, blocks[i]]]
+            cost = sequential_sum(block_sizes[fresh])
+            if not used[m] + cost <= limit[m]:
+                continue
+            users = pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]
+            gain = sequential_sum(popularity_by_model[i, users] * (covered[i, users] == 0))
+            if not gain > 0.0:
+                continue
+            keep.append(p)
+            score = (gain / cost if cost > 0.0 else np.inf, gain, p)
+            if best is None or ranks_before(score, best, rule):
+                best, best_cost = score, cost
+        if best is None:
+            break
+        p = best[2]
+        m, i = divmod(p, n_models)
+        chosen.append(p)
+        covered[i, pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]] = 1
+        used[m] += best_cost
+        stored[m, blocks[i]] = True
+        alive = [q for q in keep if q != p]
+    return np.array(chosen, dtype=np.int64)
+
+
+def server_gains(server, pair_ptr, pair_len, pair_users, popularity_by_model, covered) -> np.ndarray:
+    """Marginal gain of every model on ``server`` given the covered requests, float64[I]."""
+    n_models = popularity_by_model.shape[0]
+    out = np.zeros(n_models)
+    for i in range(n_models):
+        p = server * n_models + i
+        users = pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]
+        out[i] = sequential_sum(popularity_by_model[i, users] * (covered[i, users] == 0))
+    return out
+
+
+KERNELS = {
+    "storage_used": storage_used,
+    "hit_weight": hit_weight,
+    "greedy_placement": greedy_placement,
+    "server_gains": server_gains,
+}

@@ -1,0 +1,1 @@
+"""Pulling kernels, one module per tier (see :mod:`trimcore.kernels`)."""
