@@ -52,3 +52,16 @@ def test_scenario_file(tmp_path, capsys):
                       'n_users = 20\n')
     assert main(["run", "--config", str(config), "--out", str(tmp_path / "o")]) == 0
     assert "4 edge servers, 20 users" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["default", "nested", "uniform-small", "llm"])
+def test_every_named_scenario_builds_its_library_and_topology(name):
+    """A section that switches its kind (llm: llm_lora) must not inherit the default kind's options."""
+    from trimcore.experiments import scenarios
+
+    spec = scenarios.scenario(name)
+    library = scenarios.build_library(spec["library"], seed=0)
+    topo = scenarios.build_topology(spec["topology"], seed=0)
+    assert library.n_models > 0 and topo is not None
+    if name == "llm":
+        assert "families" not in spec["library"]

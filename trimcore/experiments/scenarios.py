@@ -57,8 +57,11 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+        old = out.get(key)
+        # a section that switches its kind (library, topology) starts afresh: the old kind's
+        # options (e.g. the zoo's ``families``) mean nothing to the new builder
+        if isinstance(value, dict) and isinstance(old, dict) and value.get("kind", old.get("kind")) == old.get("kind"):
+            out[key] = _merge(old, value)
         else:
             out[key] = copy.deepcopy(value)
     return out
