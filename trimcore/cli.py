@@ -175,7 +175,7 @@ def _plot_default(path: Path, results: list, name: str, bound: float | None) -> 
                    label=f"certified upper bound on the optimum ({bound:.3f})")
         ax.legend(fontsize=8, loc="lower right")
     ax.set_xlabel("cache hit ratio")
-    ax.set_xlim(0, min(1.0, max([*hits, bound or 0.0]) * 1.2))
+    ax.set_xlim(0, min(1.0, max([*hits, bound or 0.0]) * 1.2) or 1.0)  # all zero: nobody reachable in time
     ax.set_title(f"Model placement, scenario '{name}'", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
