@@ -40,16 +40,16 @@ def test_explicit_missing_tier_names_the_tiers_it_has():
 
 
 def test_a_broken_tier_warns_once_and_leaves_the_others(monkeypatch):
-    real = kernels._import
+    """Numba without a cache locator raises RuntimeError on import, not ImportError."""
+    real = kernels.importlib.import_module
 
-    def broken(name):
-        if name.endswith("placement.jit"):
-            kernels._warn_broken(name, RuntimeError("cannot cache function: no locator available"))
-            return None
-        return real(name)
+    def broken(name, *args):
+        if name == "trimcore.kernels.placement.jit":
+            raise RuntimeError("cannot cache function '_hit_weight': no locator available")
+        return real(name, *args)
 
     kernels._table.cache_clear()
-    monkeypatch.setattr(kernels, "_import", broken)
+    monkeypatch.setattr(kernels.importlib, "import_module", broken)
     try:
         with pytest.warns(RuntimeWarning, match="no locator"):
             tiers = kernel_tiers("placement.hit_weight")
@@ -58,3 +58,13 @@ def test_a_broken_tier_warns_once_and_leaves_the_others(monkeypatch):
     finally:
         kernels._table.cache_clear()
         kernels._warn_broken.cache_clear()
+
+
+def test_a_cpp_only_call_imports_no_other_tier(monkeypatch):
+    monkeypatch.delenv("TRIMCORE_BACKEND", raising=False)
+    kernels._table.cache_clear()
+    try:
+        assert choose_backend("coverage.max_coverage") == "cpp"
+        assert kernels._table.cache_info().currsize == 1  # only coverage/native was looked at
+    finally:
+        kernels._table.cache_clear()

@@ -123,8 +123,13 @@ def available_backends() -> tuple[str, ...]:
 
 def kernel_tiers(name: str) -> tuple[str, ...]:
     """Tiers of kernel ``name`` that can run here, fastest first."""
+    return kernel_tiers_on(name, BACKENDS)
+
+
+def kernel_tiers_on(name: str, backends: tuple[str, ...]) -> tuple[str, ...]:
+    """The tiers among ``backends`` that kernel ``name`` has here (imports only those tiers)."""
     family, short = _split(name)
-    return tuple(b for b in BACKENDS if short in (_table(family, b) or {}))
+    return tuple(b for b in backends if short in (_table(family, b) or {}))
 
 
 def _declared_tiers(name: str) -> tuple[str, ...]:
@@ -195,18 +200,21 @@ def choose_backend(kernels: str | Iterable[str], backend: str = "auto", *, algor
     """
     names = [kernels] if isinstance(kernels, str) else list(kernels)
     what = algorithm or ", ".join(names)
-    common = [b for b in BACKENDS if all(b in kernel_tiers(n) for n in names)]
-    declared = [b for b in BACKENDS if all(b in _declared_tiers(n) for n in names)]
+
+    def runs_all(b: str) -> bool:  # imports only the tier asked about
+        return all(b in kernel_tiers_on(n, (b,)) for n in names)
+
     name, field = _requested(backend)
+    if name != "auto" and runs_all(name):
+        return name
+    if name == "auto" or field == "TRIMCORE_BACKEND":  # the environment is a preference only
+        for b in BACKENDS:  # fastest first; stops at the first tier that has every kernel
+            if runs_all(b):
+                return b
+    declared = [b for b in BACKENDS if all(b in _declared_tiers(n) for n in names)]
     if name == "auto":
-        if common:
-            return common[0]
         raise BackendUnavailableError(f"{what}: no tier runs here (tiers in the code: {', '.join(declared) or 'none'};"
                                       f" available here: {', '.join(available_backends())})")
-    if name in common:
-        return name
-    if field == "TRIMCORE_BACKEND" and common:
-        return common[0]  # the environment is a preference; results record what really ran
     if name not in declared:
         raise invalid(field, f"a tier that {what} has ({', '.join(declared) or 'none'})", name)
     raise BackendUnavailableError(
