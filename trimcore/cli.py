@@ -70,8 +70,7 @@ def run_default(args: argparse.Namespace) -> int:
     """The main job: every placement algorithm on one scenario; table, CSV and PNG."""
     import trimcore as tc
     from trimcore.experiments import scenarios
-    from trimcore.placement.bounds import lp_size
-    from trimcore.placement.exact import lp_relaxation_bound
+    from trimcore.placement.ilp import lp_relaxation_bound, lp_size
 
     spec = scenarios.load_scenario(args.config) if args.config else scenarios.scenario(args.scenario)
     started = time.perf_counter()

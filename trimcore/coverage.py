@@ -14,14 +14,15 @@ from typing import Any
 import numpy as np
 
 from trimcore._numeric import fractional_knapsack
+from trimcore._tolerances import ALGORITHM_RTOL
 from trimcore._validate import float_array
 from trimcore.errors import invalid
 from trimcore.kernels import kernel
 
 __all__ = ["CoverageResult", "max_coverage", "coverage_value", "default_threads", "COVERAGE_RTOL"]
 
-#: Budget tolerance of the greedy (relative).
-COVERAGE_RTOL = 1e-12
+#: Budget tolerance of the greedy (relative): the algorithms' tolerance.
+COVERAGE_RTOL = ALGORITHM_RTOL
 
 
 @dataclass(frozen=True, eq=False)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from trimcore._solver import solver_stdout_silenced
+from trimcore._tolerances import ALGO_BANDWIDTH_RTOL, CUT_SHRINK, INTEGER_BOUND_SLACK
 from trimcore._validate import integer, positive_scalar
 from trimcore.errors import SolverError, invalid
 from trimcore.kernels import kernel
@@ -43,7 +44,6 @@ __all__ = ["partialloading_optimal", "brute_force_schedule", "BRUTE_FORCE_MAX", 
 BRUTE_FORCE_MAX = 10
 #: ``method`` options of :func:`partialloading_optimal`.
 EXACT_METHODS = ("auto", "brute_force", "milp")
-_CUT_SHRINK = 1.0 - 1e-7   # tangent cuts are scaled down a hair so rounding never cuts a feasible point
 _MAX_ROUNDS = 200
 _MAX_COEF = 1e9        # HiGHS treats |coefficients| >= 1e15 as infinite; stay far below
 
@@ -88,7 +88,7 @@ def brute_force_schedule(problem: LoadingProblem, *, limit: int = 8, backend: st
     with np.errstate(invalid="ignore"):
         sums = np.add.reduceat(beta, ptr[:-1])
     lengths = np.diff(ptr)
-    ok = np.isfinite(sums) & (sums <= problem.bandwidth_limit * (1.0 + 1e-12))
+    ok = np.isfinite(sums) & (sums <= problem.bandwidth_limit * (1.0 + ALGO_BANDWIDTH_RTOL))
     rank = np.lexsort((np.arange(n_seq), -lengths))   # longest first, then depth-first order
     for s in rank[ok[rank]].tolist():
         order = seq_users[ptr[s]:ptr[s + 1]]
@@ -197,7 +197,7 @@ class _Milp:
             self.cut_points.add((k, s))
             if not (np.isfinite(bv) and np.isfinite(dv)):
                 continue
-            c = _CUT_SHRINK / b_tot
+            c = CUT_SHRINK / b_tot
             intercept = bv - dv * s                                  # value of the tangent at S = 0
             if max(abs(c * dv), c * intercept) > _MAX_COEF:          # optional cut, numerically useless
                 continue
@@ -326,7 +326,7 @@ def _optimal_milp(problem: LoadingProblem, users: np.ndarray, time_limit: float,
             raise SolverError(f"HiGHS failed on the PartialLoading MILP: {res.message}")
         dual = getattr(res, "mip_dual_bound", None)
         if dual is not None and np.isfinite(dual):
-            bound = min(bound, int(math.floor(-dual + 1e-6)))
+            bound = min(bound, int(math.floor(-dual + INTEGER_BOUND_SLACK)))
         if res.x is None:
             break
         local, starts = model.order_of(res.x)

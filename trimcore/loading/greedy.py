@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from trimcore._tolerances import FILTER_SLACK
 from trimcore.errors import invalid
 from trimcore.loading.problem import ALGO_BANDWIDTH_RTOL, SPREADS, LoadingProblem
 from trimcore.loading.result import LoadingResult, make_result
@@ -24,8 +25,6 @@ __all__ = ["partialloading_greedy", "Timeline", "sequential_admission", "GREEDY_
 
 #: ``variant`` options of :func:`partialloading_greedy`.
 GREEDY_VARIANTS = ("append", "insert")
-# Safety factor of the necessary-condition filters (they only skip work, never accept).
-_FILTER_SLACK = 1.0 + 1e-7
 
 
 class Timeline:
@@ -138,7 +137,7 @@ def _greedy_append(problem: LoadingProblem, backend: str) -> np.ndarray:
     limit = p.deadline_limit
     while active.size:
         # drop users that can never be appended again: F~ and sum(beta) only grow
-        keep = (tl.fin + p.infer_time[active] <= limit[active]) & (tl.total + own[active] <= tl.bcap * _FILTER_SLACK)
+        keep = (tl.fin + p.infer_time[active] <= limit[active]) & (tl.total + own[active] <= tl.bcap * FILTER_SLACK)
         active = active[keep]
         if not active.size:
             break
@@ -155,7 +154,7 @@ def _greedy_append(problem: LoadingProblem, backend: str) -> np.ndarray:
             k = int(active[idx])
             sigma = float(p.deadline[k]) - float(fin[idx])
             r = bisect.bisect_left(sigmas, sigma)
-            if r < len(sigmas) and loads[r] + own[k] > tl.bcap * _FILTER_SLACK:
+            if r < len(sigmas) and loads[r] + own[k] > tl.bcap * FILTER_SLACK:
                 continue
             ok, f_k, beta, total = tl.trial(k, float(lam[idx]))
             if ok:
@@ -186,7 +185,7 @@ def _greedy_insert(problem: LoadingProblem, backend: str) -> np.ndarray:
     total = 0.0
     while active.size:
         # inserting never lowers anybody's beta, so sum(beta) + beta_k(T_k - t_k) must fit
-        active = active[total + own[active] <= bcap * _FILTER_SLACK]
+        active = active[total + own[active] <= bcap * FILTER_SLACK]
         if not active.size:
             break
         n = len(order)

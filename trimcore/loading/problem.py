@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from trimcore._tolerances import ALGO_BANDWIDTH_RTOL, BANDWIDTH_RTOL, DEADLINE_ATOL, DEADLINE_RTOL, MEMORY_RTOL
 from trimcore._validate import float_array, index_array, integer, make_rng, positive_scalar
 from trimcore.errors import InstanceError, invalid
 from trimcore.instance import radio
@@ -46,16 +47,6 @@ __all__ = [
     "INPUT_BITS",
 ]
 
-#: Relative tolerance of every deadline check: on time iff ``F <= T + DEADLINE_ATOL + DEADLINE_RTOL * T``.
-DEADLINE_RTOL = 1e-9
-#: Absolute tolerance of the deadline check, seconds.
-DEADLINE_ATOL = 1e-12
-#: Relative tolerance of the GPU memory check ``D_{m_k} + M^act_k <= Q (1 + MEMORY_RTOL)`` (eq. 3).
-MEMORY_RTOL = 1e-9
-#: Relative tolerance of the evaluator's bandwidth check ``sum b <= B (1 + BANDWIDTH_RTOL)``.
-BANDWIDTH_RTOL = 1e-9
-#: Tighter bandwidth tolerance used inside the algorithms, so that what they accept the evaluator accepts.
-ALGO_BANDWIDTH_RTOL = 1e-12
 #: ``loading`` options: spec eq. 1 (blocks missing from the resident model) or eq. 2' (no sharing).
 LOADING_MODES = ("partial", "full")
 #: ``rate_model`` options: Shannon with noise proportional to bandwidth (eq. 4) or fixed PSD (linear rate).

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from trimcore._tolerances import FEASIBILITY_RTOL
 from trimcore._validate import bool_array, float_array
 from trimcore.errors import InstanceError, invalid
 from trimcore.instance.blocks import ModelLibrary
@@ -17,8 +18,6 @@ from trimcore.kernels import kernel
 
 __all__ = ["PlacementProblem", "FEASIBILITY_RTOL"]
 
-#: Relative tolerance of the storage check ``storage_used <= capacity``.
-FEASIBILITY_RTOL = 1e-9
 
 
 @dataclass(frozen=True, eq=False)
