@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from trimcore._validate import float_array, integer, make_rng, positive_scalar
+from trimcore._validate import float_array, integer, make_rng, make_streams, positive_scalar
 from trimcore.errors import invalid
 from trimcore.instance import radio
 
@@ -58,18 +58,6 @@ _VARIANTS = ("direct", "backhaul")
 
 
 # ---------------------------------------------------------------------------------------- helpers
-def _streams(seed: Any, n: int) -> list[np.random.Generator]:
-    """``n`` independent generators derived from ``seed`` (see the module docstring)."""
-    if isinstance(seed, np.random.Generator):
-        spawn = getattr(seed, "spawn", None)
-        return list(spawn(n)) if spawn is not None else [seed] * n
-    try:
-        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    except (TypeError, ValueError):
-        raise invalid("seed", "None, an int >= 0, a SeedSequence or a Generator", seed) from None
-    return [np.random.default_rng(child) for child in ss.spawn(n)]
-
-
 def _fold(x: np.ndarray, length: float) -> np.ndarray:
     """Reflect ``x`` into ``[0, length]`` (mirror images at every multiple of ``length``)."""
     r = np.mod(x, 2.0 * length)
@@ -204,7 +192,7 @@ class Topology:
         k = integer("n_users", n_users, 1)
         w = positive_scalar("width", width)
         h = positive_scalar("height", height)
-        rs, ru = _streams(seed, 2)
+        rs, ru = make_streams(seed, 2)
         servers = rs.uniform(0.0, 1.0, (m, 2)) * (w, h)
         users = ru.uniform(0.0, 1.0, (k, 2)) * (w, h)
         return cls(servers, users, w, h)
@@ -230,7 +218,7 @@ class Topology:
         k = integer("n_users", n_users, 1)
         w = positive_scalar("width", width)
         h = positive_scalar("height", height)
-        _, ru = _streams(seed, 2)
+        _, ru = make_streams(seed, 2)
         yy, xx = np.meshgrid((np.arange(nr) + 0.5) * (h / nr), (np.arange(nc) + 0.5) * (w / nc),
                              indexing="ij")
         servers = np.stack([xx.ravel(), yy.ravel()], axis=1)
@@ -264,7 +252,7 @@ class Topology:
         Data: Lai et al., ICSOC 2018 (EUA dataset), MIT licence, see ``trimcore/data/eua/LICENSE``.
         """
         s_xy, u_xy, w, h, names = _eua_data()
-        rs, ru = _streams(seed, 2)
+        rs, ru = make_streams(seed, 2)
         s_idx = _subset("n_servers", n_servers, s_xy.shape[0], rs)
         u_idx = _subset("n_users", n_users, u_xy.shape[0], ru)
         return cls(s_xy[s_idx], u_xy[u_idx], w, h, tuple(names[i] for i in s_idx))

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from trimcore._tolerances import ALGO_BANDWIDTH_RTOL, BANDWIDTH_RTOL, DEADLINE_ATOL, DEADLINE_RTOL, MEMORY_RTOL
-from trimcore._validate import float_array, index_array, integer, make_rng, positive_scalar
+from trimcore._validate import float_array, index_array, integer, make_streams, positive_scalar
 from trimcore.errors import InstanceError, invalid
 from trimcore.instance import radio
 from trimcore.instance.blocks import ModelLibrary
@@ -488,7 +488,7 @@ class LoadingProblem:
         if fading not in ("rayleigh", "none"):
             raise invalid("fading", "'rayleigh' or 'none'", fading)
         b = positive_scalar("bandwidth_hz", bandwidth_hz)
-        pos_rng, fade_rng, req_rng = _streams(seed, 3)
+        pos_rng, fade_rng, req_rng = make_streams(seed, 3)
         dist = np.sqrt(pos_rng.uniform(r_min ** 2, r_max ** 2, k))
         gain = np.asarray(radio.channel_gain(dist, min_distance_m=max(r_min, 1e-3)))
         if fading == "rayleigh":
@@ -771,15 +771,6 @@ class LoadingProblem:
     def served(self, order: Any, bandwidth: Any = None) -> int:
         """Number of tasks served on time (:attr:`Evaluation.served`)."""
         return self.evaluate(order, bandwidth).served
-
-
-def _streams(seed: Any, n: int) -> list[np.random.Generator]:
-    if isinstance(seed, np.random.Generator):
-        return list(seed.spawn(n))
-    if isinstance(seed, np.random.SeedSequence):
-        return [np.random.default_rng(s) for s in seed.spawn(n)]
-    make_rng(seed)  # validates
-    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n)]
 
 
 def _family_key(name: str) -> str:
