@@ -25,11 +25,12 @@ import io
 import math
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from trimcore._persist import Stored
 from trimcore._validate import float_array, integer, make_rng, make_streams, positive_scalar
 from trimcore.errors import invalid
 from trimcore.instance import radio
@@ -102,8 +103,8 @@ def _eua_data() -> tuple[np.ndarray, np.ndarray, float, float, tuple[str, ...]]:
 
 
 # ---------------------------------------------------------------------------------------- topology
-@dataclass(frozen=True, eq=False)
-class Topology:
+@dataclass(frozen=True, eq=False, repr=False)
+class Topology(Stored):
     """Edge-server and user positions in a ``width x height`` rectangle (metres).
 
     The constructor validates and stores read-only float64 copies.
@@ -130,6 +131,8 @@ class Topology:
     width: float
     height: float
     server_names: tuple[str, ...] = field(default=())
+
+    repr_fields: ClassVar[tuple[str, ...]] = ("n_servers", "n_users", "width", "height")
 
     def __post_init__(self) -> None:
         width = positive_scalar("width", self.width)

@@ -18,10 +18,11 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from trimcore._persist import Stored
 from trimcore._tolerances import ALGO_BANDWIDTH_RTOL, BANDWIDTH_RTOL, DEADLINE_ATOL, DEADLINE_RTOL, MEMORY_RTOL
 from trimcore._validate import float_array, index_array, integer, make_streams, positive_scalar
 from trimcore.errors import InstanceError, invalid
@@ -67,8 +68,8 @@ INPUT_BITS: dict[str, float] = {"resnet18": 1_204_224.0, "resnet34": 1_204_224.0
 
 
 # ---------------------------------------------------------------------------------------- evaluation
-@dataclass(frozen=True, eq=False)
-class Evaluation:
+@dataclass(frozen=True, eq=False, repr=False)
+class Evaluation(Stored):
     """What :meth:`LoadingProblem.evaluate` finds for one service order.
 
     Position arrays (length N) follow the order; user arrays (length K) are indexed by user and
@@ -120,6 +121,8 @@ class Evaluation:
     finish: np.ndarray
     on_time: np.ndarray
     gpu_feasible: bool = True
+
+    repr_fields: ClassVar[tuple[str, ...]] = ("served", "feasible", "reason", "order", "bandwidth")
 
     @property
     def makespan(self) -> float:
@@ -279,8 +282,8 @@ def _per_user(field_name: str, value: Any, n_users: int, **kw: Any) -> np.ndarra
     return arr
 
 
-@dataclass(frozen=True, eq=False)
-class LoadingProblem:
+@dataclass(frozen=True, eq=False, repr=False)
+class LoadingProblem(Stored):
     """User scheduling and uplink bandwidth allocation on one GPU (PartialLoading, spec §1-§4).
 
     Build it with :meth:`from_arrays`, :meth:`build` (a library, users in a cell, Zipf demand,
@@ -335,6 +338,8 @@ class LoadingProblem:
     rate_model: str = "shannon"
     bw_method: str = "lambertw"
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    repr_fields: ClassVar[tuple[str, ...]] = ("n_users", "n_models", "bandwidth", "gpu_memory", "loading", "library")
 
     def __post_init__(self) -> None:
         if not isinstance(self.library, ModelLibrary):

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from trimcore._persist import Stored
 from trimcore._tolerances import FEASIBILITY_RTOL
 from trimcore._validate import bool_array, float_array
 from trimcore.errors import InstanceError, invalid
@@ -20,8 +21,8 @@ __all__ = ["PlacementProblem", "FEASIBILITY_RTOL"]
 
 
 
-@dataclass(frozen=True, eq=False)
-class PlacementProblem:
+@dataclass(frozen=True, eq=False, repr=False)
+class PlacementProblem(Stored):
     """Which models to cache on which edge servers (TrimCaching, spec §3-§4).
 
     A request of user ``k`` for model ``i`` is a hit when some server ``m`` holding ``i`` can
@@ -55,6 +56,8 @@ class PlacementProblem:
     pair_len: np.ndarray
     pair_users: np.ndarray
     max_size: np.ndarray | None = None
+
+    repr_fields: ClassVar[tuple[str, ...]] = ("n_servers", "n_users", "n_models", "capacity", "library")
 
     # ------------------------------------------------------------------ construction
     @classmethod
