@@ -61,7 +61,7 @@ def test_dp_value_is_an_upper_bound_when_bandwidth_binds():
         if dp.options["repairs"] == 0:
             assert dp.served == opt.served and dp.status == "optimal"
         else:
-            assert dp.status == "heuristic"
+            assert dp.status == "feasible"
 
 
 # ---------------------------------------------------------------------------------------- feasibility
@@ -213,7 +213,7 @@ def test_dp_refuses_non_laminar_sharing_and_different_deadlines():
         pl.partialloading_dp(differ)
     res = pl.partialloading_dp(differ, deadline="min")
     assert_valid(res)
-    assert res.upper_bound is None and res.status == "heuristic"
+    assert res.upper_bound is None and res.status == "feasible"
     assert res.options["deadline_used"] == differ.deadline[differ.schedulable].min()
 
 
@@ -267,7 +267,7 @@ def test_baseline_definitions():
     b1 = pl.no_sharing_schedule(lp, scheduler="greedy")
     full = pl.partialloading_greedy(lp.with_options(loading="full"))
     np.testing.assert_array_equal(b1.order, full.order)
-    assert b1.algorithm == "no_sharing_greedy" and b1.problem.loading == "full"
+    assert b1.algorithm == "no_sharing_schedule" and b1.options["scheduler"] == "greedy" and b1.problem.loading == "full"
 
 
 def test_sharing_beats_no_sharing_on_backbone_libraries():

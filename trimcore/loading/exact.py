@@ -36,7 +36,8 @@ from trimcore._validate import integer, positive_scalar
 from trimcore.errors import SolverError, invalid
 from trimcore.kernels import kernel
 from trimcore.loading.problem import SPREADS, LoadingProblem
-from trimcore.loading.result import LoadingResult, make_result
+from trimcore.loading.result import LoadingResult, loading_backend, make_result
+from trimcore.result import Status
 
 __all__ = ["partialloading_optimal", "brute_force_schedule", "BRUTE_FORCE_MAX", "EXACT_METHODS"]
 
@@ -255,7 +256,6 @@ def partialloading_optimal(
     time_limit: float = 60.0,
     brute_force_limit: int = 8,
     spread: str = "proportional",
-    seed: Any = None,
     backend: str = "auto",
 ) -> LoadingResult:
     """Exact optimum of P0: the most users served by their deadlines (spec §6 B7).
@@ -271,7 +271,6 @@ def partialloading_optimal(
         At most :data:`BRUTE_FORCE_MAX`.
     spread : {"proportional", "equal", "none"}
         Leftover bandwidth rule of the returned allocation.
-    seed : ignored
     backend : {"auto", "numba", "reference"}
 
     Returns
@@ -294,6 +293,7 @@ def partialloading_optimal(
         raise invalid("spread", f"one of {SPREADS}", spread)
     time_limit = positive_scalar("time_limit", time_limit)
     limit = integer("brute_force_limit", brute_force_limit, 0, BRUTE_FORCE_MAX)
+    backend = loading_backend(backend, "partialloading_optimal", ("loading.enumerate",))
     started = time.perf_counter()
     users = np.flatnonzero(problem.schedulable)
     if method == "brute_force" or (method == "auto" and users.size <= limit):
@@ -315,7 +315,8 @@ def _optimal_milp(problem: LoadingProblem, users: np.ndarray, time_limit: float,
                            spread=spread, status="optimal", upper_bound=0, backend=backend)
     model = _Milp(problem, users, backend)
     model.initial_cuts()
-    status, bound, rounds, stalled = "time_limit", int(users.size), 0, False
+    status: Status = "time_limit"
+    bound, rounds, stalled = int(users.size), 0, False
     while rounds < _MAX_ROUNDS:
         remaining = time_limit - (time.perf_counter() - started)
         if remaining <= 0:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import bisect
 import time
-from typing import Any
 
 import numpy as np
 
 from trimcore._tolerances import FILTER_SLACK
 from trimcore.errors import invalid
 from trimcore.loading.problem import ALGO_BANDWIDTH_RTOL, SPREADS, LoadingProblem
-from trimcore.loading.result import LoadingResult, make_result
+from trimcore.loading.result import LoadingResult, loading_backend, make_result
 
 __all__ = ["partialloading_greedy", "Timeline", "sequential_admission", "GREEDY_VARIANTS"]
 
@@ -233,7 +232,6 @@ def partialloading_greedy(
     *,
     variant: str = "append",
     spread: str = "proportional",
-    seed: Any = None,
     backend: str = "auto",
 ) -> LoadingResult:
     """Greedy-PL: sharing-aware greedy scheduling for any sharing and per-user deadlines (spec §5.4).
@@ -251,10 +249,9 @@ def partialloading_greedy(
     variant : {"append", "insert"}
     spread : {"proportional", "equal", "none"}
         Leftover bandwidth rule (see :meth:`LoadingProblem.evaluate`).
-    seed : ignored
-        The greedy is deterministic (accepted for a uniform signature).
     backend : {"auto", "numba", "reference"}
-        Tier of the switching-time kernels (identical decisions on every tier).
+        Tier of the switching-time kernels (identical decisions on every tier);
+        ``options["backend"]`` says which one ran.
 
     Returns
     -------
@@ -265,8 +262,9 @@ def partialloading_greedy(
         raise invalid("variant", f"one of {GREEDY_VARIANTS}", variant)
     if spread not in SPREADS:
         raise invalid("spread", f"one of {SPREADS}", spread)
+    backend = loading_backend(backend, "partialloading_greedy")
     started = time.perf_counter()
     order = _greedy_append(problem, backend) if variant == "append" else _greedy_insert(problem, backend)
-    options = {"variant": variant, "spread": spread, "backend": backend}
+    options = {"variant": variant, "spread": spread}
     return make_result(problem, order, "partialloading_greedy", options, started, spread=spread, backend=backend)
 
