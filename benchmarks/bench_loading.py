@@ -271,7 +271,8 @@ class Compile:
         return """
 import os, tempfile
 os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp()
-from trimcore.loading import make_loading_instance, partialloading_dp, partialloading_greedy, partialloading_dp_edf
+from trimcore.experiments.scenarios import make_loading_instance
+from trimcore.loading import partialloading_dp, partialloading_greedy, partialloading_dp_edf
 p = make_loading_instance(50, 10, 2, seed=0)
 partialloading_dp(p, backend="numba")
 partialloading_greedy(p, backend="numba")
@@ -283,7 +284,8 @@ partialloading_dp_edf(p, backend="numba")
         return """
 import os, tempfile
 os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp()
-from trimcore.loading import make_loading_instance, partialloading_optimal
+from trimcore.experiments.scenarios import make_loading_instance
+from trimcore.loading import partialloading_optimal
 p = make_loading_instance(6, 6, 2, seed=0)
 partialloading_optimal(p, method="brute_force", backend="numba")
 """

@@ -9,6 +9,7 @@ import pytest
 
 import trimcore as tc
 import trimcore.loading as pl
+from trimcore.experiments.scenarios import make_loading_instance
 from trimcore.instance.io import load_arrays, save_arrays
 from trimcore.result import Result
 
@@ -18,7 +19,7 @@ RANDOMIZED = ["edf_schedule", "random_schedule"]
 
 
 def _problem():
-    return pl.make_loading_instance(12, 4, 2, seed=5)
+    return make_loading_instance(12, 4, 2, seed=5)
 
 
 @pytest.mark.parametrize("name", DETERMINISTIC + RANDOMIZED)

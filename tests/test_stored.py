@@ -7,10 +7,10 @@ import pytest
 from strategies import random_problem
 
 import trimcore as tc
+from trimcore.experiments.scenarios import make_loading_instance
 from trimcore.instance.io import load_arrays, save_arrays
 from trimcore.instance.topology import Topology
 from trimcore.instance.zoo import frozen_backbone_library
-from trimcore.loading import make_loading_instance
 
 
 def _objects():

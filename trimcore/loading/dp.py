@@ -23,9 +23,9 @@ from trimcore.loading.problem import (
     SPREADS,
     Evaluation,
     LoadingProblem,
-    SharingTree,
 )
 from trimcore.loading.result import LoadingResult, loading_backend, make_result
+from trimcore.loading.tree import SharingTree
 from trimcore.result import Status
 
 __all__ = ["partialloading_dp", "partialloading_dp_edf", "REPAIRS", "DEADLINE_POLICIES"]

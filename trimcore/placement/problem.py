@@ -30,7 +30,7 @@ class PlacementProblem(Stored):
     is the size of the union of the blocks of its models.
 
     Build it with :meth:`from_arrays` (dense eligibility, small instances), :meth:`from_library`
-    (compact eligibility ``eligible[m, k, i] = size_i <= max_size[m, k]``) or :meth:`build`
+    (compact eligibility ``eligible[m, k, i] = size_i <= max_size[m, k]``) or :meth:`from_topology`
     (from a topology and latency limits). The constructor itself trusts its arguments.
 
     Attributes
@@ -148,7 +148,7 @@ class PlacementProblem(Stored):
                            order.astype(np.int32).reshape(-1), smax)
 
     @classmethod
-    def build(
+    def from_topology(
         cls,
         library: ModelLibrary,
         topology: Any,
