@@ -114,7 +114,7 @@ def test_decoupling_theorem_both_ways():
         fin = np.cumsum(base.load_times(order) + base.infer_time[order])
         deadline = base.deadline.copy()
         deadline[order] = fin + rng.uniform(0.05, 1.5, order.size)      # GPU chain feasible, some slack
-        lp = base.with_options(deadline=deadline, gpu_memory=1e9, bandwidth=1e12)
+        lp = base.with_options(deadline=deadline, gpu_memory=1e9, bandwidth_hz=1e12)
         ev = lp.evaluate(order, spread="none")
         if not np.isfinite(ev.total_min_bandwidth):
             continue
@@ -138,7 +138,7 @@ def test_decoupling_theorem_both_ways():
 def test_any_feasible_allocation_dominates_beta(seed):
     """Every allocation that meets the deadlines gives each user at least beta (minimality)."""
     rng = np.random.default_rng(seed)
-    lp = general_instance(seed, n_users=5, slack_bw=False).with_options(bandwidth=1e12, gpu_memory=1e9)
+    lp = general_instance(seed, n_users=5, slack_bw=False).with_options(bandwidth_hz=1e12, gpu_memory=1e9)
     order = rng.permutation(lp.n_users)
     ev = lp.evaluate(order, spread="none")
     if not ev.feasible:
@@ -263,7 +263,7 @@ def test_baseline_definitions():
     models = lp.user_model[grouped.order]
     assert len(set(models.tolist())) == 1 + int((np.diff(models) != 0).sum())     # each model one run
     eq = pl.equal_bandwidth_schedule(lp)
-    assert np.allclose(eq.bandwidth[eq.order], lp.bandwidth / eq.order.size)
+    assert np.allclose(eq.bandwidth[eq.order], lp.bandwidth_hz / eq.order.size)
     np.testing.assert_array_equal(pl.random_schedule(lp, seed=5).order, pl.random_schedule(lp, seed=5).order)
     b1 = pl.no_sharing_schedule(lp, scheduler="greedy")
     full = pl.partialloading_greedy(lp.with_options(loading="full"))

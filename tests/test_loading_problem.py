@@ -57,7 +57,7 @@ def test_constructor_validates_and_is_frozen():
     with pytest.raises(InstanceError, match="library"):
         LoadingProblem("not a library", [0], 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
     with pytest.raises(AttributeError):
-        lp.bandwidth = 3.0
+        lp.bandwidth_hz = 3.0
     assert not lp.deadline.flags.writeable
     with pytest.raises(InstanceError, match="changes"):
         lp.with_options(nonsense=1)
@@ -222,7 +222,7 @@ def test_evaluate_agrees_with_independent_simulation(seed, spread):
 def test_build_cell_scenario():
     lib = frozen_backbone_library(("resnet50", "vit_b16", "bert_base"), 10)
     lp = LoadingProblem.from_random_cell(lib, 200, seed=5)
-    assert lp.n_users == 200 and lp.common_deadline == 0.3 and lp.bandwidth == 20e6
+    assert lp.n_users == 200 and lp.common_deadline == 0.3 and lp.bandwidth_hz == 20e6
     again = LoadingProblem.from_random_cell(lib, 200, seed=5)
     np.testing.assert_array_equal(lp.user_model, again.user_model)
     np.testing.assert_array_equal(lp.snr_bw, again.snr_bw)

@@ -157,7 +157,7 @@ def equal_bandwidth_schedule(problem: LoadingProblem, *, backend: str = "auto") 
         for idx in key[gpu[key]].tolist():
             trial = [*order, int(active[idx])]
             band[:] = 0.0
-            band[trial] = p.bandwidth / len(trial)
+            band[trial] = p.bandwidth_hz / len(trial)
             if p.evaluate(trial, band, backend=backend).feasible:
                 chosen = idx
                 break
@@ -170,6 +170,6 @@ def equal_bandwidth_schedule(problem: LoadingProblem, *, backend: str = "auto") 
         active = np.delete(active, chosen)
     band[:] = 0.0
     if order:
-        band[order] = p.bandwidth / len(order)
+        band[order] = p.bandwidth_hz / len(order)
     return make_result(p, np.asarray(order, dtype=np.int64), "equal_bandwidth_schedule", {}, started, bandwidth=band,
                        backend=backend)

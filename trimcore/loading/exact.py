@@ -128,7 +128,7 @@ class _Milp:
         setup = mat[models[:, None], models[None, :]]           # L(m_j -> m_k)
         first = mat[p.start_state(), models]
         # a served user holds at most B, so its upload (and start) is not before s_k / r_k(B)
-        tau_min = p.upload_time(users, np.full(n, p.bandwidth))
+        tau_min = p.upload_time(users, np.full(n, p.bandwidth_hz))
         self.tau_min = tau_min
         self.last = last
         # variable layout: x | y (src->k, then j->k for j != k) | S | pos | b (normalised by B)
@@ -193,7 +193,7 @@ class _Milp:
         ss = np.array([s for _, s in keep])
         beta, slope = _beta_and_slope(self.p, self.users[ks], ss)
         added = 0
-        b_tot = self.p.bandwidth
+        b_tot = self.p.bandwidth_hz
         for k, s, bv, dv in zip(ks.tolist(), ss.tolist(), beta.tolist(), slope.tolist()):
             self.cut_points.add((k, s))
             if not (np.isfinite(bv) and np.isfinite(dv)):

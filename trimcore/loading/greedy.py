@@ -47,7 +47,7 @@ class Timeline:
         self.fin = 0.0            # F~ of the last position
         self.total = 0.0          # sum of beta
         self.resident = problem.initial_model
-        self.bcap = problem.bandwidth * (1.0 + ALGO_BANDWIDTH_RTOL)
+        self.bcap = problem.bandwidth_hz * (1.0 + ALGO_BANDWIDTH_RTOL)
         self._rows: dict[int, np.ndarray] = {}
 
     @property
@@ -180,7 +180,7 @@ def _greedy_insert(problem: LoadingProblem, backend: str) -> np.ndarray:
     order: list[int] = []
     active = np.flatnonzero(p.schedulable)
     own = p.own_min_bandwidth
-    bcap = p.bandwidth * (1.0 + ALGO_BANDWIDTH_RTOL)
+    bcap = p.bandwidth_hz * (1.0 + ALGO_BANDWIDTH_RTOL)
     total = 0.0
     while active.size:
         # inserting never lowers anybody's beta, so sum(beta) + beta_k(T_k - t_k) must fit

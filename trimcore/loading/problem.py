@@ -149,8 +149,10 @@ class LoadingProblem(Stored):
         ``alpha_k = P_k g_k / N0`` in Hz (rate ``b log2(1 + alpha/b)``); with
         ``rate_model="fixed_psd"`` the linear SNR ``p_k g_k / N0`` of a fixed power spectral
         density (rate ``b log2(1 + snr)``).
-    bandwidth : float
-        Total uplink bandwidth ``B`` in Hz, > 0.
+    bandwidth_hz : float
+        Total uplink bandwidth ``B`` in Hz, > 0. (In loading, ``bandwidth`` always names a per-user
+        allocation in Hz, ``bandwidth_hz`` the total; :meth:`from_arrays` keeps the contract's
+        positional name ``bandwidth`` for the total.)
     load_rate : float
         GPU loading rate ``R_L`` in bytes/s, > 0.
     gpu_memory : float
@@ -172,7 +174,7 @@ class LoadingProblem(Stored):
     deadline: np.ndarray
     input_bits: np.ndarray
     snr_bw: np.ndarray
-    bandwidth: float
+    bandwidth_hz: float
     load_rate: float
     gpu_memory: float
     initial_model: int = -1
@@ -182,7 +184,7 @@ class LoadingProblem(Stored):
     bw_method: str = "lambertw"
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    repr_fields: ClassVar[tuple[str, ...]] = ("n_users", "n_models", "bandwidth", "gpu_memory", "loading", "library")
+    repr_fields: ClassVar[tuple[str, ...]] = ("n_users", "n_models", "bandwidth_hz", "gpu_memory", "loading", "library")
 
     def __post_init__(self) -> None:
         if not isinstance(self.library, ModelLibrary):
@@ -199,7 +201,7 @@ class LoadingProblem(Stored):
         values["snr_bw"] = _per_user("snr_bw", self.snr_bw, k, minimum=0.0)
         act = 0.0 if self.act_memory is None else self.act_memory
         values["act_memory"] = _per_user("act_memory", act, k, minimum=0.0)
-        values["bandwidth"] = positive_scalar("bandwidth", self.bandwidth)
+        values["bandwidth_hz"] = positive_scalar("bandwidth_hz", self.bandwidth_hz)
         values["load_rate"] = positive_scalar("load_rate", self.load_rate)
         values["gpu_memory"] = positive_scalar("gpu_memory", self.gpu_memory)
         values["initial_model"] = integer("initial_model", self.initial_model, -1, lib.n_models - 1)
@@ -231,7 +233,7 @@ class LoadingProblem(Stored):
         rate_model: str = "shannon",
         bw_method: str = "lambertw",
     ) -> LoadingProblem:
-        """Build a problem from plain arrays (the API contract of ``ARCHITECTURE.md``).
+        """Build a problem from plain arrays (the published API contract, see ``docs/architecture.md``).
 
         Parameters
         ----------
@@ -244,7 +246,8 @@ class LoadingProblem(Stored):
         infer_time, deadline, input_bits, snr_bw : array_like of float, shape (K,), or scalar
             See the class attributes (a scalar applies to every user).
         bandwidth : float
-            Total uplink bandwidth in Hz.
+            Total uplink bandwidth in Hz (the problem's :attr:`bandwidth_hz`; the name is the
+            published contract's).
         load_rate : float
             Bytes per second into GPU memory.
         gpu_memory : float
@@ -339,7 +342,7 @@ class LoadingProblem(Stored):
     @property
     def bandwidth_limit(self) -> float:
         """``B (1 + BANDWIDTH_RTOL)``: the evaluator's bandwidth budget."""
-        return self.bandwidth * (1.0 + BANDWIDTH_RTOL)
+        return self.bandwidth_hz * (1.0 + BANDWIDTH_RTOL)
 
     @property
     def common_deadline(self) -> float | None:
@@ -559,7 +562,7 @@ class LoadingProblem(Stored):
         n = arr.shape[0]
         if n == 0:
             return alloc
-        b_total = self.bandwidth
+        b_total = self.bandwidth_hz
         if not band_ok:
             finite = np.where(np.isfinite(beta_pos), beta_pos, 0.0)
             s = float(finite.sum())
