@@ -27,9 +27,22 @@ def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.
     return out
 
 
-def hit_weight(placement: np.ndarray, pair_ptr: np.ndarray, pair_len: np.ndarray, pair_users: np.ndarray,
+def coverage_view(pair_ptr: np.ndarray, pair_len: np.ndarray, pair_users: np.ndarray, n_servers: int,
+                  n_users: int, n_models: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The eligibility CSR in the form this tier's :func:`hit_weight` reads (here: the arrays).
+
+    A problem builds it once per tier and keeps it (the native tier validates and copies there).
+    """
+    return pair_ptr, pair_len, pair_users
+
+
+def hit_weight(placement: np.ndarray, coverage: tuple[np.ndarray, np.ndarray, np.ndarray],
                popularity_by_model: np.ndarray) -> float:
-    """Total popularity of the requests (k, i) served by some server that holds model i."""
+    """Total popularity of the requests (k, i) served by some server that holds model i.
+
+    ``coverage`` is this tier's :func:`coverage_view` of the problem's eligibility.
+    """
+    pair_ptr, pair_len, pair_users = coverage
     n_servers, n_models = placement.shape
     total = 0.0
     for i in range(n_models):
@@ -109,6 +122,7 @@ def server_gains(server, pair_ptr, pair_len, pair_users, popularity_by_model, co
 
 KERNELS = {
     "storage_used": storage_used,
+    "coverage_view": coverage_view,
     "hit_weight": hit_weight,
     "greedy_placement": greedy_placement,
     "server_gains": server_gains,
