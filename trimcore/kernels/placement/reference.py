@@ -44,13 +44,17 @@ def hit_weight(placement: np.ndarray, coverage: tuple[np.ndarray, np.ndarray, np
     """
     pair_ptr, pair_len, pair_users = coverage
     n_servers, n_models = placement.shape
+    # one running sum in the compiled tiers' order (model, then server, then the pair's users,
+    # each user at its first hit), so that every tier returns the same bits
     total = 0.0
     for i in range(n_models):
-        hit = np.zeros(popularity_by_model.shape[1], dtype=bool)
+        seen = np.zeros(popularity_by_model.shape[1], dtype=bool)
         for m in np.flatnonzero(placement[:, i]):
             p = m * n_models + i
-            hit[pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]] = True
-        total += popularity_by_model[i, hit].sum()
+            users = pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]
+            fresh = users[~seen[users]]
+            seen[fresh] = True
+            total = sequential_sum(np.concatenate(([total], popularity_by_model[i, fresh])))
     return float(total)
 
 
