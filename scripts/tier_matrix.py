@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         print(table)
         return 0
     if embedded(args.check.read_text()) != table:
-        print(f"{args.check}: the tier matrix is out of date; regenerate it with {Path(__file__).name} --write {args.check}",
-              file=sys.stderr)
+        print(f"{args.check}: the tier matrix is out of date; regenerate it with "
+              f"{Path(__file__).name} --write {args.check}", file=sys.stderr)
         return 1
     return 0
 
