@@ -62,61 +62,45 @@ def _problem(path: str):
 
 
 # ----------------------------------------------------------------------------- schedulers (issue #4)
-class DP:
+class _Scheduler:
+    """One scheduler on the cached instances; subclasses set ``run``, ``params`` and name the
+    timed method (``time_<name> = peakmem_<name> = _Scheduler.call``)."""
+
+    param_names = ["n_users", "backend"]
+    setup_cache = staticmethod(inst.setup_cache_loading)
+    timeout = 600
+    run = staticmethod(partialloading_dp)
+
+    def setup(self, cache, n_users, backend):
+        self.problem = _problem(cache[n_users])
+        self.run(self.problem, backend=backend)  # compiles and warms the problem's derived data
+
+    def call(self, cache, n_users, backend):
+        self.run(self.problem, backend=backend)
+
+
+class DP(_Scheduler):
     """DP-PL on backbone sharing: 100 models in 10 clusters."""
 
     params = ([1_000, 10_000], BACKENDS)
-    param_names = ["n_users", "backend"]
-    setup_cache = staticmethod(inst.setup_cache_loading)
-    timeout = 600
-
-    def setup(self, cache, n_users, backend):
-        self.problem = _problem(cache[n_users])
-        partialloading_dp(self.problem, backend=backend)
-
-    def time_dp(self, cache, n_users, backend):
-        partialloading_dp(self.problem, backend=backend)
-
-    def peakmem_dp(self, cache, n_users, backend):
-        partialloading_dp(self.problem, backend=backend)
+    run = staticmethod(partialloading_dp)
+    time_dp = peakmem_dp = _Scheduler.call
 
 
-class Greedy:
+class Greedy(_Scheduler):
     """Greedy-PL (append variant)."""
 
     params = ([100, 1_000], BACKENDS)
-    param_names = ["n_users", "backend"]
-    setup_cache = staticmethod(inst.setup_cache_loading)
-    timeout = 600
-
-    def setup(self, cache, n_users, backend):
-        self.problem = _problem(cache[n_users])
-        partialloading_greedy(self.problem, backend=backend)
-
-    def time_greedy(self, cache, n_users, backend):
-        partialloading_greedy(self.problem, backend=backend)
-
-    def peakmem_greedy(self, cache, n_users, backend):
-        partialloading_greedy(self.problem, backend=backend)
+    run = staticmethod(partialloading_greedy)
+    time_greedy = peakmem_greedy = _Scheduler.call
 
 
-class DPEDF:
+class DPEDF(_Scheduler):
     """DP-EDF (O(K^2 I) tables)."""
 
     params = ([100, 1_000], BACKENDS)
-    param_names = ["n_users", "backend"]
-    setup_cache = staticmethod(inst.setup_cache_loading)
-    timeout = 600
-
-    def setup(self, cache, n_users, backend):
-        self.problem = _problem(cache[n_users])
-        partialloading_dp_edf(self.problem, backend=backend)
-
-    def time_dp_edf(self, cache, n_users, backend):
-        partialloading_dp_edf(self.problem, backend=backend)
-
-    def peakmem_dp_edf(self, cache, n_users, backend):
-        partialloading_dp_edf(self.problem, backend=backend)
+    run = staticmethod(partialloading_dp_edf)
+    time_dp_edf = peakmem_dp_edf = _Scheduler.call
 
 
 class Evaluate:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +91,9 @@ def build_library(spec: dict[str, Any], seed: int | None = None) -> ModelLibrary
     """Model library of a scenario's ``library`` section."""
     options = dict(spec)
     kind = options.pop("kind", "frozen_backbone")
-    builders = {"frozen_backbone": zoo.frozen_backbone_library, "nested_sharing": zoo.nested_sharing_library,
-                "llm_lora": zoo.llm_lora_library, "synthetic": zoo.synthetic_library}
+    builders: dict[str, Callable[..., ModelLibrary]] = {
+        "frozen_backbone": zoo.frozen_backbone_library, "nested_sharing": zoo.nested_sharing_library,
+        "llm_lora": zoo.llm_lora_library, "synthetic": zoo.synthetic_library}
     if kind not in builders:
         raise invalid("library.kind", f"one of {sorted(builders)}", kind)
     if "families" in options:

@@ -240,7 +240,7 @@ class ModelLibrary(Stored):
 
     def family_savings(self) -> list[dict[str, float | int | str]]:
         """Per family: number of models, sum of model sizes, size of the union of their blocks."""
-        rows = []
+        rows: list[dict[str, float | int | str]] = []
         for f, name in enumerate(self.family_names):
             members = np.flatnonzero(self.model_family == f)
             if members.size == 0:

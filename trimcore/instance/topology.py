@@ -370,7 +370,7 @@ def downlink_rates(
     if (p_dbm == np.inf).any():
         raise invalid("tx_power_dbm", "finite values (or -inf for a silent server)", "+inf")
     gain = radio.channel_gain(topology.distances(), min_distance_m=min_distance_m)
-    alpha = radio.snr_bandwidth(radio.dbm_to_watt(p_dbm)[:, None], gain,
+    alpha = radio.snr_bandwidth(np.asarray(radio.dbm_to_watt(p_dbm))[:, None], gain,
                                 radio.noise_psd_w_per_hz(noise_dbm_per_hz))
     return np.asarray(radio.shannon_rate(b, alpha), dtype=np.float64)
 

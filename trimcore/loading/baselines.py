@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,8 @@ __all__ = [
 ]
 
 #: Schedulers B1 can run on the no-sharing model.
-SCHEDULERS = {"dp": partialloading_dp, "greedy": partialloading_greedy, "dp_edf": partialloading_dp_edf}
+SCHEDULERS: dict[str, Callable[..., LoadingResult]] = {
+    "dp": partialloading_dp, "greedy": partialloading_greedy, "dp_edf": partialloading_dp_edf}
 
 
 def _spread(spread: str) -> None:

@@ -96,7 +96,7 @@ class _TreeDP:
     def _truncate(self, values: np.ndarray) -> np.ndarray:
         return values[:int(np.searchsorted(values, self.cap, side="right"))]
 
-    def solve(self) -> np.ndarray:
+    def solve(self) -> dict[int, np.ndarray]:
         """Recompute the dirty tables; return the users served by the best count, per leaf."""
         tree = self.tree
         t = self.problem.infer_time

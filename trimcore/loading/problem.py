@@ -178,7 +178,7 @@ class LoadingProblem(Stored):
     load_rate: float
     gpu_memory: float
     initial_model: int = -1
-    act_memory: np.ndarray | float | None = None
+    act_memory: np.ndarray | Sequence[float] | float | None = None
     loading: str = "partial"
     rate_model: str = "shannon"
     bw_method: str = "lambertw"
@@ -263,8 +263,9 @@ class LoadingProblem(Stored):
             On any malformed input, naming the field.
         """
         library = ModelLibrary.from_lists(block_sizes, model_blocks)
-        return cls(library, user_model, infer_time, deadline, input_bits, snr_bw, bandwidth, load_rate,
-                   gpu_memory, initial_model, act_memory, loading, rate_model, bw_method)
+        # the constructor validates and normalises array-likes into the fields' arrays
+        return cls(library, user_model, infer_time, deadline, input_bits, snr_bw,  # type: ignore[arg-type]
+                   bandwidth, load_rate, gpu_memory, initial_model, act_memory, loading, rate_model, bw_method)
 
     @classmethod
     def from_random_cell(
@@ -310,7 +311,8 @@ class LoadingProblem(Stored):
 
         cell = random_cell(library, n_users, seed=seed, bandwidth_hz=bandwidth_hz, rate_model=rate_model,
                            **cell_options)
-        return cls(library, cell.user_model, cell.infer_time, deadline, cell.input_bits, cell.snr_bw,
+        return cls(library, cell.user_model, cell.infer_time, deadline, cell.input_bits,  # type: ignore[arg-type]
+                   cell.snr_bw,
                    cell.bandwidth_hz, load_rate, gpu_memory, initial_model, act_memory, loading, rate_model,
                    bw_method)
 

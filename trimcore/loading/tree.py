@@ -147,6 +147,6 @@ def sharing_tree(library: ModelLibrary, loading: str = "partial") -> SharingTree
     arrays = [parent, node_bytes, children_ptr, children, leaf_model]
     model_leaf = np.arange(n_sets, root, dtype=np.int64)
     postorder = np.asarray(post, dtype=np.int64)
-    for a in (*arrays, model_leaf, postorder):
-        a.setflags(write=False)
+    for arr in (*arrays, model_leaf, postorder):
+        arr.setflags(write=False)
     return SharingTree(parent, node_bytes, children_ptr, children, leaf_model, model_leaf, postorder, root)

@@ -1,4 +1,4 @@
-"""TrimCaching: parameter-sharing model placement on edge servers (papers/trimcaching.md)."""
+"""TrimCaching: parameter-sharing model placement on edge servers (docs/trimcaching.md)."""
 
 from trimcore.placement.baselines import independent_caching, popularity_caching, random_caching
 from trimcore.placement.bounds import certified_upper_bound, submodular_bound

@@ -25,6 +25,7 @@ from trimcore.placement.ilp import BOUND_SLACK, build_ilp, lp_relaxation_bound
 from trimcore.placement.problem import PlacementProblem
 from trimcore.placement.result import PlacementResult
 from trimcore.placement.scoring import make_result, placement_backend
+from trimcore.result import Status
 
 __all__ = ["optimal_placement", "lp_relaxation_bound", "brute_force_placement", "BRUTE_FORCE_LIMIT"]
 
@@ -75,7 +76,7 @@ def optimal_placement(problem: PlacementProblem, time_limit: float = 60.0, *, mi
             raise SolverError(f"HiGHS failed on the placement ILP: {res.message}")
     else:
         x = (res.x[:ilp.n_x] > 0.5).reshape(problem.n_servers, problem.n_models)
-    status = "optimal" if res.status == 0 else "time_limit"
+    status: Status = "optimal" if res.status == 0 else "time_limit"
     dual = getattr(res, "mip_dual_bound", None)
     if dual is None or not np.isfinite(dual):
         dual = res.fun if res.status == 0 else -1.0

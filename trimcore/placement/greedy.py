@@ -87,5 +87,6 @@ def trimcaching_gen(problem: PlacementProblem, rule: str = "best_of_both", *, la
         value = problem.hit_weight(x, backend=backend)
         if value > best_value:
             best_x, best_value, best_rule = x, value, r
+    assert best_x is not None  # runs is never empty
     options = {"rule": rule, "lazy": lazy, "chosen_rule": best_rule}
     return make_result(problem, best_x, "trimcaching_gen", options, started, bound=bound, backend=backend)

@@ -67,8 +67,8 @@ def solve_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float, eps
             raise invalid("knapsack", f"an FPTAS table of at most {FPTAS_HARD_LIMIT:.0e} cells (use knapsack='auto' "
                           "or 'grid', or a larger eps)", f"{n} items x {fptas_cols} value cells")
         return kernel("knapsack.knapsack_fptas", backend)(values, weights, float(capacity), float(eps)), "fptas"
-    unit = capacity / grid_cells
-    units = np.ceil(weights / unit * (1.0 + GRID_ROUNDING_RTOL)).astype(np.int64)
+    cell = capacity / grid_cells
+    units = np.ceil(weights / cell * (1.0 + GRID_ROUNDING_RTOL)).astype(np.int64)
     keep = units <= grid_cells
     idx = np.flatnonzero(keep)
     chosen = kernel("knapsack.knapsack_grid", backend)(values[keep], units[keep], int(grid_cells))
@@ -151,9 +151,9 @@ def successive_knapsack(problem: PlacementProblem, *, eps: float, atomic: bool, 
             value = sequential_sum(gains[selected])
             if value > best_value:
                 best_value, best_set = value, selected
-        for i in best_set:
-            x[m, i] = True
-            covered[i, problem.users_of(m, int(i))] = 1
+        for model in best_set.tolist():
+            x[m, model] = True
+            covered[model, problem.users_of(m, model)] = 1
     return x, counters
 
 

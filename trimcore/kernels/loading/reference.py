@@ -203,7 +203,9 @@ def loading_enumerate(switch: np.ndarray, models: np.ndarray, infer: np.ndarray,
         ``(F_n - t_n) + min_{m >= n} (T_m - F_m)``.
     """
     k_users = models.shape[0]
-    ptr, users, latest = [0], [], []
+    ptr: list[int] = [0]
+    users: list[int] = []
+    latest: list[float] = []
 
     def visit(seq: list[int], fin: list[float], state: int, used: list[bool]) -> None:
         for k in range(k_users):
