@@ -23,7 +23,7 @@ def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.
     out = np.zeros(placement.shape[0])
     for m in range(placement.shape[0]):
         present = bits[placement[m]].any(axis=0)
-        out[m] = block_sizes[present].sum()
+        out[m] = sequential_sum(block_sizes[present])  # ascending block ids, as the compiled tiers
     return out
 
 
