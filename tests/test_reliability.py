@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from strategies import random_problem
 
 import trimcore as tc
+from trimcore import _core
 from trimcore.errors import InstanceError
 from trimcore.instance.io import load_arrays, save_arrays
+from trimcore.kernels import kernel
 
 
 # ------------------------------------------------------------------------------ problem files
@@ -57,3 +60,64 @@ def test_valid_pairs_in_other_integer_dtypes_still_load(pair_file):
     assert prob.pair_users.dtype == np.int32 and prob.pair_ptr.dtype == np.int64
     for backend in tc.kernels.kernel_tiers("placement.hit_weight"):
         assert prob.hit_ratio(np.ones((2, 2), bool), backend=backend) == 1.0
+
+
+# ------------------------------------------------------------------------------ knapsack core
+def _denormal_problem(scale: float) -> tc.PlacementProblem:
+    prob = random_problem(3, 2, 6, 6, 10, False)
+    blocks = [prob.library.blocks_of(i) for i in range(prob.n_models)]
+    return tc.PlacementProblem.from_arrays(prob.library.block_sizes, blocks, prob.capacity, prob.eligible(),
+                                           prob.popularity * scale)
+
+
+@pytest.mark.parametrize("values", [[5e-324, 5e-324], [5e-324, 1e-310, 2e-320], [1e308, 1.7e308]])
+def test_fptas_with_extreme_values_is_exact_on_every_tier(values):
+    # denormal values: mu = eps * v_max / n underflowed to 0, inf was cast to int64 (a segfault)
+    v = np.array(values)
+    w = np.ones(v.size)
+    for backend in tc.kernels.kernel_tiers("knapsack.knapsack_fptas"):
+        chosen = kernel("knapsack.knapsack_fptas", backend)(v, w, 1.0, 0.5)
+        assert chosen.size == 1 and v[chosen[0]] == v.max(), backend
+
+
+def test_spec_with_denormal_popularity_runs_and_places_like_the_normal_scale():
+    # used to raise a bare OverflowError; the rounding is scale-free now
+    normal, tiny = _denormal_problem(1.0), _denormal_problem(1e-315)
+    for backend in tc.kernels.kernel_tiers("knapsack.knapsack_fptas"):
+        a = tc.trimcaching_spec(normal, 0.1, knapsack="fptas", backend=backend, bound=None)
+        b = tc.trimcaching_spec(tiny, 0.1, knapsack="fptas", backend=backend, bound=None)
+        assert b.feasible
+        assert b.hit_ratio == pytest.approx(a.hit_ratio, rel=1e-6)
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    ((np.zeros(2), np.ones(2), 1.0, 0.5), "values: expected finite values > 0, got 0 at item 0"),
+    ((np.array([1.0, np.nan]), np.ones(2), 1.0, 0.5), "values: .* at item 1"),
+    ((np.ones(2), np.array([1.0, -1.0]), 1.0, 0.5), "weights: .* got -1 at item 1"),
+    ((np.ones(2), np.ones(2), np.inf, 0.5), "capacity"),
+    ((np.ones(2), np.ones(2), 1.0, 0.0), "eps"),
+    ((np.ones(2), np.ones(2), 1.0, 1e-300), "knapsack table too large"),  # n / eps overflows int64
+    ((np.ones(1), np.ones(1), 1.0, 1e-9), "knapsack table too large"),  # 1e9 cells + 8e9 bytes beside
+])
+def test_raw_fptas_binding_refuses_bad_input(args, match):
+    with pytest.raises(InstanceError, match=match):
+        _core.knapsack_fptas(*args)
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    ((np.zeros(2), np.array([1, 1]), 3), "values"),
+    ((np.ones(2), np.array([1, -1]), 3), "weights: .* got -1 at item 1"),
+    ((np.ones(2), np.array([1, 4]), 3), "weights"),
+    ((np.ones(2), np.array([1, 1]), -1), "capacity"),
+    ((np.ones(2), np.array([1, 1]), 2**62), "knapsack table too large"),
+])
+def test_raw_grid_binding_refuses_bad_input(args, match):
+    with pytest.raises(InstanceError, match=match):
+        _core.knapsack_grid(*args)
+
+
+def test_spec_memory_guard_counts_the_whole_table():
+    # one item, eps = 1e-9: 1e9 one-byte cells passed the old cell count, then 8 GB of doubles
+    prob = tc.PlacementProblem.from_arrays([1.0, 2.0], [[0], [1]], [2.5], np.ones((1, 1, 2), bool), [[1.0, 1.0]])
+    with pytest.raises(InstanceError, match="bytes"):
+        tc.trimcaching_spec(prob, eps=1e-9, knapsack="fptas", bound=None)

@@ -304,29 +304,18 @@ py::array_t<double> server_gains(std::int64_t server, const py::handle& ptr_o, c
   return out;
 }
 
-void check_items(const py::array& values, const char* name) {
-  const auto* v = ptr<double>(values);
-  for (py::ssize_t t = 0; t < values.shape(0); ++t)
-    if (!(std::isfinite(v[t]) && v[t] > 0.0)) fail(std::string(name) + ": expected finite values > 0");
-}
-
 py::array_t<std::int64_t> knapsack_fptas(const py::handle& values_o, const py::handle& weights_o, double capacity,
                                          double eps) {
   py::array values = checked<double>(values_o, "values", {-1});
   py::array weights = checked<double>(weights_o, "weights", {values.shape(0)});
-  check_items(values, "values");
-  const auto* w = ptr<double>(weights);
-  for (py::ssize_t t = 0; t < weights.shape(0); ++t)
-    if (!(std::isfinite(w[t]) && w[t] >= 0.0)) fail("weights: expected finite values >= 0");
-  if (!(eps > 0.0 && eps < 1.0)) fail("eps: expected a value in (0, 1)");
-  if (!std::isfinite(capacity)) fail("capacity: expected a finite value");
-  const double table = static_cast<double>(values.shape(0)) * static_cast<double>(values.shape(0)) / eps;
-  if (table * static_cast<double>(values.shape(0)) > 4e9) fail("knapsack table too large (n^3/eps > 4e9 cells)");
+  const auto n = static_cast<std::size_t>(values.shape(0));
+  trimcore::KnapsackDefect defect;  // the core checks values, weights, capacity, eps and the table size
   std::vector<std::int64_t> chosen;
   {
     py::gil_scoped_release release;
-    chosen = trimcore::knapsack_fptas(ptr<double>(values), w, static_cast<std::size_t>(values.shape(0)), capacity, eps);
+    chosen = trimcore::knapsack_fptas(ptr<double>(values), ptr<double>(weights), n, capacity, eps, &defect);
   }
+  if (!defect.ok()) fail(trimcore::describe(defect));
   return to_array(chosen);
 }
 
@@ -334,18 +323,14 @@ py::array_t<std::int64_t> knapsack_grid(const py::handle& values_o, const py::ha
                                         std::int64_t capacity) {
   py::array values = checked<double>(values_o, "values", {-1});
   py::array weights = checked<std::int64_t>(weights_o, "weights", {values.shape(0)});
-  check_items(values, "values");
-  if (capacity < 0) fail("capacity: expected an integer >= 0");
-  const auto* w = ptr<std::int64_t>(weights);
-  for (py::ssize_t t = 0; t < weights.shape(0); ++t)
-    if (w[t] < 0 || w[t] > capacity) fail("weights: expected integers in [0, capacity]");
-  if (static_cast<double>(capacity + 1) * static_cast<double>(values.shape(0)) > 4e9)
-    fail("knapsack table too large (n * (capacity + 1) > 4e9 cells)");
+  const auto n = static_cast<std::size_t>(values.shape(0));
+  trimcore::KnapsackDefect defect;
   std::vector<std::int64_t> chosen;
   {
     py::gil_scoped_release release;
-    chosen = trimcore::knapsack_grid(ptr<double>(values), w, static_cast<std::size_t>(values.shape(0)), capacity);
+    chosen = trimcore::knapsack_grid(ptr<double>(values), ptr<std::int64_t>(weights), n, capacity, &defect);
   }
+  if (!defect.ok()) fail(trimcore::describe(defect));
   return to_array(chosen);
 }
 

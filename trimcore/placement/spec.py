@@ -18,6 +18,7 @@ import numpy as np
 from trimcore._numeric import fractional_knapsack, sequential_sum
 from trimcore.errors import InstanceError, invalid
 from trimcore.kernels import kernel
+from trimcore.kernels.knapsack.reference import fptas_rounded_values
 from trimcore.placement.greedy import GREEDY_RTOL
 from trimcore.placement.problem import PlacementProblem
 from trimcore.placement.result import PlacementResult, make_result
@@ -30,7 +31,8 @@ KNAPSACK_METHODS = ("auto", "fptas", "grid")
 GRID_CELL_LIMIT = 1 << 22
 #: ``"auto"`` uses the FPTAS up to this many table cells (items x rounded values), then the grid.
 FPTAS_TABLE_LIMIT = 50_000_000
-#: No FPTAS table beyond this many cells (one byte each for back-tracking).
+#: No FPTAS table beyond this many bytes: the whole footprint, one byte per cell of the
+#: back-tracking table plus the 8-byte row beside it, ``(n + 8) * columns``, counted before allocating.
 FPTAS_HARD_LIMIT = 4_000_000_000
 
 
@@ -48,7 +50,8 @@ def solve_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float, eps
     n = values.size
     if n == 0:
         return np.zeros(0, dtype=np.int64), method
-    fptas_cols = int(np.floor(values / (eps * values.max() / n)).sum()) + 1
+    # float: the column count of a tiny eps can exceed any int64; nothing is allocated before the checks
+    fptas_cols = float(fptas_rounded_values(values, eps).sum()) + 1.0
     if method == "auto":
         integral = np.all(weights == np.floor(weights)) and weights.max() < 2.0**53
         if integral:
@@ -59,9 +62,11 @@ def solve_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float, eps
                 return kernel("knapsack.knapsack_grid", backend)(values, units, cells), "grid-exact"
         method = "fptas" if n * fptas_cols <= FPTAS_TABLE_LIMIT else "grid"
     if method == "fptas":
-        if n * fptas_cols > FPTAS_HARD_LIMIT:
-            raise invalid("knapsack", f"an FPTAS table of at most {FPTAS_HARD_LIMIT:.0e} cells (use knapsack='auto' "
-                          "or 'grid', or a larger eps)", f"{n} items x {fptas_cols} value cells")
+        footprint = (n + 8) * fptas_cols
+        if not footprint <= FPTAS_HARD_LIMIT:
+            raise invalid("knapsack", f"an FPTAS table of at most {FPTAS_HARD_LIMIT:.0e} bytes (use knapsack='auto' "
+                          "or 'grid', or a larger eps)", f"{n} items x {fptas_cols:.0f} value cells = "
+                          f"{footprint:.3g} bytes")
         return kernel("knapsack.knapsack_fptas", backend)(values, weights, float(capacity), float(eps)), "fptas"
     unit = capacity / grid_cells
     units = np.ceil(weights / unit * (1.0 + 1e-12)).astype(np.int64)
