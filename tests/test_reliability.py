@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 from strategies import random_problem
@@ -121,3 +126,52 @@ def test_spec_memory_guard_counts_the_whole_table():
     prob = tc.PlacementProblem.from_arrays([1.0, 2.0], [[0], [1]], [2.5], np.ones((1, 1, 2), bool), [[1.0, 1.0]])
     with pytest.raises(InstanceError, match="bytes"):
         tc.trimcaching_spec(prob, eps=1e-9, knapsack="fptas", bound=None)
+
+
+# ------------------------------------------------------------------------------ Numba without a cache
+def _run_python(code: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter that imports trimcore exactly as this test session does."""
+    full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **(env or {})}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          env=full_env, timeout=timeout)
+
+
+_NUMBA_AND_CPP_CALLS = """
+    import warnings
+    import numpy as np
+    import trimcore as tc
+    warnings.simplefilter("always")
+    prob = tc.PlacementProblem.from_arrays([1.0, 2.0], [[0], [1]], [2.5], np.ones((1, 1, 2), bool), [[1.0, 3.0]])
+    x = np.array([[False, True]])
+    print("cpp", prob.hit_ratio(x, backend="cpp"))
+    print("coverage", tc.max_coverage([0, 2, 3], [0, 1, 2], 1, backend="cpp").selected.tolist())
+    print("numba", NUMBA_CALL)
+"""
+
+
+def test_numba_without_a_cache_locator_compiles_in_memory_with_one_warning():
+    # Numba raised "cannot cache function ...: no locator available" at decoration time (a read-only
+    # install with an unwritable HOME); removing every locator reproduces exactly that refusal
+    simulate = 'tc.kernels.kernel("loading.simulate", "numba")(np.ones(2), np.zeros(2), np.ones(2))[1].tolist()'
+    code = ("import numba.core.caching as caching\ncaching.CacheImpl._locator_classes = []\n"
+            + textwrap.dedent(_NUMBA_AND_CPP_CALLS).replace("NUMBA_CALL",
+                                                            f'prob.hit_ratio(x, backend="numba"), {simulate}'))
+    out = _run_python(code)
+    assert out.returncode == 0, out.stderr
+    assert "cpp 0.75" in out.stdout and "coverage [0]" in out.stdout and "numba 0.75 [2.0, 4.0]" in out.stdout
+    assert out.stderr.count("no writable cache directory") == 1, out.stderr
+    assert "unavailable" not in out.stderr
+
+
+def test_a_broken_numba_never_takes_down_the_cpp_paths(tmp_path):
+    # a Numba whose import itself raises (not an ImportError): C++ and reference still run
+    fake = tmp_path / "numba"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise RuntimeError('cannot cache function: no locator available')\n")
+    code = textwrap.dedent(_NUMBA_AND_CPP_CALLS).replace(
+        'print("numba", NUMBA_CALL)',
+        'import pytest\nwith pytest.raises(tc.BackendUnavailableError):\n'
+        '    prob.hit_ratio(x, backend="numba")\nprint("reference", prob.hit_ratio(x, backend="reference"))')
+    out = _run_python(code, env={"PYTHONPATH": os.pathsep.join([str(tmp_path), *(p for p in sys.path if p)])})
+    assert out.returncode == 0, out.stderr
+    assert "cpp 0.75" in out.stdout and "coverage [0]" in out.stdout and "reference 0.75" in out.stdout
