@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
+import warnings
 
 import numpy as np
 import pytest
@@ -14,6 +17,7 @@ from strategies import random_problem
 import trimcore as tc
 from trimcore import _core
 from trimcore.errors import InstanceError
+from trimcore.experiments.sweep import read_rows, run_sweep
 from trimcore.instance.io import load_arrays, save_arrays
 from trimcore.kernels import kernel
 
@@ -175,3 +179,112 @@ def test_a_broken_numba_never_takes_down_the_cpp_paths(tmp_path):
     out = _run_python(code, env={"PYTHONPATH": os.pathsep.join([str(tmp_path), *(p for p in sys.path if p)])})
     assert out.returncode == 0, out.stderr
     assert "cpp 0.75" in out.stdout and "coverage [0]" in out.stdout and "reference 0.75" in out.stdout
+
+
+# ------------------------------------------------------------------------------ sweep CSV
+def _three_rows(point: dict) -> list[dict]:
+    return [{"algorithm": name, "value": point["seed"] * 10 + j, "label": f'a,b "{j}"'}
+            for j, name in enumerate(("gen", "spec", "random"))]
+
+
+def _clean_rows(tmp_path, points) -> list[dict]:
+    return run_sweep(tmp_path / "clean.csv", points, _three_rows, progress=False)
+
+
+def test_a_sweep_csv_truncated_anywhere_in_its_last_point_recovers_exactly(tmp_path):
+    points = [{"seed": s} for s in range(4)]
+    clean = _clean_rows(tmp_path, points)
+    data = (tmp_path / "clean.csv").read_bytes()
+    last_point = data.rfind(b"\n", 0, data.rfind(b"\n", 0, data.rfind(b"\n", 0, len(data) - 1)))
+    target = tmp_path / "torn.csv"
+    for cut in range(last_point + 1, len(data)):
+        target.write_bytes(data[:cut])
+        calls = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rows = run_sweep(target, points, lambda p, calls=calls: calls.append(p) or _three_rows(p),
+                             progress=False)
+        assert rows == clean, cut
+        assert calls == [points[-1]], cut  # only the torn point is recomputed
+        if cut != last_point + 1:
+            assert any("recomputing" in str(w.message) for w in caught), cut
+        assert read_rows(target) == clean
+
+
+def test_a_torn_header_is_dropped_and_the_sweep_restarts(tmp_path):
+    target = tmp_path / "s.csv"
+    target.write_text("seed,algori")
+    with pytest.warns(RuntimeWarning, match="incomplete last line"):
+        rows = run_sweep(target, [{"seed": 1}], _three_rows, progress=False)
+    assert rows == _clean_rows(tmp_path, [{"seed": 1}])
+
+
+def test_damage_in_the_middle_is_an_error_not_silently_dropped(tmp_path):
+    target = tmp_path / "s.csv"
+    run_sweep(target, [{"seed": s} for s in range(3)], _three_rows, progress=False)
+    lines = target.read_text().splitlines(keepends=True)
+    lines[2] = "1,2\n"
+    target.write_text("".join(lines))
+    with pytest.raises(InstanceError, match="line 3"):
+        read_rows(target)
+
+
+_KILLED_SWEEP = """
+    import os, sys, time
+    from pathlib import Path
+    from trimcore.experiments.sweep import run_sweep
+    out = Path(sys.argv[1])
+    def run_point(point):
+        if point["seed"] == int(sys.argv[3]):  # announce the points finished before it, then hang
+            (out.parent / "ready").write_text(sys.argv[3])
+            time.sleep(600)
+        return [{"algorithm": name, "value": point["seed"] * 10 + j, "label": f'a,b "{j}"'}
+                for j, name in enumerate(("gen", "spec", "random"))]
+    run_sweep(out, [{"seed": s} for s in range(int(sys.argv[2]))], run_point, progress=False)
+"""
+
+
+def _start_sweep(target, n_points: int, hang_at: int = -1) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(_KILLED_SWEEP), str(target), str(n_points),
+                             str(hang_at)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_sigkill_mid_sweep_loses_no_finished_point(tmp_path):
+    target = tmp_path / "killed.csv"
+    proc = _start_sweep(target, 8, hang_at=5)
+    ready = tmp_path / "ready"
+    for _ in range(1200):
+        if ready.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert ready.exists(), proc.stderr.read().decode() if proc.poll() is not None else "sweep never got ready"
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    assert {r["seed"] for r in read_rows(target)} == set(range(5))  # every finished point is on disk
+    calls = []
+    rows = run_sweep(target, [{"seed": s} for s in range(8)], lambda p: calls.append(p["seed"]) or _three_rows(p),
+                     progress=False)
+    assert calls == [5, 6, 7]
+    assert rows == _clean_rows(tmp_path, [{"seed": s} for s in range(8)])
+
+
+def test_sigkill_at_arbitrary_moments_of_a_fast_sweep_always_resumes_exactly(tmp_path):
+    # points finish back to back, so the kill lands anywhere (inside a write too); whatever it hits,
+    # the rerun must produce exactly the rows of an uninterrupted sweep
+    points = [{"seed": s} for s in range(400)]
+    clean = _clean_rows(tmp_path, points)
+    for trial in range(2):
+        target = tmp_path / f"fast{trial}.csv"
+        proc = _start_sweep(target, 400)
+        for _ in range(2400):  # wait until it is writing rows
+            if target.exists() and target.stat().st_size > 1500 * (trial + 1) or proc.poll() is not None:
+                break
+            time.sleep(0.005)
+        proc.kill()
+        proc.wait(timeout=30)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rows = run_sweep(target, points, _three_rows, progress=False)
+        assert rows == clean, trial
