@@ -17,6 +17,7 @@ from strategies import random_problem
 import trimcore as tc
 from trimcore import _core
 from trimcore.errors import InstanceError
+from trimcore.experiments.scenarios import SCENARIOS, build_placement, check_scenario, load_scenario, scenario
 from trimcore.experiments.sweep import read_rows, run_sweep
 from trimcore.instance.io import load_arrays, save_arrays
 from trimcore.kernels import kernel
@@ -288,3 +289,40 @@ def test_sigkill_at_arbitrary_moments_of_a_fast_sweep_always_resumes_exactly(tmp
             warnings.simplefilter("ignore")
             rows = run_sweep(target, points, _three_rows, progress=False)
         assert rows == clean, trial
+
+
+# ------------------------------------------------------------------------------ scenario files
+@pytest.mark.parametrize(("text", "match"), [
+    ("capacity = 5.0", r"unknown key 'capacity'; valid keys: capacity_mb, demand, latency_s, library, name"),
+    ("[radio]\nfoo = 1", r"unknown key 'radio.foo'; valid keys of \[radio\]: backhaul_bps"),
+    ("[library]\nkind = 'llm_lora'\nfamilies = ['resnet18']", r"unknown key 'library.families'.*n_adapters"),
+    ('capacity_mb = "lots"', "capacity_mb: expected a number or a list of numbers .*, got str 'lots'"),
+    ("seed = 1.5", "seed: expected an integer >= 0, got float 1.5"),
+    ("name = 3", "name: expected a string, got int 3"),
+    ("latency_s = [1.0]", r"latency_s: expected .* \[low, high\], got list \[1.0\]"),
+    ("radio = 5", r"radio: expected a table \[radio\], got int 5"),
+    ("[library]\nkind = 5", "library.kind: expected one of .*, got int 5"),
+    ("[demand]\nexponent = 'x'", "demand.exponent: expected a number, got str 'x'"),
+    ("[topology]\nkind = 'uniform'\nn_servers = 3", "topology.n_users: expected a value"),  # was KeyError
+    ("[library]\nkind = 'synthetic'", "library.n_models: expected a value"),  # was TypeError
+    ("[library]\nmodels_per_family = 'ten'", "library.models_per_family: expected an integer, a list"),
+])
+def test_scenario_file_mistakes_name_the_key(tmp_path, text, match):
+    path = tmp_path / "bad.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(InstanceError, match=match) as info:
+        build_placement(load_scenario(path))
+    assert str(path) in str(info.value)
+
+
+def test_scenario_file_without_a_name_is_named_after_the_file(tmp_path):
+    path = tmp_path / "my-city.toml"
+    path.write_text("capacity_mb = 200.0\n")
+    assert load_scenario(path)["name"] == "my-city"
+    path.write_text('name = "x"\n')
+    assert load_scenario(path)["name"] == "x"
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_named_scenario_passes_the_schema(name):
+    assert check_scenario(scenario(name)) is not None
