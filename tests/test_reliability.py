@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from strategies import random_problem
 
 import trimcore as tc
 from trimcore import _core
+from trimcore.cli import main
 from trimcore.errors import InstanceError
 from trimcore.experiments.scenarios import SCENARIOS, build_placement, check_scenario, load_scenario, scenario
 from trimcore.experiments.sweep import read_rows, run_sweep
@@ -326,3 +329,83 @@ def test_scenario_file_without_a_name_is_named_after_the_file(tmp_path):
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_every_named_scenario_passes_the_schema(name):
     assert check_scenario(scenario(name)) is not None
+
+
+# ------------------------------------------------------------------------------ CLI
+@pytest.mark.parametrize(("argv", "match"), [
+    (["run", "trimcaching", "--figure", "capacity", "--workers", "-1"], "--workers: expected an integer >= 0"),
+    (["run", "trimcaching", "--figure", "capacity", "--seeds", "0"], "--seeds: expected an integer >= 1"),
+    (["run", "--quick"], "--quick: expected a paper"),
+    (["run", "--seeds", "3"], "--seeds: expected a paper"),
+    (["run", "--backend", "numba"], "--backend: expected a backend that runs the whole main job"),
+    (["run", "--backend", "fortran"], "--backend: expected one of auto, cpp, numba, reference"),
+    (["run", "trimcaching", "--figure", "capacity", "--backend", "cpp"], "--backend: expected auto"),
+    (["run", "--out", "/proc/nope"], "--out: expected a folder that can be created and written"),
+    (["run", "--config", "/nowhere.toml"], "--config: expected an existing scenario TOML file"),
+])
+def test_cli_refuses_bad_arguments_before_any_work(tmp_path, capsys, monkeypatch, argv, match):
+    import trimcore.experiments.scenarios as scenarios
+    import trimcore.experiments.trimcaching as tcx
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started before the arguments were checked")
+
+    monkeypatch.setattr(scenarios, "build_placement", no_work)
+    monkeypatch.setitem(tcx.FIGURES, "capacity", no_work)
+    if "--out" not in argv:
+        argv = [*argv, "--out", str(tmp_path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert re.search(match, err), err
+    assert "Traceback" not in err
+
+
+def test_cli_refuses_an_unwritable_out_folder_before_computing(tmp_path, capsys, monkeypatch):
+    import trimcore.experiments.scenarios as scenarios
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setattr(scenarios, "build_placement", lambda *a, **k: pytest.fail("computed first"))
+    assert main(["run", "--out", str(blocker / "sub")]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_quick_run_does_not_overwrite_the_full_run(tmp_path, monkeypatch, capsys):
+    import trimcore.experiments.trimcaching as tcx
+
+    seen = []
+
+    def figure(out, **kwargs):
+        seen.append((Path(out), kwargs["quick"]))
+        png = Path(out) / "trimcaching_capacity.png"
+        png.write_text("quick" if kwargs["quick"] else "full")
+        return png
+
+    monkeypatch.setitem(tcx.FIGURES, "capacity", figure)
+    assert main(["run", "trimcaching", "--figure", "capacity", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert main(["run", "trimcaching", "--figure", "capacity", "--quick", "--out", str(tmp_path),
+                 "--no-progress"]) == 0
+    assert seen[0][0] != seen[1][0] and seen[1][1]
+    assert (tmp_path / "trimcaching" / "trimcaching_capacity.png").read_text() == "full"
+
+
+def test_error_bands_of_a_nonnegative_quantity_stay_at_or_above_zero(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    from trimcore.experiments.sweep import plot_bands
+
+    lows = []
+    original = matplotlib.axes.Axes.fill_between
+
+    def spy(self, x, y1, *args, **kwargs):
+        lows.append(np.asarray(y1))
+        return original(self, x, y1, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "fill_between", spy)
+    rows = [{"x": 1, "seed": s, "algorithm": "a", "hit": h} for s, h in enumerate([0.0, 0.0, 0.0, 0.9])]
+    plot_bands(rows, "x", "hit", "algorithm", tmp_path / "b.png", xlabel="x", ylabel="y", title="t")
+    assert lows and min(float(low.min()) for low in lows) >= 0.0
+    signed = [{**r, "hit": r["hit"] - 0.5} for r in rows]  # a quantity that can be negative keeps its band
+    lows.clear()
+    plot_bands(signed, "x", "hit", "algorithm", tmp_path / "c.png", xlabel="x", ylabel="y", title="t")
+    assert min(float(low.min()) for low in lows) < -0.5

@@ -26,7 +26,7 @@ import numpy as np
 
 from trimcore.errors import InstanceError
 
-__all__ = ["run_sweep", "read_rows", "aggregate", "plot_bands", "point_key"]
+__all__ = ["run_sweep", "read_rows", "aggregate", "plot_bands", "point_key", "save_figure"]
 
 
 def point_key(point: dict[str, Any]) -> str:
@@ -241,7 +241,9 @@ def plot_bands(rows: Sequence[dict[str, Any]], x: str, y: str, group: str, path:
     """Line per group (mean over seeds) with a shaded 95% confidence band; writes a PNG.
 
     ``styles`` maps a group to (colour, line style, marker); ``order`` fixes the legend order;
-    ``x_scale`` multiplies the x values (units on the axis).
+    ``x_scale`` multiplies the x values (units on the axis). When every value of ``y`` is >= 0 (a
+    ratio, a count, a time), the bands are cut at 0: a mean minus its half-width below 0 would
+    show values the quantity cannot take.
     """
     import matplotlib
 
@@ -250,13 +252,15 @@ def plot_bands(rows: Sequence[dict[str, Any]], x: str, y: str, group: str, path:
 
     fig, ax = plt.subplots(figsize=figsize, dpi=120)
     series_of = aggregate(rows, x, y, group)
+    nonnegative = all(r[y] >= 0 for r in rows if isinstance(r.get(y), int | float))
     names = [n for n in order if n in series_of] if order is not None else list(series_of)
     for name in names:
         series = series_of[name]
         color, ls, marker = (styles or {}).get(name, (None, "-", "o"))
         xs = series["x"] * x_scale
         line, = ax.plot(xs, series["mean"], color=color, linestyle=ls, marker=marker, ms=3.5, label=name)
-        ax.fill_between(xs, series["mean"] - series["ci"], series["mean"] + series["ci"],
+        low = series["mean"] - series["ci"]
+        ax.fill_between(xs, np.maximum(low, 0.0) if nonnegative else low, series["mean"] + series["ci"],
                         color=line.get_color(), alpha=0.18, lw=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -268,7 +272,24 @@ def plot_bands(rows: Sequence[dict[str, Any]], x: str, y: str, group: str, path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7.5 if legend_cols > 1 else 8, ncol=legend_cols)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
+    path = save_figure(fig, path)
     plt.close(fig)
+    return path
+
+
+def save_figure(fig: Any, path: str | Path, **options: Any) -> Path:
+    """``fig.savefig`` atomically: a temporary file beside ``path``, fsync, rename (never a torn PNG)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            fig.savefig(handle, format=path.suffix.lstrip(".") or "png", **options)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
     return path
