@@ -19,6 +19,7 @@ from strategies import random_problem
 import trimcore as tc
 from trimcore import _core
 from trimcore.cli import main
+from trimcore.coverage import coverage_value
 from trimcore.errors import InstanceError
 from trimcore.experiments.scenarios import SCENARIOS, build_placement, check_scenario, load_scenario, scenario
 from trimcore.experiments.sweep import read_rows, run_sweep
@@ -409,3 +410,54 @@ def test_error_bands_of_a_nonnegative_quantity_stay_at_or_above_zero(tmp_path, m
     lows.clear()
     plot_bands(signed, "x", "hit", "algorithm", tmp_path / "c.png", xlabel="x", ylabel="y", title="t")
     assert min(float(low.min()) for low in lows) < -0.5
+
+
+# ------------------------------------------------------------------------------ clear errors
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"budget": "3"}, "budget: expected a real number, got the string '3'"),  # was TypeError '<'
+    ({"budget": 1, "n_elements": -5}, "n_elements: expected an integer >= 0, got -5"),  # said "ids < -5"
+    ({"budget": 1, "threads": 2**40}, "threads: expected an integer <= 1024"),  # pybind11's argument dump
+    ({"budget": 1, "threads": 1.5}, "threads: expected an integer"),
+    ({"budget": "x", "costs": [1.0, 1.0]}, "budget: expected a real number"),
+    ({"budget": 1.5}, "budget: expected a number of sets"),
+])
+def test_max_coverage_argument_errors_name_the_argument(kwargs, match):
+    for backend in ("cpp", "reference"):
+        with pytest.raises(InstanceError, match=match):
+            tc.max_coverage([0, 2, 3], [0, 1, 2], backend=backend, **kwargs)
+
+
+def test_max_coverage_refuses_offsets_that_would_wrap():
+    with pytest.raises(InstanceError, match="indptr: expected offsets in"):
+        tc.max_coverage(np.array([0, 2, 2**63], dtype=np.uint64), [0, 1, 2], 1)
+    with pytest.raises(InstanceError, match="selected"):
+        coverage_value([0, 2, 3], [0, 1, 2], [1.0, 1.0, 1.0], [0.5])
+
+
+def test_a_deeply_nested_json_header_is_an_instance_error(tmp_path):
+    path = tmp_path / "deep.npz"
+    text = '{"format": "trimcore", "version": 1, "kind": "library", "meta": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    with open(path, "wb") as fh:
+        np.savez(fh, __header__=np.frombuffer(text.encode(), dtype=np.uint8))
+    with pytest.raises(InstanceError, match="nested deeper"):
+        load_arrays(path)
+
+
+def test_deeply_nested_dataclass_values_are_an_instance_error(tmp_path):
+    from dataclasses import dataclass
+
+    from trimcore.instance.io import load_dataclass
+
+    @dataclass
+    class Box:
+        value: object = None
+
+    levels = 200  # well within json's limit: the decoder's own depth guard refuses it
+    deep = '{"__dict__": {"x": ' * levels + '{"__dict__": {}}' + "}}" * levels
+    meta = '{"class": "Box", "array_fields": [], "libraries": {}, "values": {"value": ' + deep + "}}"
+    header = '{"format": "trimcore", "version": 1, "kind": "Box", "arrays": {}, "meta": ' + meta + "}"
+    path = tmp_path / "box.npz"
+    with open(path, "wb") as fh:
+        np.savez(fh, __header__=np.frombuffer(header.encode(), dtype=np.uint8))
+    with pytest.raises(InstanceError, match="malformed dataclass metadata .*nested deeper than 100"):
+        load_dataclass(path, Box, "Box")

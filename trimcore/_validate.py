@@ -98,7 +98,9 @@ def index_array(field: str, value: Any, upper: int, *, shape: tuple[int | None, 
 
 
 def positive_scalar(field: str, value: Any, *, allow_zero: bool = False) -> float:
-    """Return ``value`` as a finite float > 0 (or >= 0), or raise InstanceError."""
+    """Return ``value`` as a finite float > 0 (or >= 0), or raise InstanceError (strings refused)."""
+    if isinstance(value, str | bytes):
+        raise invalid(field, "a real number", f"the string {value!r}")
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -125,9 +127,9 @@ def integer(field: str, value: object, minimum: int | None = None, maximum: int 
 
 def real(field: str, value: object, *, low: float | None = None, high: float | None = None,
            low_open: bool = False, high_open: bool = False) -> float:
-    """``value`` as a finite float within the given bounds or raise InstanceError."""
-    if isinstance(value, (bool, np.bool_)):
-        raise invalid(field, "a real number", value)
+    """``value`` as a finite float within the given bounds or raise InstanceError (bools, strings refused)."""
+    if isinstance(value, bool | np.bool_ | str | bytes):
+        raise invalid(field, "a real number", f"the string {value!r}" if isinstance(value, str | bytes) else value)
     try:
         x = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
