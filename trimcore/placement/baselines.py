@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from trimcore._validate import make_rng
 from trimcore.errors import invalid
 from trimcore.placement.greedy import GREEDY_RTOL
 from trimcore.placement.problem import PlacementProblem
@@ -70,7 +71,7 @@ def random_caching(problem: PlacementProblem, *, seed: int | None = None, sharin
                    bound: str | None = "auto", backend: str = "auto") -> PlacementResult:
     """Every server fills its storage with models in a random order (seeded)."""
     started = time.perf_counter()
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     orders = [rng.permutation(problem.n_models) for _ in range(problem.n_servers)]
     x = _fill_in_order(problem, orders, sharing_aware)
     return make_result(problem, x, "random_caching", {"seed": seed, "sharing_aware": sharing_aware}, started,

@@ -28,7 +28,8 @@ def knapsack_fptas(values: np.ndarray, weights: np.ndarray, capacity: float, eps
         better = candidate < least[v:]
         take[i, v:] = better
         least[v:] = np.where(better, candidate, least[v:])
-    best = int(np.flatnonzero(least <= capacity).max())
+    fits = np.flatnonzero(least <= capacity)
+    best = int(fits.max()) if fits.size else 0  # a negative capacity: nothing (as the C++ tier)
     return _backtrack(take, scaled, best)
 
 
