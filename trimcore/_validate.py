@@ -73,26 +73,34 @@ def bool_array(field: str, value: Any, shape: tuple[int | None, ...] | None = No
 
 def index_array(field: str, value: Any, upper: int, *, shape: tuple[int | None, ...] | None = None,
                 lower: int = 0) -> np.ndarray:
-    """Return integer indices in ``[lower, upper)`` as read-only int64, or raise InstanceError."""
+    """Return integer indices in ``[lower, upper)`` as read-only int64, or raise InstanceError.
+
+    The range is checked in the given dtype, before any cast: a uint64 id of ``2**63`` or an
+    int64 id of ``2**32`` is refused, never wrapped; floats must be integral (never truncated).
+    """
     arr = np.asarray(value)
     if arr.size == 0:
         arr = arr.astype(np.int64)
-    if arr.dtype.kind not in "iu":
-        if arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.round(arr)).all():
-            arr = arr.astype(np.int64)
-        else:
-            raise invalid(field, "integer indices", f"dtype {arr.dtype}")
-    arr = np.array(arr, dtype=np.int64, order="C", copy=True)
+    if arr.dtype.kind not in "iuf":
+        raise invalid(field, "integer indices", f"dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+        bad = arr[~(np.isfinite(arr) & (arr == np.round(arr)))][0]
+        raise invalid(field, "integer indices", f"dtype {arr.dtype} with the non-integer value {float(bad)}")
     _shape_check(field, arr, shape)
-    if arr.size and (arr.min() < lower or arr.max() >= upper):
-        bad = arr[(arr < lower) | (arr >= upper)][0]
-        raise invalid(field, f"indices in [{lower}, {upper})", int(bad))
+    if arr.size:
+        outside = (arr < lower) | (arr >= upper)  # compared in arr's own dtype: exact, no wrap-around
+        if outside.any():
+            bad = arr[outside][0]
+            raise invalid(field, f"indices in [{lower}, {upper})", int(bad) if arr.dtype.kind != "f" else float(bad))
+    arr = np.array(arr, dtype=np.int64, order="C", copy=True)
     arr.setflags(write=False)
     return arr
 
 
 def positive_scalar(field: str, value: Any, *, allow_zero: bool = False) -> float:
-    """Return ``value`` as a finite float > 0 (or >= 0), or raise InstanceError."""
+    """Return ``value`` as a finite float > 0 (or >= 0), or raise InstanceError (strings refused)."""
+    if isinstance(value, str | bytes):
+        raise invalid(field, "a real number", f"the string {value!r}")
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -119,9 +127,9 @@ def integer(field: str, value: object, minimum: int | None = None, maximum: int 
 
 def real(field: str, value: object, *, low: float | None = None, high: float | None = None,
            low_open: bool = False, high_open: bool = False) -> float:
-    """``value`` as a finite float within the given bounds or raise InstanceError."""
-    if isinstance(value, (bool, np.bool_)):
-        raise invalid(field, "a real number", value)
+    """``value`` as a finite float within the given bounds or raise InstanceError (bools, strings refused)."""
+    if isinstance(value, bool | np.bool_ | str | bytes):
+        raise invalid(field, "a real number", f"the string {value!r}" if isinstance(value, str | bytes) else value)
     try:
         x = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):

@@ -131,7 +131,8 @@ def run_default(args: argparse.Namespace) -> int:
         print(f"Certified gap = 1 - hit ratio / {best_bound:.4f}, the tightest upper bound on the optimal hit "
               f"ratio found ({', '.join(sorted(methods))} bounds).")
 
-    args.out.mkdir(parents=True, exist_ok=True)
+    if not results:
+        raise InstanceError("every algorithm was skipped: nothing to write (see the reasons above)")
     csv_path = args.out / "placement.csv"
     _write_csv(csv_path, [{"scenario": spec.get("name", "custom"), "label": label, **r.summary(),
                            "best_upper_bound": best_bound} for label, r in results])
@@ -149,13 +150,17 @@ def _reachable_share(problem: Any) -> float:
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write ``rows`` atomically (temporary file, fsync, rename)."""
     import csv
+    import os
 
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+        handle.flush()
+        os.fsync(handle.fileno())
     tmp.replace(path)
 
 
@@ -181,7 +186,9 @@ def _plot_default(path: Path, results: list, name: str, bound: float | None) -> 
     ax.set_title(f"Model placement, scenario '{name}'", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    from trimcore.experiments.sweep import save_figure
+
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -198,8 +205,7 @@ def run_paper(args: argparse.Namespace) -> int:
     if unknown:
         print(f"trimcore: unknown figure {unknown[0]!r}; choose from {', '.join(sorted(figures))}", file=sys.stderr)
         return 2
-    out = args.out / args.paper
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args)
     for name in names:
         kwargs: dict[str, Any] = {"quick": args.quick, "progress": not args.no_progress}
         if args.seeds is not None:
@@ -212,6 +218,84 @@ def run_paper(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Kernels the main job's algorithms and evaluators call: an explicit --backend must have them all.
+MAIN_JOB_KERNELS = ("placement.greedy_placement", "placement.server_gains", "placement.hit_weight",
+                    "placement.storage_used", "knapsack.knapsack_fptas", "knapsack.knapsack_grid")
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Validate every argument of ``trimcore run`` before any work is done.
+
+    Raises
+    ------
+    InstanceError
+        Naming the option, what it accepts and what was given.
+    """
+    from trimcore.errors import invalid
+
+    paper_only = [flag for flag, value in (("--quick", args.quick), ("--seeds", args.seeds is not None),
+                                           ("--workers", args.workers != 0), ("--figure", args.figure is not None))
+                  if value]
+    if args.paper is None and paper_only:
+        raise invalid(paper_only[0], "a paper to apply to (e.g. 'trimcore run trimcaching --figure capacity "
+                      f"{paper_only[0]} ...'); the main job has no such option", "no paper")
+    if args.seeds is not None and args.seeds < 1:
+        raise invalid("--seeds", "an integer >= 1", args.seeds)
+    if args.workers < 0:
+        raise invalid("--workers", "an integer >= 0 (0: serial)", args.workers)
+    if args.workers > 0:
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            raise invalid("--workers", "0 here (workers > 0 need the 'dist' extra: pip install 'trimcore[dist]')",
+                          args.workers) from None
+    _check_backend(args)
+    if args.paper is None and args.config is not None and not args.config.is_file():
+        raise invalid("--config", "an existing scenario TOML file", str(args.config))
+    _check_out(_out_dir(args))
+
+
+def _check_backend(args: argparse.Namespace) -> None:
+    from trimcore.errors import invalid
+    from trimcore.kernels import BACKENDS, available_backends, kernel_tiers
+
+    if args.backend == "auto":
+        return
+    if args.backend not in BACKENDS:
+        raise invalid("--backend", f"one of auto, {', '.join(BACKENDS)}", args.backend)
+    if args.paper is not None:
+        raise invalid("--backend", "auto for a paper's figures (--backend applies to the main job; set "
+                      "TRIMCORE_BACKEND to steer the figures' kernels)", args.backend)
+    if args.backend not in available_backends():
+        raise invalid("--backend", f"a backend available here ({', '.join(available_backends())})", args.backend)
+    lacking = [name for name in MAIN_JOB_KERNELS if args.backend not in kernel_tiers(name)]
+    if lacking:
+        fits = [b for b in BACKENDS if all(b in kernel_tiers(name) for name in MAIN_JOB_KERNELS)]
+        raise invalid("--backend", f"a backend that runs the whole main job ({', '.join(['auto', *fits])}); "
+                      f"{args.backend} has no {', '.join(lacking)}", args.backend)
+
+
+def _out_dir(args: argparse.Namespace) -> Path:
+    """Where the run writes: a quick run of a paper goes to its own folder, never over the full run."""
+    if args.paper is None:
+        return args.out
+    return args.out / args.paper / "quick" if args.quick else args.out / args.paper
+
+
+def _check_out(folder: Path) -> None:
+    """Create ``folder`` and prove it writable now, not after the computation."""
+    import tempfile
+
+    from trimcore.errors import invalid
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise invalid("--out", "a folder that can be created and written", f"{folder} ({exc.strerror})") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``trimcore`` console script."""
     args = _parser().parse_args(argv)
@@ -221,11 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(f"trimcore {__version__}; backends available: {', '.join(tc.available_backends())}")
             return 0
+        check_args(args)
         if args.paper is None:
-            if args.figure is not None:
-                print("trimcore: --figure needs a paper, e.g. 'trimcore run trimcaching --figure capacity'",
-                      file=sys.stderr)
-                return 2
             return run_default(args)
         return run_paper(args)
     except InstanceError as exc:

@@ -15,7 +15,7 @@ import numpy as np
 
 from trimcore._numeric import fractional_knapsack
 from trimcore._tolerances import ALGORITHM_RTOL
-from trimcore._validate import float_array
+from trimcore._validate import float_array, index_array, integer, real
 from trimcore.errors import invalid
 from trimcore.kernels import choose_backend, kernel
 from trimcore.result import Result, Sense
@@ -24,6 +24,8 @@ __all__ = ["CoverageResult", "max_coverage", "coverage_value", "default_threads"
 
 #: Budget tolerance of the greedy (relative): the algorithms' tolerance.
 COVERAGE_RTOL = ALGORITHM_RTOL
+#: Most threads a call may ask for (the native tier takes a C int; more than this is a mistake).
+MAX_THREADS = 1024
 
 
 @dataclass(frozen=True, eq=False, repr=False, kw_only=True)
@@ -77,6 +79,9 @@ def _csr(indptr: Any, indices: Any, n_elements: int | None) -> tuple[np.ndarray,
         raise invalid("indptr", "a 1-d integer array of CSR offsets", f"shape {ptr.shape}, dtype {ptr.dtype}")
     if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
         raise invalid("indices", "a 1-d integer array of element ids", f"shape {idx.shape}, dtype {idx.dtype}")
+    if ptr.min() < 0 or ptr.max() > idx.size:  # in the given dtype: a uint64 offset must not wrap
+        raise invalid("indptr", f"offsets in [0, len(indices) = {idx.size}]", int(ptr.max() if ptr.min() >= 0
+                                                                                    else ptr.min()))
     ptr = np.ascontiguousarray(ptr, dtype=np.int64)
     if ptr[0] != 0 or ptr[-1] != idx.size or (np.diff(ptr) < 0).any():
         raise invalid("indptr", f"non-decreasing offsets from 0 to len(indices) = {idx.size}",
@@ -104,10 +109,7 @@ def _members(ptr: np.ndarray, idx: np.ndarray, sets: np.ndarray) -> np.ndarray:
 
 
 def _covered(ptr: np.ndarray, idx: np.ndarray, n: int, selected: Any) -> np.ndarray:
-    sets = np.asarray(selected, dtype=np.int64).reshape(-1)
-    bad = (sets < 0) | (sets >= ptr.size - 1)
-    if bad.any():
-        raise invalid("selected", f"set ids in [0, {ptr.size - 1})", int(sets[bad][0]))
+    sets = index_array("selected", np.asarray(selected).reshape(-1), ptr.size - 1)
     covered = np.zeros(n, dtype=bool)
     covered[_members(ptr, idx, sets)] = True
     return covered
@@ -150,7 +152,7 @@ def max_coverage(indptr: Any, indices: Any, budget: float, weights: Any = None, 
         Exact lazy evaluation (same selection as the plain scan).
     n_elements : int, optional
         Number of elements (default: largest id + 1, or ``len(weights)``).
-    threads : int, optional
+    threads : int in [1, MAX_THREADS], optional
         Threads of the native tier's first pass, index build and gain passes (default
         :func:`default_threads`; used from 2^18 entries on). The result does not depend on it.
     backend : {"auto", "cpp", "reference"}
@@ -166,6 +168,10 @@ def max_coverage(indptr: Any, indices: Any, budget: float, weights: Any = None, 
     InstanceError
         On malformed input (offsets, ids, repeated elements in a set, negative weights or costs).
     """
+    if n_elements is not None:
+        n_elements = integer("n_elements", n_elements, minimum=0, maximum=2**31 - 1)
+    if threads is not None:
+        threads = integer("threads", threads, minimum=1, maximum=MAX_THREADS)
     if weights is not None:
         w = float_array("weights", weights, (None,), minimum=0.0)
         ptr, idx, n = _csr(indptr, indices, w.size if n_elements is None else n_elements)
@@ -176,20 +182,17 @@ def max_coverage(indptr: Any, indices: Any, budget: float, weights: Any = None, 
         w = np.ones(n)
     n_sets = ptr.size - 1
     if costs is None:
-        if not (isinstance(budget, int | np.integer) or float(budget).is_integer()) or budget < 0:
+        count = real("budget", budget, low=0.0) if not isinstance(budget, int | np.integer) else budget
+        if not float(count).is_integer() or count < 0:
             raise invalid("budget", "a number of sets (integer >= 0) when costs is None", budget)
         c = np.ones(n_sets)
         rule = "gain"
     else:
         c = float_array("costs", costs, (n_sets,), minimum=0.0)
         rule = "ratio"
-    budget = float(budget)
-    if not (np.isfinite(budget) and budget >= 0):
-        raise invalid("budget", "a finite number >= 0", budget)
+    budget = real("budget", budget, low=0.0)
     if threads is None:
         threads = default_threads()
-    elif not isinstance(threads, int | np.integer) or threads < 1:
-        raise invalid("threads", "an integer >= 1", threads)
     backend = choose_backend(("coverage.max_coverage", "coverage.coverage_gains"), backend, algorithm="max_coverage")
     gains = kernel("coverage.coverage_gains", backend)
     # the CSR is checked for repeats inside a set by each tier's kernel (O(nnz), fused into the

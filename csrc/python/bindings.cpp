@@ -1,6 +1,7 @@
-// pybind11 glue only: checks shapes, dtypes, contiguity and index ranges, releases the GIL and
-// calls the header-only core. Nothing that comes from Python may crash the process: every array
-// is checked here before the core sees it, and a bad one raises trimcore.InstanceError.
+// pybind11 glue only: checks shapes, dtypes and contiguity, calls the core's own precondition
+// checks (check_pair_coverage, check_model_bits, check_csr_offsets, check_knapsack_*, CsrDefect),
+// releases the GIL and calls the header-only core. Nothing that comes from Python may crash the
+// process: a bad array raises trimcore.InstanceError naming the field.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -63,22 +64,18 @@ View2<const std::uint8_t> placement_view(const py::array& a) {
   return {ptr<std::uint8_t>(a), static_cast<std::size_t>(a.shape(0)), static_cast<std::size_t>(a.shape(1))};
 }
 
-// Checks that model bitsets only use bits of existing blocks.
+// Checks that model bitsets only use bits of existing blocks (the core's check_model_bits).
 void check_bitsets(const py::array& bits, std::size_t n_blocks) {
-  const auto n_words = static_cast<std::size_t>(bits.shape(1));
-  if (n_words != (n_blocks + 63) / 64)
+  const trimcore::BitsDefect defect = trimcore::check_model_bits(
+      {ptr<trimcore::Word>(bits), static_cast<std::size_t>(bits.shape(0)), static_cast<std::size_t>(bits.shape(1))},
+      n_blocks);
+  if (defect.wrong_width)
     fail("model_bits: expected " + std::to_string((n_blocks + 63) / 64) + " words per model for " +
-         std::to_string(n_blocks) + " blocks, got " + std::to_string(n_words));
-  const std::size_t tail = n_blocks % 64;
-  if (tail == 0 || n_words == 0) return;
-  const trimcore::Word mask = ~((trimcore::Word{1} << tail) - 1);
-  const auto* w = ptr<trimcore::Word>(bits);
-  for (py::ssize_t i = 0; i < bits.shape(0); ++i)
-    if (w[static_cast<std::size_t>(i) * n_words + n_words - 1] & mask)
-      fail("model_bits: model " + std::to_string(i) + " has bits set past the last block");
+         std::to_string(n_blocks) + " blocks, got " + std::to_string(bits.shape(1)));
+  if (!defect.ok()) fail("model_bits: model " + std::to_string(defect.model) + " has bits set past the last block");
 }
 
-// Builds a checked coverage view: pair extents inside `users`, user ids in [0, K).
+// Builds a coverage view checked by the core (check_pair_coverage): extents inside `users`, ids in [0, K).
 trimcore::PairCoverage coverage_view(const py::array& ptr_a, const py::array& len_a, const py::array& users_a,
                                      std::size_t n_servers, std::size_t n_users, std::size_t n_models) {
   trimcore::PairCoverage cov;
@@ -88,16 +85,13 @@ trimcore::PairCoverage coverage_view(const py::array& ptr_a, const py::array& le
   cov.pair_ptr = ptr<std::int64_t>(ptr_a);
   cov.pair_len = ptr<std::int64_t>(len_a);
   cov.users = ptr<std::int32_t>(users_a);
-  const auto n_flat = static_cast<std::int64_t>(users_a.shape(0));
-  for (std::size_t p = 0; p < n_servers * n_models; ++p) {
-    if (cov.pair_ptr[p] < 0 || cov.pair_len[p] < 0 || cov.pair_len[p] > static_cast<std::int64_t>(n_users) ||
-        cov.pair_ptr[p] > n_flat - cov.pair_len[p])
-      fail("pair_ptr/pair_len: pair " + std::to_string(p) + " points outside pair_users");
-  }
-  for (std::int64_t t = 0; t < n_flat; ++t)
-    if (cov.users[t] < 0 || static_cast<std::size_t>(cov.users[t]) >= n_users)
-      fail("pair_users: expected user ids in [0, " + std::to_string(n_users) + "), got " +
-           std::to_string(cov.users[t]) + " at position " + std::to_string(t));
+  cov.n_entries = static_cast<std::size_t>(users_a.shape(0));
+  const trimcore::CoverageDefect defect = trimcore::check_pair_coverage(cov);
+  if (defect.field == trimcore::CoverageDefect::Field::Extent)
+    fail("pair_ptr/pair_len: pair " + std::to_string(defect.index) + " points outside pair_users");
+  if (defect.field == trimcore::CoverageDefect::Field::User)
+    fail("pair_users: expected user ids in [0, " + std::to_string(n_users) + "), got " + std::to_string(defect.value) +
+         " at position " + std::to_string(defect.index));
   return cov;
 }
 
@@ -134,6 +128,7 @@ struct CoverageIndex {
     cov.pair_ptr = ptr.data();
     cov.pair_len = len.data();
     cov.users = users.data();
+    cov.n_entries = users.size();
     return cov;
   }
 };
@@ -209,14 +204,12 @@ void check_range(const py::array& a, const char* name, std::int64_t upper) {
   }
 }
 
-// CSR offsets: length n + 1, starting at 0, non-decreasing, ending at `n_entries`.
+// CSR offsets: length n + 1, starting at 0, non-decreasing, ending at `n_entries` (the core's check).
 void check_offsets(const py::array& a, const char* name, std::int64_t n_entries) {
-  const auto* v = ptr<std::int64_t>(a);
-  const auto n = static_cast<std::size_t>(a.shape(0));
-  if (n == 0 || v[0] != 0 || v[n - 1] != n_entries)
-    fail(std::string(name) + ": expected CSR offsets from 0 to " + std::to_string(n_entries));
-  for (std::size_t t = 1; t < n; ++t)
-    if (v[t] < v[t - 1]) fail(std::string(name) + ": expected non-decreasing offsets");
+  const std::int64_t bad = trimcore::check_csr_offsets(ptr<std::int64_t>(a), static_cast<std::size_t>(a.shape(0)),
+                                                       n_entries);
+  if (bad == a.shape(0)) fail(std::string(name) + ": expected CSR offsets from 0 to " + std::to_string(n_entries));
+  if (bad >= 0) fail(std::string(name) + ": expected non-decreasing offsets");
 }
 
 trimcore::Rule parse_rule(const std::string& rule) {
@@ -304,29 +297,18 @@ py::array_t<double> server_gains(std::int64_t server, const py::handle& ptr_o, c
   return out;
 }
 
-void check_items(const py::array& values, const char* name) {
-  const auto* v = ptr<double>(values);
-  for (py::ssize_t t = 0; t < values.shape(0); ++t)
-    if (!(std::isfinite(v[t]) && v[t] > 0.0)) fail(std::string(name) + ": expected finite values > 0");
-}
-
 py::array_t<std::int64_t> knapsack_fptas(const py::handle& values_o, const py::handle& weights_o, double capacity,
                                          double eps) {
   py::array values = checked<double>(values_o, "values", {-1});
   py::array weights = checked<double>(weights_o, "weights", {values.shape(0)});
-  check_items(values, "values");
-  const auto* w = ptr<double>(weights);
-  for (py::ssize_t t = 0; t < weights.shape(0); ++t)
-    if (!(std::isfinite(w[t]) && w[t] >= 0.0)) fail("weights: expected finite values >= 0");
-  if (!(eps > 0.0 && eps < 1.0)) fail("eps: expected a value in (0, 1)");
-  if (!std::isfinite(capacity)) fail("capacity: expected a finite value");
-  const double table = static_cast<double>(values.shape(0)) * static_cast<double>(values.shape(0)) / eps;
-  if (table * static_cast<double>(values.shape(0)) > 4e9) fail("knapsack table too large (n^3/eps > 4e9 cells)");
+  const auto n = static_cast<std::size_t>(values.shape(0));
+  trimcore::KnapsackDefect defect;  // the core checks values, weights, capacity, eps and the table size
   std::vector<std::int64_t> chosen;
   {
     py::gil_scoped_release release;
-    chosen = trimcore::knapsack_fptas(ptr<double>(values), w, static_cast<std::size_t>(values.shape(0)), capacity, eps);
+    chosen = trimcore::knapsack_fptas(ptr<double>(values), ptr<double>(weights), n, capacity, eps, &defect);
   }
+  if (!defect.ok()) fail(trimcore::describe(defect));
   return to_array(chosen);
 }
 
@@ -334,18 +316,14 @@ py::array_t<std::int64_t> knapsack_grid(const py::handle& values_o, const py::ha
                                         std::int64_t capacity) {
   py::array values = checked<double>(values_o, "values", {-1});
   py::array weights = checked<std::int64_t>(weights_o, "weights", {values.shape(0)});
-  check_items(values, "values");
-  if (capacity < 0) fail("capacity: expected an integer >= 0");
-  const auto* w = ptr<std::int64_t>(weights);
-  for (py::ssize_t t = 0; t < weights.shape(0); ++t)
-    if (w[t] < 0 || w[t] > capacity) fail("weights: expected integers in [0, capacity]");
-  if (static_cast<double>(capacity + 1) * static_cast<double>(values.shape(0)) > 4e9)
-    fail("knapsack table too large (n * (capacity + 1) > 4e9 cells)");
+  const auto n = static_cast<std::size_t>(values.shape(0));
+  trimcore::KnapsackDefect defect;
   std::vector<std::int64_t> chosen;
   {
     py::gil_scoped_release release;
-    chosen = trimcore::knapsack_grid(ptr<double>(values), w, static_cast<std::size_t>(values.shape(0)), capacity);
+    chosen = trimcore::knapsack_grid(ptr<double>(values), ptr<std::int64_t>(weights), n, capacity, &defect);
   }
+  if (!defect.ok()) fail(trimcore::describe(defect));
   return to_array(chosen);
 }
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from trimcore.experiments.sweep import plot_bands, read_rows, run_sweep
+from trimcore.experiments.sweep import plot_bands, read_rows, run_sweep, save_figure
 from trimcore.instance.zoo import frozen_backbone_library, synthetic_library
 from trimcore.loading import (
     LoadingProblem,
@@ -230,7 +230,7 @@ def fig_gantt(out_dir: Path, *, seeds: int = 1, quick: bool = False, progress: b
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     png = csv_path.with_suffix(".png")
-    fig.savefig(png, dpi=140)
+    save_figure(fig, png, dpi=140)
     plt.close(fig)
     return png
 

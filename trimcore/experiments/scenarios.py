@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 
 from trimcore._validate import integer, positive_scalar
-from trimcore.errors import invalid
+from trimcore.errors import InstanceError, invalid
 from trimcore.instance import demand, topology, zoo
 from trimcore.instance.blocks import ModelLibrary
 from trimcore.loading.problem import LoadingProblem
 from trimcore.placement.problem import PlacementProblem
 
-__all__ = ["DEFAULT_SCENARIO", "SCENARIOS", "scenario", "load_scenario", "build_library", "build_topology",
-           "build_placement", "large_placement_instance", "make_loading_instance"]
+__all__ = ["DEFAULT_SCENARIO", "SCENARIOS", "scenario", "load_scenario", "check_scenario", "build_library",
+           "build_topology", "build_placement", "large_placement_instance", "make_loading_instance"]
 
 MB = 2**20
 
@@ -78,13 +78,138 @@ def scenario(name: str = "default", **changes: Any) -> dict[str, Any]:
 
 
 def load_scenario(path: str | Path) -> dict[str, Any]:
-    """Read a scenario from a TOML file; missing keys take the default scenario's values."""
+    """Read a scenario from a TOML file; missing keys take the default scenario's values.
+
+    Every key is checked against the scenario schema (:func:`check_scenario`): an unknown key (a
+    typo) or a value of the wrong type is an error naming the key, not ignored. A file without
+    ``name`` is named after the file (its stem), never ``'default'``.
+
+    Raises
+    ------
+    InstanceError
+        An unreadable or malformed file, an unknown key or a wrong type; the message names the file.
+    """
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise invalid("scenario file", f"a readable TOML file ({path})", str(exc)) from None
-    return _merge(DEFAULT_SCENARIO, data)
+    data.setdefault("name", Path(path).stem)
+    try:
+        return check_scenario(_merge(DEFAULT_SCENARIO, data))
+    except InstanceError as exc:
+        raise InstanceError(f"scenario file {path}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------- schema
+# Each key's type: (what to say is expected, test). TOML has no null, so no key takes None here.
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _list_of(test: Any, length: int | None = None) -> Any:
+    return lambda v: isinstance(v, list) and (length is None or len(v) == length) and all(test(t) for t in v)
+
+
+def _per_family(test: Any) -> Any:  # one value, one per family (list), or a table family -> value
+    return lambda v: test(v) or _list_of(test)(v) or (isinstance(v, dict) and all(
+        isinstance(k, str) and test(t) for k, t in v.items()))
+
+
+_INT = ("an integer", _is_int)
+_NUM = ("a number", _is_num)
+_STR = ("a string", lambda v: isinstance(v, str))
+_BOOL = ("true or false", lambda v: isinstance(v, bool))
+_INT_PAIR = ("a list of two integers [low, high]", _list_of(_is_int, 2))
+_PER_FAMILY_INT = ("an integer, a list of integers or a table family = integer", _per_family(_is_int))
+_LIBRARY_COMMON = {"families": ("a list of strings", _list_of(lambda v: isinstance(v, str))),
+                   "models_per_family": _PER_FAMILY_INT, "dtype": _STR, "num_classes": _PER_FAMILY_INT,
+                   "class_range": _INT_PAIR}
+_SECTIONS: dict[str, dict[str, dict[str, tuple[str, Any]]]] = {
+    "library": {
+        "frozen_backbone": {**_LIBRARY_COMMON, "freeze_stages": _PER_FAMILY_INT},
+        "nested_sharing": {**_LIBRARY_COMMON, "depth_range": _INT_PAIR, "split_private": _BOOL,
+                           "depths": ("a list of integers or a table family = list of integers",
+                                      _per_family(_list_of(_is_int)))},
+        "llm_lora": {"n_adapters": _INT, "n_bases": _INT, "dtype": _STR, "base_params": _INT, "n_layers": _INT,
+                     "hidden": _INT, "base_name": _STR,
+                     "rank": ("an integer or a list of integers", _per_family(_is_int))},
+        "synthetic": {"n_models": _INT, "n_families": _INT, "n_stages": _INT, "shared_fraction": _NUM,
+                      "median_bytes": _NUM, "sigma": _NUM, "nested": _BOOL},
+    },
+    "topology": {
+        "eua": {"n_servers": _INT, "n_users": _INT},
+        "uniform": {"n_servers": _INT, "n_users": _INT, "width": _NUM, "height": _NUM},
+        "grid": {"rows": _INT, "cols": _INT, "n_users": _INT, "width": _NUM, "height": _NUM},
+    },
+}
+_FLAT_SECTIONS: dict[str, dict[str, tuple[str, Any]]] = {
+    "demand": {"exponent": _NUM, "ranking": _STR},
+    "radio": {"bandwidth_hz": _NUM, "noise_dbm_per_hz": _NUM, "variant": _STR, "backhaul_bps": _NUM,
+              "min_distance_m": _NUM, "tx_power_dbm": ("a number or a list of numbers (one per server)",
+                                                       lambda v: _is_num(v) or _list_of(_is_num)(v))},
+}
+_TOP: dict[str, tuple[str, Any]] = {
+    "name": _STR, "seed": ("an integer >= 0", lambda v: _is_int(v) and v >= 0),
+    "capacity_mb": ("a number or a list of numbers (one per server)", lambda v: _is_num(v) or _list_of(_is_num)(v)),
+    "latency_s": ("a number or a list of two numbers [low, high]", lambda v: _is_num(v) or _list_of(_is_num, 2)(v)),
+}
+#: Keys a section holds although the defaults put None there (TOML omits them instead).
+_REQUIRED_ABSENT_OK = {"n_servers", "n_users"}
+#: Keys a kind cannot do without (its builder has no default for them).
+_REQUIRED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("topology", "uniform"): ("n_servers", "n_users"), ("topology", "grid"): ("rows", "cols", "n_users"),
+    ("library", "synthetic"): ("n_models",)}
+
+
+def _given(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def _check_keys(where: str, table: dict[str, Any], schema: dict[str, Any], extra: tuple[str, ...] = ()) -> None:
+    for key, value in table.items():
+        if key in extra:
+            continue
+        if key not in schema:
+            valid = ", ".join(sorted((*schema, *extra)))
+            raise InstanceError(f"unknown key '{where}{key}'; valid keys{' of [' + where[:-1] + ']' if where else ''}: "
+                                f"{valid}")
+        expected, test = schema[key]
+        if not (test(value) or (value is None and key in _REQUIRED_ABSENT_OK)):
+            raise invalid(f"{where}{key}", expected, _given(value))
+
+
+def check_scenario(spec: dict[str, Any]) -> dict[str, Any]:
+    """Check every key and type of a scenario (a dict as built by :func:`scenario` or a TOML file).
+
+    Returns ``spec`` unchanged. Raises :class:`~trimcore.errors.InstanceError` naming the first unknown
+    key (with the valid ones) or the first key of the wrong type (expected type and the value given).
+    """
+    if not isinstance(spec, dict):
+        raise invalid("scenario", "a table (dict)", _given(spec))
+    sections = {**{k: None for k in _SECTIONS}, **{k: None for k in _FLAT_SECTIONS}}
+    _check_keys("", {k: v for k, v in spec.items() if k not in sections}, {**_TOP, **dict.fromkeys(sections)})
+    for name in sections:
+        table = spec.get(name, {})
+        if not isinstance(table, dict):
+            raise invalid(name, f"a table [{name}]", _given(table))
+        if name in _FLAT_SECTIONS:
+            _check_keys(f"{name}.", table, _FLAT_SECTIONS[name])
+            continue
+        kinds = _SECTIONS[name]
+        kind = table.get("kind", next(iter(kinds)))
+        if not isinstance(kind, str) or kind not in kinds:
+            raise invalid(f"{name}.kind", f"one of {sorted(kinds)}", _given(kind))
+        _check_keys(f"{name}.", table, kinds[kind], extra=("kind",))
+        missing = [key for key in _REQUIRED.get((name, kind), ()) if key not in table]
+        if missing:
+            raise invalid(f"{name}.{missing[0]}", f"a value (a {name} of kind {kind!r} needs "
+                          f"{', '.join(_REQUIRED[(name, kind)])})", "nothing")
+    return spec
 
 
 def build_library(spec: dict[str, Any], seed: int | None = None) -> ModelLibrary:

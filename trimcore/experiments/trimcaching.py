@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from trimcore.errors import invalid
 from trimcore.experiments.scenarios import build_placement, large_placement_instance, scenario
 from trimcore.experiments.sweep import plot_bands, point_key, run_sweep
 from trimcore.placement import (
@@ -68,7 +69,7 @@ def _paths(out_dir: Path | str, name: str) -> tuple[Path, Path]:
 
 def _seeds(seeds: int, quick: bool) -> range:
     if not (isinstance(seeds, int | np.integer) and seeds >= 1):
-        raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
+        raise invalid("seeds", "an integer >= 1", seeds)
     return range(2 if quick else int(seeds))
 
 

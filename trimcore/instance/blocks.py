@@ -133,6 +133,11 @@ class ModelLibrary(Stored):
             fam = np.asarray(families)
             if fam.shape != (n_models,) or fam.dtype.kind not in "iu" or (fam.size and fam.min() < 0):
                 raise invalid("families", f"{n_models} non-negative integer family ids", families)
+            # without names, ids past the model count would only name empty families (and 2**62
+            # of them would exhaust memory building their labels)
+            if family_names is None and fam.size and fam.max() >= n_models:
+                raise invalid("families", f"family ids in [0, {n_models}) (or family_names naming more)",
+                              int(fam.max()))
             fam = fam.astype(np.int64)
         n_fam = int(fam.max()) + 1 if fam.size else 0
         names = _labels("model_names", model_names, n_models, "model")

@@ -22,6 +22,7 @@ import dataclasses
 import json
 import os
 import stat
+import sys
 import tempfile
 import typing
 from collections.abc import Mapping
@@ -130,7 +131,7 @@ def save_arrays(path: str | os.PathLike[str], kind: str, arrays: Mapping[str, np
               "arrays": manifest}
     try:
         text = json.dumps(header, allow_nan=True, ensure_ascii=False).encode("utf-8")
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise invalid("meta", "JSON-serialisable values with str keys", str(exc)) from None
     store[_HEADER] = np.frombuffer(text, dtype=np.uint8)
 
@@ -183,6 +184,8 @@ def _parse_header(path: Path, raw: np.ndarray, kind: str | None) -> dict[str, An
         header = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise _bad(path, f"malformed header JSON ({exc})") from None
+    except RecursionError:  # a crafted header nested deeper than the interpreter's stack
+        raise _bad(path, f"malformed header JSON (nested deeper than {sys.getrecursionlimit()} levels)") from None
     if not isinstance(header, dict) or header.get("format") != _FORMAT:
         raise _bad(path, "not a trimcore file (header lacks format 'trimcore')")
     version = header.get("version")
@@ -338,14 +341,20 @@ def _encode(value: object, where: str) -> Any:
                          "dict (str keys) of those", type(value).__name__)
 
 
-def _decode(value: Any) -> Any:
+#: Deepest nesting of containers a stored dataclass value may have (deeper: a crafted file).
+MAX_VALUE_DEPTH = 100
+
+
+def _decode(value: Any, depth: int = 0) -> Any:
+    if depth > MAX_VALUE_DEPTH:
+        raise ValueError(f"values nested deeper than {MAX_VALUE_DEPTH} levels")
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [_decode(v, depth + 1) for v in value]
     if isinstance(value, dict):
         if set(value) == {"__tuple__"}:
-            return tuple(_decode(v) for v in value["__tuple__"])
+            return tuple(_decode(v, depth + 1) for v in value["__tuple__"])
         if set(value) == {"__dict__"}:
-            return {k: _decode(v) for k, v in value["__dict__"].items()}
+            return {k: _decode(v, depth + 1) for k, v in value["__dict__"].items()}
         raise ValueError(f"unknown encoded object with keys {sorted(value)}")
     return value
 
@@ -434,7 +443,7 @@ def _build_dataclass(p: Path, cls: type[T], arrays: Mapping[str, np.ndarray], me
         libraries = dict(meta["libraries"])
         values = {k: _decode(v) for k, v in dict(meta["values"]).items()}
         nested = dict(meta.get("nested", {}))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise _bad(p, f"malformed dataclass metadata ({type(exc).__name__}: {exc})") from None
     kwargs: dict[str, Any] = {}
     for name in array_fields:

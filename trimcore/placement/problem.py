@@ -12,7 +12,7 @@ import numpy as np
 
 from trimcore._persist import Stored
 from trimcore._tolerances import FEASIBILITY_RTOL
-from trimcore._validate import bool_array, float_array
+from trimcore._validate import bool_array, float_array, index_array
 from trimcore.errors import InstanceError, invalid
 from trimcore.instance.blocks import ModelLibrary
 from trimcore.kernels import choose_backend, kernel
@@ -292,30 +292,57 @@ class PlacementProblem(Stored):
         arrays, meta = load_arrays(path, kind="PlacementProblem")
         library = library_from_parts(Path(path), arrays, meta.get("library"), "library.")
         try:
+            pop = _stored(arrays, "popularity_by_model", 2)
+            cap = _stored(arrays, "capacity", 1)
             if "max_size" in arrays:
-                return cls.from_library(library, arrays["capacity"], arrays["popularity_by_model"].T,
-                                        arrays["max_size"])
-            return cls._from_pairs(library, arrays)
-        except KeyError as exc:
-            raise InstanceError(f"{path}: missing array {exc} in a PlacementProblem file") from None
+                return cls.from_library(library, cap, pop.T, _stored(arrays, "max_size", 2))
+            return cls._from_pairs(library, cap, pop, arrays)
         except InstanceError as exc:
             raise InstanceError(f"{path}: {exc}") from None
 
     @classmethod
-    def _from_pairs(cls, library: ModelLibrary, arrays: dict[str, np.ndarray]) -> PlacementProblem:
-        pop_t = _popularity(arrays["popularity_by_model"].T, arrays["popularity_by_model"].shape[1],
-                            library.n_models)
-        cap = _capacity(arrays["capacity"], arrays["capacity"].shape[0])
+    def _from_pairs(cls, library: ModelLibrary, capacity: np.ndarray, popularity_by_model: np.ndarray,
+                    arrays: dict[str, np.ndarray]) -> PlacementProblem:
+        """Rebuild explicit pair lists from a file: every extent and id is checked, none trusted."""
+        n_users = popularity_by_model.shape[1]
+        pop_t = _popularity(popularity_by_model.T, n_users, library.n_models)
+        cap = _capacity(capacity, capacity.shape[0])
         n_pairs = cap.shape[0] * library.n_models
-        ptr, length = arrays["pair_ptr"].astype(np.int64), arrays["pair_len"].astype(np.int64)
-        users = arrays["pair_users"].astype(np.int32)
-        if ptr.shape != (n_pairs,) or length.shape != (n_pairs,):
-            raise invalid("pair_ptr", f"{n_pairs} entries", ptr.shape)
-        if (ptr < 0).any() or (length < 0).any() or (ptr + length > users.size).any():
-            raise invalid("pair_ptr", "pair extents inside pair_users", "out-of-range extents")
-        if users.size and (users.min() < 0 or users.max() >= pop_t.shape[1]):
-            raise invalid("pair_users", f"user ids in [0, {pop_t.shape[1]})", "out-of-range ids")
-        return cls._frozen(library, cap, pop_t, ptr, length, users, None)
+        raw_users = _stored(arrays, "pair_users", 1, integer=True)
+        users = index_array("pair_users", raw_users, n_users).astype(np.int32)
+        # ptr in [0, size] and len in [0, min(size, K)] (a pair lists distinct users), so
+        # ptr <= size - len below is exact int64 arithmetic: no crafted extent can overflow it
+        ptr = index_array("pair_ptr", _stored(arrays, "pair_ptr", 1, integer=True), users.size + 1, shape=(n_pairs,))
+        length = index_array("pair_len", _stored(arrays, "pair_len", 1, integer=True), min(users.size, n_users) + 1,
+                             shape=(n_pairs,))
+        outside = ptr > users.size - length
+        if outside.any():
+            p = int(np.flatnonzero(outside)[0])
+            raise invalid("pair_ptr/pair_len", f"extents inside pair_users (size {users.size})",
+                          f"pair {p} at {int(ptr[p])} of length {int(length[p])}")
+        # every pair lists strictly increasing (so distinct) users, as from_arrays writes them: a
+        # repeated user would be counted twice by the evaluators
+        drops = np.concatenate(([0], np.cumsum(users[1:] <= users[:-1], dtype=np.int64)))
+        several = length > 1
+        first, last = np.where(several, ptr, 0), np.where(several, ptr + length - 1, 0)
+        repeated = several & (drops[last] > drops[first])
+        if repeated.any():
+            p = int(np.flatnonzero(repeated)[0])
+            raise invalid("pair_users", "strictly increasing user ids within each pair",
+                          f"a repeated or unsorted user in pair {p}")
+        return cls._frozen(library, cap, pop_t, ptr.copy(), length.copy(), users, None)
+
+
+def _stored(arrays: dict[str, np.ndarray], name: str, ndim: int, *, integer: bool = False) -> np.ndarray:
+    """Array ``name`` of a problem file: ``ndim``-d, of an integer dtype if asked (as ``save`` writes it)."""
+    if name not in arrays:
+        raise invalid(name, "an array in a PlacementProblem file", "a file without it")
+    arr = arrays[name]
+    if arr.ndim != ndim:
+        raise invalid(name, f"a {ndim}-d array", f"shape {arr.shape}")
+    if integer and arr.dtype.kind not in "iu":
+        raise invalid(name, "an integer dtype", f"dtype {arr.dtype}")
+    return arr
 
 
 def _capacity(capacity: Any, n_servers: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from trimcore._numeric import fractional_knapsack, sequential_sum
 from trimcore._tolerances import GRID_ROUNDING_RTOL, PRUNE_RTOL
 from trimcore.errors import InstanceError, invalid
 from trimcore.kernels import kernel
+from trimcore.kernels.knapsack.reference import fptas_rounded_values
 from trimcore.placement.greedy import GREEDY_RTOL
 from trimcore.placement.problem import PlacementProblem
 from trimcore.placement.result import PlacementResult
@@ -34,7 +35,8 @@ GRID_CELL_LIMIT = 1 << 22
 FPTAS_TABLE_LIMIT = 50_000_000
 #: Kernels of the successive knapsack greedy (Spec and independent caching).
 SPEC_KERNELS = ("placement.server_gains", "knapsack.knapsack_fptas", "knapsack.knapsack_grid")
-#: No FPTAS table beyond this many cells (one byte each for back-tracking).
+#: No FPTAS table beyond this many bytes: the whole footprint, one byte per cell of the
+#: back-tracking table plus the 8-byte row beside it, ``(n + 8) * columns``, counted before allocating.
 FPTAS_HARD_LIMIT = 4_000_000_000
 
 
@@ -52,7 +54,8 @@ def solve_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float, eps
     n = values.size
     if n == 0:
         return np.zeros(0, dtype=np.int64), method
-    fptas_cols = int(np.floor(values / (eps * values.max() / n)).sum()) + 1
+    # float: the column count of a tiny eps can exceed any int64; nothing is allocated before the checks
+    fptas_cols = float(fptas_rounded_values(values, eps).sum()) + 1.0
     if method == "auto":
         integral = np.all(weights == np.floor(weights)) and weights.max() < 2.0**53
         if integral:
@@ -63,9 +66,11 @@ def solve_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float, eps
                 return kernel("knapsack.knapsack_grid", backend)(values, units, cells), "grid-exact"
         method = "fptas" if n * fptas_cols <= FPTAS_TABLE_LIMIT else "grid"
     if method == "fptas":
-        if n * fptas_cols > FPTAS_HARD_LIMIT:
-            raise invalid("knapsack", f"an FPTAS table of at most {FPTAS_HARD_LIMIT:.0e} cells (use knapsack='auto' "
-                          "or 'grid', or a larger eps)", f"{n} items x {fptas_cols} value cells")
+        footprint = (n + 8) * fptas_cols
+        if not footprint <= FPTAS_HARD_LIMIT:
+            raise invalid("knapsack", f"an FPTAS table of at most {FPTAS_HARD_LIMIT:.0e} bytes (use knapsack='auto' "
+                          "or 'grid', or a larger eps)", f"{n} items x {fptas_cols:.0f} value cells = "
+                          f"{footprint:.3g} bytes")
         return kernel("knapsack.knapsack_fptas", backend)(values, weights, float(capacity), float(eps)), "fptas"
     cell = capacity / grid_cells
     units = np.ceil(weights / cell * (1.0 + GRID_ROUNDING_RTOL)).astype(np.int64)

@@ -44,6 +44,31 @@ inline double weighted_difference(const Word* add, const Word* have, std::size_t
   return total;
 }
 
+// First defect of per-model bitsets over n_blocks blocks: the wrong number of words, or a bit past
+// the last block (weighted_popcount would read block_sizes out of bounds). ok(): none.
+struct BitsDefect {
+  bool wrong_width = false;
+  std::int64_t model = -1;  // the model with a bit past the last block
+  bool ok() const { return !wrong_width && model < 0; }
+};
+
+inline BitsDefect check_model_bits(View2<const Word> bits, std::size_t n_blocks) {
+  BitsDefect defect;
+  if (bits.cols != (n_blocks + 63) / 64) {
+    defect.wrong_width = true;
+    return defect;
+  }
+  const std::size_t tail = n_blocks % 64;
+  if (tail == 0 || bits.cols == 0) return defect;
+  const Word mask = ~((Word{1} << tail) - 1);
+  for (std::size_t i = 0; i < bits.rows; ++i)
+    if (bits(i, bits.cols - 1) & mask) {
+      defect.model = static_cast<std::int64_t>(i);
+      return defect;
+    }
+  return defect;
+}
+
 inline void union_into(Word* dst, const Word* src, std::size_t n_words) {
   for (std::size_t w = 0; w < n_words; ++w) dst[w] |= src[w];
 }

@@ -24,10 +24,36 @@ struct PairCoverage {
   const std::int64_t* pair_len = nullptr;  // [M * I]
   const std::int32_t* users = nullptr;     // flat user lists
 
+  std::size_t n_entries = 0;               // length of `users` (checked by check_pair_coverage)
+
   std::size_t pair(std::size_t m, std::size_t i) const { return m * n_models + i; }
   const std::int32_t* begin(std::size_t p) const { return users + pair_ptr[p]; }
   const std::int32_t* end(std::size_t p) const { return users + pair_ptr[p] + pair_len[p]; }
 };
+
+// First defect of a coverage view: a pair extent outside `users` (or longer than n_users), or a
+// user id outside [0, n_users). Every function below assumes a view that passed this check.
+struct CoverageDefect {
+  enum class Field { None, Extent, User };
+  Field field = Field::None;
+  std::size_t index = 0;   // the pair (Extent) or the position in `users` (User)
+  std::int64_t value = 0;  // the offending user id (User)
+  bool ok() const { return field == Field::None; }
+};
+
+inline CoverageDefect check_pair_coverage(const PairCoverage& cov) {
+  const auto n_flat = static_cast<std::int64_t>(cov.n_entries);
+  const auto n_users = static_cast<std::int64_t>(cov.n_users);
+  for (std::size_t p = 0; p < cov.n_servers * cov.n_models; ++p) {
+    const std::int64_t ptr = cov.pair_ptr[p], len = cov.pair_len[p];
+    // ptr <= n_flat - len, never ptr + len: a crafted extent must not overflow the test
+    if (ptr < 0 || len < 0 || len > n_users || ptr > n_flat - len)
+      return {CoverageDefect::Field::Extent, p, 0};
+  }
+  for (std::size_t t = 0; t < cov.n_entries; ++t)
+    if (cov.users[t] < 0 || cov.users[t] >= n_users) return {CoverageDefect::Field::User, t, cov.users[t]};
+  return {};
+}
 
 // Popularity is stored by model: weight(i, k) = popularity of model i for user k ([I, K]).
 

@@ -312,6 +312,16 @@ inline bool csr_entry_ok(std::int32_t e, std::int64_t s, std::size_t n_elements,
 }
 }  // namespace detail
 
+// CSR offsets: n + 1 entries from 0 to n_entries, non-decreasing. Returns the first bad position
+// (n + 1 for a wrong first or last entry), or -1 when they are valid.
+inline std::int64_t check_csr_offsets(const std::int64_t* offsets, std::size_t n_offsets, std::int64_t n_entries) {
+  if (n_offsets == 0 || offsets[0] != 0 || offsets[n_offsets - 1] != n_entries)
+    return static_cast<std::int64_t>(n_offsets);
+  for (std::size_t t = 1; t < n_offsets; ++t)
+    if (offsets[t] < offsets[t - 1]) return static_cast<std::int64_t>(t);
+  return -1;
+}
+
 // O(nnz) check for n_sets < 2^31 (the fast greedy runs it inside its first pass).
 inline CsrDefect check_set_csr(std::size_t n_sets, const std::int64_t* indptr, const std::int32_t* indices,
                                std::size_t n_elements) {

@@ -15,8 +15,7 @@ def knapsack_fptas(values: np.ndarray, weights: np.ndarray, capacity: float, eps
     n = values.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    mu = eps * values.max() / n
-    scaled = np.floor(values / mu).astype(np.int64)
+    scaled = fptas_rounded_values(values, eps).astype(np.int64)
     width = int(scaled.sum()) + 1
     least = np.full(width, np.inf)
     least[0] = 0.0
@@ -29,8 +28,18 @@ def knapsack_fptas(values: np.ndarray, weights: np.ndarray, capacity: float, eps
         better = candidate < least[v:]
         take[i, v:] = better
         least[v:] = np.where(better, candidate, least[v:])
-    best = int(np.flatnonzero(least <= capacity).max())
+    fits = np.flatnonzero(least <= capacity)
+    best = int(fits.max()) if fits.size else 0  # a negative capacity: nothing (as the C++ tier)
     return _backtrack(take, scaled, best)
+
+
+def fptas_rounded_values(values: np.ndarray, eps: float) -> np.ndarray:
+    """The FPTAS's rounded values ``floor(v / mu)``, as float64 (the C++ tier's operations and order).
+
+    Computed as ``floor((v / v_max) * (n / eps))``: ``mu`` itself underflows to 0 for denormal
+    values. Each is at most ``n / eps``, so the caller can bound the table before casting.
+    """
+    return np.floor((values / values.max()) * (values.shape[0] / eps))
 
 
 def knapsack_grid(values: np.ndarray, weights: np.ndarray, capacity: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Numba tier of the PartialLoading kernels (see :mod:`trimcore.kernels.loading.reference`).
 
-Every kernel is a module-level ``@njit(cache=True)`` function that performs the same
+Every kernel is a module-level ``@njit`` (disk-cached) function that performs the same
 floating-point operations in the same order as its reference twin, so decisions are identical.
 Compiled code is cached next to this file, or in ``NUMBA_CACHE_DIR`` when that is set.
 """
@@ -8,10 +8,11 @@ Compiled code is cached next to this file, or in ``NUMBA_CACHE_DIR`` when that i
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from trimcore.kernels._jit import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _switch_into(prev, full, indptr, indices, block_sizes, load_rate, stamp, tag, q):  # pragma: no cover
     """Loading time prev -> q; the blocks of ``prev`` must carry ``stamp == tag``."""
     if q == prev:
@@ -24,14 +25,14 @@ def _switch_into(prev, full, indptr, indices, block_sizes, load_rate, stamp, tag
     return total / load_rate
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _mark(prev, indptr, indices, stamp, tag):  # pragma: no cover - compiled
     if prev >= 0:
         for t in range(indptr[prev], indptr[prev + 1]):
             stamp[indices[t]] = tag
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _order_times(seq_models, initial, full, indptr, indices, block_sizes, load_rate, out):  # pragma: no cover
     stamp = np.full(block_sizes.shape[0], -1, dtype=np.int64)
     prev = initial
@@ -52,7 +53,7 @@ def loading_order_times(seq_models: np.ndarray, initial: int, full: bool, indptr
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _switch_rows(prevs, full, indptr, indices, block_sizes, load_rate, out):  # pragma: no cover - compiled
     n_models = indptr.shape[0] - 1
     stamp = np.full(block_sizes.shape[0], -1, dtype=np.int64)
@@ -82,7 +83,7 @@ def loading_switch_matrix(full: bool, indptr: np.ndarray, indices: np.ndarray, b
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _simulate(lam, upload, infer, start, finish):  # pragma: no cover - compiled
     f = 0.0
     for p in range(lam.shape[0]):
@@ -100,7 +101,7 @@ def loading_simulate(lam: np.ndarray, upload: np.ndarray, infer: np.ndarray) -> 
     return start, finish
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _minplus(h_left, h_right, cap, out, choice):  # pragma: no cover - compiled
     a = h_left.shape[0]
     b = h_right.shape[0]
@@ -132,7 +133,7 @@ def loading_minplus(h_left: np.ndarray, h_right: np.ndarray, cap: float) -> tupl
     return out[:length].copy(), choice[:length].copy()
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _edf_dp(seq_models, infer, limit, switch, start_state, cap):  # pragma: no cover - compiled
     k_users = seq_models.shape[0]
     n_states = switch.shape[0]
@@ -187,7 +188,7 @@ def loading_edf_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray,
                    int(cap))
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _enumerate(switch, models, infer, deadline, limit, start_state, fill, ptr, users, latest):  # pragma: no cover
     k_users = models.shape[0]
     used = np.zeros(k_users, dtype=np.bool_)

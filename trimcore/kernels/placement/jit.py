@@ -1,4 +1,4 @@
-"""Numba tier: the reference kernels compiled with ``@njit(cache=True)`` at module level.
+"""Numba tier: the reference kernels compiled with ``@njit`` (cached on disk) at module level.
 
 Compiled code is cached on disk next to this file, or in ``NUMBA_CACHE_DIR`` when that is set
 (use it when the installation directory is read-only).
@@ -7,10 +7,11 @@ Compiled code is cached on disk next to this file, or in ``NUMBA_CACHE_DIR`` whe
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from trimcore.kernels._jit import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _storage_used(placement, model_bits, block_sizes, out):  # pragma: no cover - compiled
     n_servers, n_models = placement.shape
     n_words = model_bits.shape[1]
@@ -40,7 +41,7 @@ def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _hit_weight(placement, pair_ptr, pair_len, pair_users, weight):  # pragma: no cover - compiled
     n_servers, n_models = placement.shape
     stamp = np.full(weight.shape[1], -1, dtype=np.int64)
