@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -46,6 +47,19 @@ def _parser() -> argparse.ArgumentParser:
                      help="certified upper bound attached to each placement (default: %(default)s)")
     run.add_argument("--backend", default="auto", help="kernel backend: auto, cpp, numba, reference")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    library = sub.add_parser("library", help="model libraries from weight files")
+    library_sub = library.add_subparsers(dest="library_command", required=True)
+    scan = library_sub.add_parser("scan", help="find the blocks checkpoints share by content; write the library")
+    scan.add_argument("paths", nargs="+", type=Path,
+                      help="one checkpoint per model: .safetensors, .npz, sharded or PEFT adapter directory")
+    scan.add_argument("--out", type=Path, required=True, help="library file to write (.npz)")
+    scan.add_argument("--granularity", choices=["tensor", "layer"], default="tensor",
+                      help="a block is a distinct tensor, or a distinct layer (default: %(default)s)")
+    scan.add_argument("--names", nargs="+", default=None, help="model names (default: file names)")
+    scan.add_argument("--families", nargs="+", default=None,
+                      help="a family name per model (default: models that share blocks)")
+    scan.add_argument("--no-progress", action="store_true", help="no progress bar")
+    scan.set_defaults(paper=None)
     info = sub.add_parser("info", help="version and available backends")
     info.set_defaults(paper=None)
     return parser
@@ -67,6 +81,34 @@ def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def sharing_table(lib: Any) -> str:
+    """Per family and in all: the models' sum of sizes against the size of the union of their blocks."""
+    rows = [(f["family"], f["models"], _human_bytes(f["sum_model_bytes"]), _human_bytes(f["union_bytes"]),
+             f"{f['saving']:.1%}") for f in lib.family_savings()]
+    total = float(lib.model_sizes.sum())
+    union = lib.union_size(np.arange(lib.n_models))
+    rows.append(("all", lib.n_models, _human_bytes(total), _human_bytes(union), f"{1 - union / total:.1%}"))
+    return _table(rows, ["family", "models", "sum of sizes", "union", "saved"])
+
+
+def run_library_scan(args: argparse.Namespace) -> int:
+    """``trimcore library scan``: a library from checkpoints, written atomically, and its sharing table."""
+    from trimcore.instance.blocks import ModelLibrary
+
+    out = args.out if args.out.suffix == ".npz" else args.out.with_name(args.out.name + ".npz")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise InstanceError(f"--out: expected a file in a writable directory, got {str(out)!r}")
+    started = time.perf_counter()
+    lib = ModelLibrary.from_weights(args.paths, granularity=args.granularity, names=args.names,
+                                    families=args.families, progress=False if args.no_progress else None)
+    print(f"scanned {lib.n_models} models in {time.perf_counter() - started:.2f} s: {lib.n_blocks} distinct "
+          f"{args.granularity} blocks, {lib.shared_blocks.size} of them shared")
+    print(sharing_table(lib))
+    print(f"wrote {lib.save(out)}")
+    return 0
+
+
 def run_default(args: argparse.Namespace) -> int:
     """The main job: every placement algorithm on one scenario; table, CSV and PNG."""
     import trimcore as tc
@@ -84,12 +126,7 @@ def run_default(args: argparse.Namespace) -> int:
     print(f"  capacity {_human_bytes(float(problem.capacity.mean()))} per server; "
           f"requests reachable in time: {_reachable_share(problem):.1%}")
     print("\nBlock sharing per family (storage of all models: sum of sizes vs size of the union):")
-    fam_rows = [(f["family"], f["models"], _human_bytes(f["sum_model_bytes"]), _human_bytes(f["union_bytes"]),
-                 f"{f['saving']:.1%}") for f in lib.family_savings()]
-    total = float(lib.model_sizes.sum())
-    union = lib.union_size(np.arange(lib.n_models))
-    fam_rows.append(("all", lib.n_models, _human_bytes(total), _human_bytes(union), f"{1 - union / total:.1%}"))
-    print(_table(fam_rows, ["family", "models", "sum of sizes", "union", "saved"]))
+    print(sharing_table(lib))
 
     # each algorithm attaches the cheap submodular bound; the LP relaxation is solved once below
     cheap = {"bound": "submodular", "backend": args.backend}
@@ -305,6 +342,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(f"trimcore {__version__}; backends available: {', '.join(tc.available_backends())}")
             return 0
+        if args.command == "library":
+            return run_library_scan(args)
         check_args(args)
         if args.paper is None:
             return run_default(args)
