@@ -45,8 +45,9 @@ def write_checkpoints(directory: str | Path, n_models: int = N_MODELS, seed: int
 
 
 def setup_cache() -> list[str]:
-    """asv ``setup_cache``: the checkpoints, in a directory that outlives the benchmark processes."""
-    return write_checkpoints(tempfile.mkdtemp(prefix="trimcore-bench-weights-"))
+    """asv ``setup_cache``: the checkpoints, in the cache directory asv runs it in (and removes)."""
+    os.makedirs("weights", exist_ok=True)
+    return write_checkpoints(os.path.abspath("weights"))
 
 
 setup_cache.timeout = 600  # type: ignore[attr-defined]
