@@ -1,5 +1,6 @@
 """trimcore: parameter-sharing AI model placement, loading and caching at the network edge."""
 
+from trimcore._paths import cmake_prefix, get_include
 from trimcore.coverage import CoverageResult, max_coverage
 from trimcore.errors import BackendUnavailableError, InstanceError
 from trimcore.instance import ModelLibrary
@@ -46,5 +47,7 @@ __all__ = [
     "trimcaching_spec",
     "available_backends",
     "resolve_backend",
+    "cmake_prefix",
+    "get_include",
     "__version__",
 ]
