@@ -141,7 +141,8 @@ def test_spec_memory_guard_counts_the_whole_table():
 def _run_python(code: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter that imports trimcore exactly as this test session does."""
     full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **(env or {})}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+    # -P: no working directory on sys.path, or a source checkout would shadow the installed package
+    return subprocess.run([sys.executable, "-P", "-c", textwrap.dedent(code)], capture_output=True, text=True,
                           env=full_env, timeout=timeout)
 
 
