@@ -12,6 +12,13 @@ from trimcore.loading import (
     partialloading_greedy,
     partialloading_optimal,
 )
+from trimcore.pulling import (
+    OnlineResult,
+    PullingProblem,
+    PullingResult,
+    pulling_lp,
+    pulling_optimal,
+)
 from trimcore.placement import (
     PlacementProblem,
     PlacementResult,
@@ -33,6 +40,11 @@ __all__ = [
     "ModelLibrary",
     "PlacementProblem",
     "PlacementResult",
+    "OnlineResult",
+    "PullingProblem",
+    "PullingResult",
+    "pulling_lp",
+    "pulling_optimal",
     "independent_caching",
     "max_coverage",
     "optimal_placement",
