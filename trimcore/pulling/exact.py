@@ -31,6 +31,7 @@ from trimcore._validate import real
 from trimcore.errors import invalid
 from trimcore.pulling.problem import PullingProblem
 from trimcore.pulling.result import PullingResult, make_result
+from trimcore.result import Status
 
 __all__ = ["pulling_optimal", "pulling_lp", "brute_force_pulling", "FORMULATIONS", "LpSolution", "solve_lp"]
 
@@ -52,6 +53,18 @@ class _Model:
     y_cols: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None  # col, j, k, l (full)
     constant: float                           # objective constant (none so far)
     empty_request: bool                       # a request without any candidate: infeasible
+    groups: dict[str, list[tuple[int, int]]] | None = None  # row ranges per constraint group
+    d_cols: np.ndarray | None = None          # full formulation: the pull-delay epigraph columns
+
+    def without(self, *names: str) -> _Model:
+        """The same model without the rows of the named groups."""
+        keep = np.ones(self.a.shape[0], bool)
+        for name in names:
+            for lo, hi in (self.groups or {}).get(name, []):
+                keep[lo:hi] = False
+        return _Model(c=self.c.copy(), a=self.a[keep], lo=self.lo[keep], hi=self.hi[keep], ub=self.ub,
+                      integrality=self.integrality, x_pairs=self.x_pairs, y_cols=self.y_cols,
+                      constant=self.constant, empty_request=self.empty_request, groups=None, d_cols=self.d_cols)
 
 
 class _Rows:
@@ -62,8 +75,11 @@ class _Rows:
         self.lo: list[np.ndarray] = []
         self.hi: list[np.ndarray] = []
         self.n = 0
+        self.groups: dict[str, list[tuple[int, int]]] = {}
 
-    def add(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, lo: Any, hi: Any) -> None:
+    def add(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, lo: Any, hi: Any,
+            group: str = "") -> None:
+        self.groups.setdefault(group, []).append((self.n, self.n + n_rows))
         self.r.append(np.asarray(rows, np.int64) + self.n)
         self.c.append(np.asarray(cols, np.int64))
         self.v.append(np.asarray(vals, np.float64))
@@ -72,7 +88,7 @@ class _Rows:
         self.n += n_rows
 
     def matrix(self, n_cols: int) -> tuple[Any, np.ndarray, np.ndarray]:
-        from scipy import sparse
+        from scipy import sparse  # type: ignore[import-untyped]
 
         if not self.r:
             return sparse.csr_matrix((0, n_cols)), np.zeros(0), np.zeros(0)
@@ -118,9 +134,7 @@ def _residency(pp: PullingProblem, rows: _Rows, xj: np.ndarray, xk: np.ndarray, 
 
 
 def _build(pp: PullingProblem, formulation: str) -> _Model:
-    from scipy import sparse  # noqa: F401  (imported for _Rows.matrix)
-
-    j_count, k_models = pp.n_requests, pp.n_models
+    j_count = pp.n_requests
     nr = pp.nearest
     hp = pp.trans_power[pp.home]
     rows = _Rows()
@@ -194,9 +208,9 @@ def _build(pp: PullingProblem, formulation: str) -> _Model:
         # budget: sum_k x (infc + p tr) + p D_j <= B_j
         rows.add(np.append(xj, np.arange(j_count)), np.append(np.arange(m), dj),
                  np.append(pp.infer_cost[xj, xk] + hp[xj] * pp.trans_delay[xj, xk], hp), j_count,
-                 -np.inf, pp.budget)
+                 -np.inf, pp.budget, group="budget")
         # accuracy: sum_k x a >= A
-        rows.add(xj, np.arange(m), pp.accuracy[xj, xk], j_count, pp.min_accuracy, np.inf)
+        rows.add(xj, np.arange(m), pp.accuracy[xj, xk], j_count, pp.min_accuracy, np.inf, group="accuracy")
         if pp.capacity == "per_request":
             rows.add(xj, np.arange(m), pp.alpha * pp.model_size[xk], j_count, -np.inf, pp.memory[pp.home])
     if pp.capacity == "per_cloudlet" and m:
@@ -208,11 +222,12 @@ def _build(pp: PullingProblem, formulation: str) -> _Model:
     a, lo, hi = rows.matrix(n_cols)
     return _Model(c=np.concatenate(c_parts), a=a, lo=lo, hi=hi, ub=np.concatenate(ub_parts),
                   integrality=np.concatenate(int_parts), x_pairs=(xj, xk), y_cols=y_cols, constant=0.0,
-                  empty_request=empty)
+                  empty_request=empty, groups=rows.groups,
+                  d_cols=d_col if formulation == "full" else None)
 
 
 def _solve(model: _Model, integral: bool, time_limit: float, mip_rel_gap: float) -> Any:
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import Bounds, LinearConstraint, milp  # type: ignore[import-untyped]
 
     cons = [LinearConstraint(model.a, model.lo, model.hi)] if model.a.shape[0] else []
     opts: dict[str, Any] = {"time_limit": time_limit, "disp": False}
@@ -322,7 +337,7 @@ def pulling_optimal(pp: PullingProblem, time_limit: float = 60.0, *, formulation
         return make_result(pp, m, s, r, algorithm="pulling_optimal", options={**opts, "solver": res.message},
                            started=started, status="time_limit", lower_bound=bound, bound_method="milp")
     m, s, r, _ = _decode(pp, model, np.round(res.x), formulation)
-    status = "optimal" if res.status == 0 else "time_limit"
+    status: Status = "optimal" if res.status == 0 else "time_limit"
     if status == "optimal" and bound is None:
         bound = float(res.fun)
     return make_result(pp, m, s, r, algorithm="pulling_optimal", options=opts, started=started, status=status,
@@ -415,6 +430,47 @@ def pulling_lp(pp: PullingProblem, *, formulation: str = "reduced") -> PullingRe
                        lower_bound=lp.value, bound_method="lp", fraction=lp.fraction)
 
 
+def _batch_total(pp: PullingProblem, m: np.ndarray, s: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Total delay of C decisions at once (rows of m, s, r), ``inf`` where infeasible.
+
+    Written independently of :meth:`PullingProblem.evaluate` (the tests compare the two).
+    """
+    h = pp.home[None, :]
+    jj = np.arange(pp.n_requests)[None, :]
+    sp = pp.shareable_size[m] * pp.path_delay[h, s]
+    rp = pp.remaining_size[m] * pp.path_delay[h, r]
+    rest = pp.infer_delay[jj, m] + pp.queue_delay[None, :] + pp.trans_delay[jj, m]
+    if pp.pull_delay == "per_request":
+        pull_charged = np.maximum(sp, rp)
+        total = (pull_charged + rest).sum(axis=1)
+    else:
+        g = np.maximum(sp.sum(axis=1), rp.sum(axis=1))
+        pull_charged = np.broadcast_to(g[:, None], sp.shape)
+        total = g + rest.sum(axis=1)
+    tol = 1e-9
+    ok = (pp.accuracy[jj, m] >= pp.min_accuracy[None, :] - tol * np.maximum(1, np.abs(pp.min_accuracy))).all(1)
+    charged = pp.infer_cost[jj, m] + pp.trans_power[h] * (pull_charged + pp.trans_delay[jj, m])
+    ok &= (charged <= pp.budget + tol * np.maximum(1, np.abs(pp.budget))).all(axis=1)
+    ok &= pp.shareable_sources[m, s].all(axis=1) & pp.remaining_sources[m, r].all(axis=1)
+    if pp.capacity == "per_request":
+        mem = pp.memory[pp.home]
+        ok &= (pp.alpha * pp.model_size[m] <= mem + tol * np.maximum(1, mem)).all(axis=1)
+    else:
+        for i in range(pp.n_cloudlets):
+            at = pp.home == i
+            used = np.zeros(m.shape[0])
+            for f in range(pp.n_families):
+                members = np.flatnonzero(pp.family_index == f)
+                sh = np.zeros(m.shape[0])
+                for k in members:
+                    hit = (m[:, at] == k).any(axis=1)
+                    sh = np.maximum(sh, np.where(hit, pp.shareable_size[k], 0.0))
+                    used += np.where(hit, pp.remaining_size[k], 0.0)
+                used += sh
+            ok &= pp.alpha * used <= pp.memory[i] + tol * max(1.0, pp.memory[i])
+    return np.where(ok, total, np.inf)
+
+
 def brute_force_pulling(pp: PullingProblem) -> tuple[float, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
     """Exhaustive search over every (model, shareable source, remaining source) of every request.
 
@@ -424,18 +480,23 @@ def brute_force_pulling(pp: PullingProblem) -> tuple[float, tuple[np.ndarray, np
     import itertools
 
     _check_problem(pp)
-    nodes = pp.n_cloudlets + 1
-    per_req = pp.n_models * nodes * nodes
-    if per_req ** pp.n_requests > BRUTE_FORCE_LIMIT:
-        raise invalid("pp", f"at most {BRUTE_FORCE_LIMIT} decisions", per_req ** pp.n_requests)
-    options = [(k, s, r) for k in range(pp.n_models) for s in range(nodes) for r in range(nodes)
-               if pp.shareable_sources[k, s] and pp.remaining_sources[k, r]]
+    opts = [(k, a, b) for k in range(pp.n_models) for a in np.flatnonzero(pp.shareable_sources[k])
+            for b in np.flatnonzero(pp.remaining_sources[k])]
+    count = len(opts) ** pp.n_requests
+    if count > BRUTE_FORCE_LIMIT:
+        raise invalid("pp", f"at most {BRUTE_FORCE_LIMIT} decisions", count)
+    if pp.n_requests == 0:
+        return 0.0, (np.zeros(0, np.int64),) * 3
+    if not opts:
+        return float("inf"), None
+    table = np.array(opts, dtype=np.int64)
+    combos = np.array(list(itertools.product(range(len(opts)), repeat=pp.n_requests)), dtype=np.int64)
     best, arg = float("inf"), None
-    for combo in itertools.product(options, repeat=pp.n_requests):
-        m = np.array([c[0] for c in combo], np.int64)
-        s = np.array([c[1] for c in combo], np.int64)
-        r = np.array([c[2] for c in combo], np.int64)
-        ev = pp.evaluate(m, s, r)
-        if ev.feasible and ev.total_delay < best:
-            best, arg = ev.total_delay, (m, s, r)
+    for lo in range(0, combos.shape[0], 20000):
+        chunk = table[combos[lo:lo + 20000]]                 # (C, J, 3)
+        totals = _batch_total(pp, chunk[:, :, 0], chunk[:, :, 1], chunk[:, :, 2])
+        t = int(np.argmin(totals))
+        if totals[t] < best:
+            best = float(totals[t])
+            arg = (chunk[t, :, 0].copy(), chunk[t, :, 1].copy(), chunk[t, :, 2].copy())
     return best, arg
