@@ -79,7 +79,7 @@ def _best_accuracy(pp: PullingProblem, feasible_only: bool) -> np.ndarray:
     acc = pp.accuracy
     if feasible_only:
         acc = np.where(pp.allowed, acc, -np.inf)
-        none: np.ndarray = ~pp.allowed.any(axis=1)
+        none = np.asarray(~pp.allowed.any(axis=1))
         acc = np.where(none[:, None], pp.accuracy, acc)
     return acc.argmax(axis=1).astype(np.int64) if pp.n_requests else np.zeros(0, np.int64)
 
