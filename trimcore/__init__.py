@@ -20,6 +20,7 @@ from trimcore.pulling import (
     pulling_lp,
     pulling_nbs,
     pulling_nonshare,
+    pulling_online,
     pulling_optimal,
     pulling_rounding,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "pulling_lp",
     "pulling_nbs",
     "pulling_nonshare",
+    "pulling_online",
     "pulling_optimal",
     "pulling_rounding",
     "independent_caching",

@@ -3,6 +3,7 @@
 
 from trimcore.pulling.baselines import nbs_lp, pulling_cloud, pulling_nbs, pulling_nonshare
 from trimcore.pulling.exact import brute_force_pulling, pulling_lp, pulling_optimal, solve_lp
+from trimcore.pulling.online import ema, make_context, pulling_online
 from trimcore.pulling.problem import PullingEvaluation, PullingProblem
 from trimcore.pulling.result import OnlineResult, PullingResult
 from trimcore.pulling.rounding import pulling_rounding, repair_decision
@@ -13,6 +14,8 @@ __all__ = [
     "PullingProblem",
     "PullingResult",
     "brute_force_pulling",
+    "ema",
+    "make_context",
     "nbs_lp",
     "pulling_cloud",
     "pulling_nbs",
@@ -20,6 +23,7 @@ __all__ = [
     "pulling_rounding",
     "repair_decision",
     "pulling_lp",
+    "pulling_online",
     "pulling_optimal",
     "solve_lp",
 ]
