@@ -25,7 +25,8 @@ __all__ = ["main"]
 
 #: The main job adds the LP-relaxation bound when the LP has at most this many variables.
 CLI_LP_LIMIT = 100_000
-PAPERS = {"trimcaching": "trimcore.experiments.trimcaching", "partialloading": "trimcore.experiments.partialloading"}
+PAPERS = {"trimcaching": "trimcore.experiments.trimcaching", "partialloading": "trimcore.experiments.partialloading",
+          "pulling": "trimcore.experiments.pulling"}
 
 
 def _parser() -> argparse.ArgumentParser:
