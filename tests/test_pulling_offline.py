@@ -107,6 +107,23 @@ def test_ilp_equals_enumeration_and_full_formulation(pull_delay, capacity, dc_so
     assert n_feasible >= 60 and n_infeasible >= 1
 
 
+@pytest.mark.parametrize("capacity", ["per_cloudlet", "per_request"])
+def test_decomposition_by_home_is_exact(capacity):
+    for seed in range(40):
+        pp = tiny_problem(seed, n=3, k=3, j=7, capacity=capacity, tight=1.5)
+        whole = tc.pulling_optimal(pp, decompose=False)
+        parts = tc.pulling_optimal(pp)
+        assert whole.status == parts.status
+        if whole.feasible:
+            assert parts.objective == pytest.approx(whole.objective, rel=1e-6)
+            assert parts.lower_bound == pytest.approx(whole.lower_bound, rel=1e-6)
+        for form in ("reduced", "full"):
+            a, b = solve_lp(pp, form, decompose=False), solve_lp(pp, form)
+            assert a.status == b.status
+            if a.status == "optimal":
+                assert b.value == pytest.approx(a.value, rel=1e-7, abs=1e-9)
+
+
 def test_per_request_variant_is_separable():
     for seed in range(60):
         pp = tiny_problem(seed, n=3, k=3, j=4, capacity="per_request")

@@ -290,58 +290,111 @@ def _check_problem(pp: Any) -> None:
         raise invalid("pp", "a PullingProblem", type(pp).__name__)
 
 
+def _components(pp: PullingProblem, decompose: bool) -> list[np.ndarray]:
+    """Independent request groups: under ``pull_delay="per_request"`` requests interact only
+    through their home's memory, so each home cloudlet is a separate problem (exact)."""
+    if not decompose or pp.pull_delay != "per_request":
+        return [np.arange(pp.n_requests)]
+    order = np.argsort(pp.home, kind="stable")
+    cuts = np.flatnonzero(np.diff(pp.home[order])) + 1
+    return [g for g in np.split(order, cuts) if g.size]
+
+
+def _separable(pp: PullingProblem, formulation: str) -> bool:
+    return formulation == "reduced" and pp.pull_delay == "per_request" and pp.capacity == "per_request"
+
+
+def _ilp_part(pp: PullingProblem, formulation: str, limit: float, gap: float
+              ) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, float | None, str]:
+    """(status, model, shareable_source, remaining_source, dual bound, message) of one component."""
+    if _separable(pp, formulation):
+        model_, delay = pp.per_request_optima()
+        if (model_ < 0).any():
+            m, s, r = fallback_decision(pp)
+            return "infeasible", m, s, r, None, "a request without a feasible model"
+        idx = np.arange(pp.n_requests)
+        s = pp.nearest["shareable_source"][idx, model_]
+        r = pp.nearest["remaining_source"][idx, model_]
+        return "optimal", model_, s, r, float(delay.sum()), "closed form (separable)"
+    model = _build(pp, formulation)
+    if model.empty_request:
+        m, s, r = fallback_decision(pp)
+        return "infeasible", m, s, r, None, "a request without a candidate model"
+    res = _solve(model, True, limit, gap)
+    if res.status == 2 or (res.x is None and res.status != 1):
+        m, s, r = fallback_decision(pp)
+        return "infeasible", m, s, r, None, str(res.message)
+    bound = getattr(res, "mip_dual_bound", None)
+    bound = None if bound is None or not np.isfinite(bound) else float(bound)
+    if res.x is None:
+        m, s, r = fallback_decision(pp)
+        return "time_limit", m, s, r, bound, str(res.message)
+    m, s, r, _ = _decode(pp, model, np.round(res.x), formulation)
+    status = "optimal" if res.status == 0 else "time_limit"
+    if status == "optimal" and bound is None:
+        bound = float(res.fun)
+    return status, m, s, r, bound, str(res.message)
+
+
 def pulling_optimal(pp: PullingProblem, time_limit: float = 60.0, *, formulation: str = "reduced",
-                    mip_rel_gap: float = 1e-7) -> PullingResult:
+                    mip_rel_gap: float = 1e-7, decompose: bool = True) -> PullingResult:
     """Exact ILP (spec §5.2) solved with HiGHS.
 
     Parameters
     ----------
     pp : PullingProblem
     time_limit : float
-        Seconds given to HiGHS (> 0).
+        Seconds given to HiGHS in total (> 0).
     formulation : {"reduced", "full"}
         The source-dominance model (default) or the full one with source variables.
     mip_rel_gap : float
         HiGHS's relative gap at which it declares optimality.
+    decompose : bool
+        Under ``pull_delay="per_request"`` solve each home cloudlet's requests separately (they
+        share nothing else; exact). The separable variant (``capacity="per_request"`` too, reduced
+        formulation) is solved in closed form (:meth:`PullingProblem.per_request_optima`).
 
     Returns
     -------
     PullingResult
         ``status`` ``"optimal"``, ``"time_limit"`` (incumbent, or the fallback decision when HiGHS
         found none) or ``"infeasible"`` (proved; the decision is then the fallback one, and no
-        exception is raised). ``lower_bound`` is HiGHS's dual bound.
+        exception is raised). ``lower_bound`` is HiGHS's dual bound (summed over components).
     """
     _check_problem(pp)
     _check_formulation(formulation)
     limit = real("time_limit", time_limit, low=0.0, low_open=True)
     gap = real("mip_rel_gap", mip_rel_gap, low=0.0)
     started = time.perf_counter()
-    opts = {"time_limit": limit, "formulation": formulation, "mip_rel_gap": gap}
+    opts: dict[str, Any] = {"time_limit": limit, "formulation": formulation, "mip_rel_gap": gap,
+                            "decompose": decompose}
     if pp.n_requests == 0:
         return make_result(pp, [], [], [], algorithm="pulling_optimal", options=opts, started=started,
                            status="optimal", lower_bound=0.0, bound_method="milp")
-    model = _build(pp, formulation)
-    if model.empty_request:
-        m, s, r = fallback_decision(pp)
-        return make_result(pp, m, s, r, algorithm="pulling_optimal", options={**opts, "proof": "no candidate"},
-                           started=started, status="infeasible")
-    res = _solve(model, True, limit, gap)
-    if res.status == 2 or (res.x is None and res.status != 1):
-        m, s, r = fallback_decision(pp)
-        return make_result(pp, m, s, r, algorithm="pulling_optimal", options={**opts, "solver": res.message},
-                           started=started, status="infeasible")
-    bound = getattr(res, "mip_dual_bound", None)
-    bound = None if bound is None or not np.isfinite(bound) else float(bound)
-    if res.x is None:
-        m, s, r = fallback_decision(pp)
-        return make_result(pp, m, s, r, algorithm="pulling_optimal", options={**opts, "solver": res.message},
-                           started=started, status="time_limit", lower_bound=bound, bound_method="milp")
-    m, s, r, _ = _decode(pp, model, np.round(res.x), formulation)
-    status: Status = "optimal" if res.status == 0 else "time_limit"
-    if status == "optimal" and bound is None:
-        bound = float(res.fun)
+    parts = _components(pp, decompose)
+    m = np.zeros(pp.n_requests, np.int64)
+    s = np.zeros(pp.n_requests, np.int64)
+    r = np.zeros(pp.n_requests, np.int64)
+    statuses, bounds = [], []
+    for group in parts:
+        sub = pp if len(parts) == 1 else pp.subset_requests(group)
+        left = max(1e-3, limit - (time.perf_counter() - started))
+        st, gm, gs, gr, bound, msg = _ilp_part(sub, formulation, left, gap)
+        m[group], s[group], r[group] = gm, gs, gr
+        statuses.append(st)
+        bounds.append(bound)
+        if st == "infeasible":
+            opts["proof"] = msg
+            break
+    if "infeasible" in statuses:
+        fm, fs, fr = fallback_decision(pp)
+        return make_result(pp, fm, fs, fr, algorithm="pulling_optimal", options=opts, started=started,
+                           status="infeasible")
+    status: Status = "optimal" if all(x == "optimal" for x in statuses) else "time_limit"
+    total = None if any(b is None for b in bounds) else float(sum(b for b in bounds if b is not None))
+    opts["components"] = len(parts)
     return make_result(pp, m, s, r, algorithm="pulling_optimal", options=opts, started=started, status=status,
-                       lower_bound=bound, bound_method="milp")
+                       lower_bound=total, bound_method="milp")
 
 
 @dataclass(frozen=True)
@@ -368,14 +421,16 @@ class LpSolution:
     runtime_s: float
 
 
-def solve_lp(pp: PullingProblem, formulation: str = "reduced", time_limit: float = 600.0) -> LpSolution:
-    """Solve the LP relaxation (every variable in [0, 1]); see :func:`pulling_lp`."""
-    _check_problem(pp)
-    _check_formulation(formulation)
+def _lp_part(pp: PullingProblem, formulation: str, time_limit: float) -> LpSolution:
     started = time.perf_counter()
     j, k = pp.n_requests, pp.n_models
-    if j == 0:
-        return LpSolution(0.0, np.zeros((0, k)), None, "optimal", time.perf_counter() - started)
+    if _separable(pp, formulation):  # the LP's optimum is the integral per-request minimum
+        model_, delay = pp.per_request_optima()
+        if (model_ < 0).any():
+            return LpSolution(float("inf"), np.zeros((j, k)), None, "infeasible", time.perf_counter() - started)
+        frac = np.zeros((j, k))
+        frac[np.arange(j), model_] = 1.0
+        return LpSolution(float(delay.sum()), frac, None, "optimal", time.perf_counter() - started)
     model = _build(pp, formulation)
     if model.empty_request:
         return LpSolution(float("inf"), np.zeros((j, k)), None, "infeasible", time.perf_counter() - started)
@@ -392,6 +447,44 @@ def solve_lp(pp: PullingProblem, formulation: str = "reduced", time_limit: float
         y = {key: (model.y_cols[key][1], model.y_cols[key][2], model.y_cols[key][3],
                    np.clip(x[model.y_cols[key][0]], 0.0, 1.0)) for key in ("shareable", "remaining")}
     return LpSolution(float(res.fun), frac, y, "optimal", time.perf_counter() - started)
+
+
+def solve_lp(pp: PullingProblem, formulation: str = "reduced", time_limit: float = 600.0, *,
+             decompose: bool = True) -> LpSolution:
+    """Solve the LP relaxation (every variable in [0, 1]); see :func:`pulling_lp`.
+
+    With ``decompose`` (and ``pull_delay="per_request"``) one LP per home cloudlet, summed: the
+    same LP, since the components share no constraint.
+    """
+    _check_problem(pp)
+    _check_formulation(formulation)
+    started = time.perf_counter()
+    j, k = pp.n_requests, pp.n_models
+    if j == 0:
+        return LpSolution(0.0, np.zeros((0, k)), None, "optimal", time.perf_counter() - started)
+    parts = _components(pp, decompose)
+    if len(parts) == 1:
+        return _lp_part(pp, formulation, time_limit)
+    frac = np.zeros((j, k))
+    value = 0.0
+    ys: dict[str, list[tuple[np.ndarray, ...]]] = {"shareable": [], "remaining": []}
+    for group in parts:
+        part = _lp_part(pp.subset_requests(group), formulation, time_limit)
+        if part.status != "optimal":
+            return LpSolution(float("inf"), np.zeros((j, k)), None, part.status, time.perf_counter() - started)
+        frac[group] = part.fraction
+        value += part.value
+        if part.y is not None:
+            for key in ys:
+                yj, yk, yl, val = part.y[key]
+                ys[key].append((group[yj], yk, yl, val))
+    y: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None = None
+    if formulation == "full":
+        y = {}
+        for key in ys:
+            cat = [np.concatenate([p[t] for p in ys[key]]) for t in range(4)]
+            y[key] = (cat[0], cat[1], cat[2], cat[3])
+    return LpSolution(value, frac, y, "optimal", time.perf_counter() - started)
 
 
 def pulling_lp(pp: PullingProblem, *, formulation: str = "reduced") -> PullingResult:

@@ -236,6 +236,15 @@ class PullingProblem:
         values.update(changes)
         return PullingProblem(**values)
 
+    def subset_requests(self, requests: Any) -> PullingProblem:
+        """The same network, models and options with only the given requests (in that order)."""
+        idx = index_array("requests", requests, max(self.n_requests, 1), shape=(None,))
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        for name in ("home", "queue_delay", "min_accuracy", "budget", "infer_delay", "trans_delay", "accuracy",
+                     "infer_cost"):
+            values[name] = values[name][idx]
+        return PullingProblem(**values)
+
     # ------------------------------------------------------------------ sizes
     @property
     def n_cloudlets(self) -> int:
