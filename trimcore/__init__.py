@@ -12,6 +12,16 @@ from trimcore.loading import (
     partialloading_greedy,
     partialloading_optimal,
 )
+from trimcore.placement import (
+    PlacementProblem,
+    PlacementResult,
+    independent_caching,
+    optimal_placement,
+    popularity_caching,
+    random_caching,
+    trimcaching_gen,
+    trimcaching_spec,
+)
 from trimcore.pulling import (
     OnlineResult,
     PullingProblem,
@@ -23,16 +33,6 @@ from trimcore.pulling import (
     pulling_online,
     pulling_optimal,
     pulling_rounding,
-)
-from trimcore.placement import (
-    PlacementProblem,
-    PlacementResult,
-    independent_caching,
-    optimal_placement,
-    popularity_caching,
-    random_caching,
-    trimcaching_gen,
-    trimcaching_spec,
 )
 
 __version__ = "0.1.0"
