@@ -37,16 +37,20 @@ def _uniform(state):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def _normal(state, spare):  # pragma: no cover - compiled
-    # spare[0] = 1.0 when spare[1] holds the second normal of the last Box-Muller pair
+    # spare[0] = 1.0 when spare[1] holds the second normal of the last polar-method pair
     if spare[0] == 1.0:
         spare[0] = 0.0
         return spare[1]
-    u1 = 1.0 - _uniform(state)
-    u2 = _uniform(state)
-    r = math.sqrt(-2.0 * math.log(u1))
-    spare[1] = r * math.sin(6.283185307179586 * u2)
+    while True:
+        u = 2.0 * _uniform(state) - 1.0
+        v = 2.0 * _uniform(state) - 1.0
+        s = u * u + v * v
+        if 0.0 < s < 1.0:
+            break
+    m = math.sqrt(-2.0 * math.log(s) / s)
+    spare[1] = v * m
     spare[0] = 1.0
-    return r * math.cos(6.283185307179586 * u2)
+    return u * m
 
 
 @njit(cache=True, nogil=True)

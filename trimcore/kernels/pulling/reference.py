@@ -2,7 +2,7 @@
 
 The oracle for :mod:`trimcore.kernels.pulling.jit`, which performs the same floating-point
 operations in the same order, so both tiers make identical decisions. Randomness comes from a
-counter-free SplitMix64 stream implemented identically in both tiers (uniforms -> Box-Muller
+SplitMix64 stream implemented identically in both tiers (uniforms -> polar-method
 normals -> Marsaglia-Tsang gammas -> betas), seeded by one 64-bit integer.
 
 Kernels (see :func:`run_online` for the arguments):
@@ -52,16 +52,20 @@ class _Rng:
         return (self.next() >> 11) * (1.0 / 9007199254740992.0)
 
     def normal(self) -> float:
-        # Box-Muller; the second normal of each pair is kept for the next call
+        # Marsaglia's polar method; the second normal of each pair is kept for the next call
         if self.has_spare:
             self.has_spare = False
             return self.spare
-        u1 = 1.0 - self.uniform()
-        u2 = self.uniform()
-        r = math.sqrt(-2.0 * math.log(u1))
-        self.spare = r * math.sin(6.283185307179586 * u2)
+        while True:
+            u = 2.0 * self.uniform() - 1.0
+            v = 2.0 * self.uniform() - 1.0
+            s = u * u + v * v
+            if 0.0 < s < 1.0:
+                break
+        m = math.sqrt(-2.0 * math.log(s) / s)
+        self.spare = v * m
         self.has_spare = True
-        return r * math.cos(6.283185307179586 * u2)
+        return u * m
 
     def gamma(self, a: float) -> float:
         # shape 1 is the exponential; otherwise Marsaglia-Tsang (every shape here is >= 1)
