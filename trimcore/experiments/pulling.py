@@ -90,8 +90,10 @@ def _plot_panels(rows: Sequence[dict[str, Any]], x: str, xlabel: str, title: str
             s = series_of[name]
             color, ls, marker = _STYLE.get(name, (None, "-", "o"))
             line, = ax.plot(s["x"], s["mean"], color=color, linestyle=ls, marker=marker or None, ms=3.5, label=name)
-            ax.fill_between(s["x"], s["mean"] - s["ci"], s["mean"] + s["ci"], color=line.get_color(), alpha=0.18,
-                            lw=0)
+            low = s["mean"] - s["ci"]
+            if metric == "runtime_s":  # log axis: a band reaching below 0 is drawn down to a fifth of the mean
+                low = np.maximum(low, 0.2 * s["mean"])
+            ax.fill_between(s["x"], low, s["mean"] + s["ci"], color=line.get_color(), alpha=0.18, lw=0)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(label)
         if logx:
