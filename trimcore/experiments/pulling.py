@@ -45,7 +45,11 @@ _METRICS = (("total_delay", "total delay (s)"), ("mean_cost", "average cost"),
 
 
 def lp_row(pp: PullingProblem, lp: Any) -> dict[str, Any]:
-    """The LP's plotted metrics: its value and the fraction-weighted cost and accuracy."""
+    """The LP's plotted metrics: its value and the fraction-weighted cost and accuracy (None when
+    the LP, hence the instance, is infeasible: the point is left out of the LP curve)."""
+    if lp.status != "optimal":
+        return {"algorithm": "LP", "total_delay": None, "mean_cost": None, "mean_accuracy": None,
+                "feasible": False, "runtime_s": lp.runtime_s}
     frac = lp.fraction
     nr = pp.nearest
     pull = np.where(frac > 0, nr["pull"], 0.0)
