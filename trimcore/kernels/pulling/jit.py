@@ -88,11 +88,12 @@ def _below(state, m):  # pragma: no cover - compiled
 @njit(cache=True, nogil=True)
 def _quad(binv, b, d, w):  # pragma: no cover - compiled
     for j in range(d):
-        w[j] = 0.0
-    for i in range(d):
+        w[j] = binv[0, j] * b[0]
+    for i in range(1, d):
         bi = b[i]
+        row = binv[i]
         for j in range(d):
-            w[j] += binv[i, j] * bi
+            w[j] = w[j] + row[j] * bi
     q = 0.0
     for j in range(d):
         q += b[j] * w[j]

@@ -99,11 +99,12 @@ class _Rng:
 def _quad(binv: np.ndarray, b: np.ndarray, d: int, w: np.ndarray) -> float:
     """``b^T binv b`` as ``w = binv^T b`` (row by row, so the inner loop vectorises), then ``b . w``."""
     for j in range(d):
-        w[j] = 0.0
-    for i in range(d):
+        w[j] = binv[0, j] * b[0]
+    for i in range(1, d):
         bi = b[i]
+        row = binv[i]
         for j in range(d):
-            w[j] += binv[i, j] * bi
+            w[j] = w[j] + row[j] * bi
     q = 0.0
     for j in range(d):
         q += b[j] * w[j]
