@@ -54,11 +54,10 @@ def _normal(state, spare):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _gamma(state, spare, a):  # pragma: no cover - compiled
+def _gamma(state, spare, a, d, c):  # pragma: no cover - compiled
+    """Gamma(a); ``d = a - 1/3`` and ``c = 1 / sqrt(9 d)`` are passed in (cached per feature)."""
     if a == 1.0:
         return -math.log(1.0 - _uniform(state))
-    d = a - 1.0 / 3.0
-    c = 1.0 / math.sqrt(9.0 * d)
     while True:
         x = _normal(state, spare)
         v = 1.0 + c * x
@@ -73,10 +72,39 @@ def _gamma(state, spare, a):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _gamma_consts(a):  # pragma: no cover - compiled
+    d = a - 1.0 / 3.0
+    return d, 1.0 / math.sqrt(9.0 * d)
+
+
+@njit(cache=True, nogil=True)
 def _beta(state, spare, a, b):  # pragma: no cover - compiled
-    x = _gamma(state, spare, a)
-    y = _gamma(state, spare, b)
+    da, ca = _gamma_consts(a)
+    db, cb = _gamma_consts(b)
+    x = _gamma(state, spare, a, da, ca)
+    y = _gamma(state, spare, b, db, cb)
     return x / (x + y)
+
+
+@njit(cache=True, nogil=True)
+def _top(theta, d, sel, val):  # pragma: no cover - compiled
+    """The d largest of theta in descending order, ties to the lower index (= a stable argsort of -theta)."""
+    m = 0
+    for i in range(theta.shape[0]):
+        x = theta[i]
+        if m < d:
+            pos = m
+            m += 1
+        elif x > val[d - 1]:
+            pos = d - 1
+        else:
+            continue
+        while pos > 0 and val[pos - 1] < x:
+            val[pos] = val[pos - 1]
+            sel[pos] = sel[pos - 1]
+            pos -= 1
+        val[pos] = x
+        sel[pos] = i
 
 
 @njit(cache=True, nogil=True)
@@ -221,6 +249,13 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
     mab_sum = np.zeros(k_models)
     mab_cnt = np.zeros(k_models)
     theta = np.zeros(n_feat)
+    # Marsaglia-Tsang constants of Beta(1 + r, 1 + n - r) per feature, refreshed when its counts move
+    cst = np.zeros((n_feat, 4))
+    for i in range(n_feat):
+        cst[i, 0], cst[i, 1] = _gamma_consts(1.0)
+        cst[i, 2], cst[i, 3] = _gamma_consts(1.0)
+    sel = np.zeros(d, np.int64)
+    sval = np.zeros(d)
     b = np.zeros(d)
     tmp = np.zeros(d)
     perm = np.arange(n_feat)
@@ -258,11 +293,15 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
                     f_cnt[i] = f_cnt[i] + n_obs[i] - r_obs[i]
                     theta[i] = _beta(state, spare, s_cnt[i], f_cnt[i])
                 else:
-                    theta[i] = _beta(state, spare, 1.0 + r_obs[i], 1.0 + n_obs[i] - r_obs[i])
-            order = np.argsort(-theta, kind="mergesort")
+                    a1 = 1.0 + r_obs[i]
+                    b1 = 1.0 + n_obs[i] - r_obs[i]
+                    x1 = _gamma(state, spare, a1, cst[i, 0], cst[i, 1])
+                    y1 = _gamma(state, spare, b1, cst[i, 2], cst[i, 3])
+                    theta[i] = x1 / (x1 + y1)
+            _top(theta, d, sel, sval)
             for i in range(d):
-                feats[t, i] = order[i]
-                b[i] = ctx[t, order[i]]
+                feats[t, i] = sel[i]
+                b[i] = ctx[t, sel[i]]
             best_val = np.inf
             for k in range(k_models):
                 mean = _dot(b, mu[k], d)
@@ -358,6 +397,8 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
                     r_obs[f] += 1.0
                 elif count_fail == 1:
                     n_obs[f] += 1.0
+                cst[f, 0], cst[f, 1] = _gamma_consts(1.0 + r_obs[f])
+                cst[f, 2], cst[f, 3] = _gamma_consts(1.0 + n_obs[f] - r_obs[f])
             # insert pen into the two heaps, keeping |n_lo - n_hi| <= 1
             if n_lo == 0 or pen <= -lo[0]:
                 n_lo = _heap_push(lo, n_lo, -pen)
