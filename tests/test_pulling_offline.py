@@ -281,3 +281,33 @@ def test_bad_decisions_and_options():
         tc.pulling_rounding(pp, rounding="x")
     with pytest.raises(InstanceError, match="pp"):
         tc.pulling_nbs("not a problem")
+
+
+def test_no_requests_is_a_trivial_optimum():
+    pp = tiny_problem(0, j=2).subset_requests(np.zeros(0, np.int64))
+    for res in (tc.pulling_optimal(pp), tc.pulling_lp(pp), tc.pulling_rounding(pp, repeats=2),
+                tc.pulling_rounding(pp, derandomize=True), tc.pulling_nbs(pp), tc.pulling_nonshare(pp),
+                tc.pulling_cloud(pp), tc.pulling_online(pp, "ts")):
+        assert res.feasible and res.objective == 0.0 and res.model.shape == (0,)
+
+
+def test_lp_fraction_is_a_distribution_and_bounds_every_algorithm():
+    for seed in range(10):
+        pp = tiny_problem(seed, n=4, k=4, j=10, tight=1.5)
+        lp = tc.pulling_lp(pp)
+        if lp.lower_bound is None:
+            continue
+        np.testing.assert_allclose(lp.fraction.sum(axis=1), 1.0, atol=1e-7)
+        assert (lp.fraction[~pp.allowed] <= 1e-9).all()  # the reduced LP has no variable there
+        for res in (tc.pulling_optimal(pp), tc.pulling_rounding(pp, repeats=3, seed=seed)):
+            assert lp.lower_bound <= res.objective * (1 + 1e-7) + 1e-9
+
+
+def test_subset_requests_keeps_the_network():
+    pp = tiny_problem(2, n=3, k=3, j=6)
+    sub = pp.subset_requests([4, 1])
+    np.testing.assert_array_equal(sub.home, pp.home[[4, 1]])
+    np.testing.assert_array_equal(sub.accuracy, pp.accuracy[[4, 1]])
+    assert sub.path_delay is pp.path_delay or np.array_equal(sub.path_delay, pp.path_delay)
+    with pytest.raises(InstanceError, match="requests"):
+        pp.subset_requests([6])

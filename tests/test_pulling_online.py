@@ -144,3 +144,12 @@ def test_online_bad_options():
                       ({"backend": "cpp"}, "cpp")]:
         with pytest.raises(InstanceError, match=field):
             tc.pulling_online(pp, **kw)
+
+
+def test_online_result_save_load(tmp_path):
+    pp = tiny_problem(3, n=3, k=3, j=12)
+    res = tc.pulling_online(pp, "ts", seed=2, n_features=8)
+    back = tc.OnlineResult.load(res.save(tmp_path / "online.npz"))
+    np.testing.assert_array_equal(back.regret, res.regret)
+    np.testing.assert_array_equal(back.features, res.features)
+    assert back.total_penalty == res.total_penalty and back.options["backend"] == res.options["backend"]

@@ -90,7 +90,7 @@ def _draw(pp: PullingProblem, lp: LpSolution, rounding: str, rng: np.random.Gene
     top = 0.5 if rounding == "code" else 1.0
     m = np.empty(j, np.int64)
     srcs = [np.empty(j, np.int64), np.empty(j, np.int64)]
-    assert lists is not None
+    lists = lists if lists is not None else {"shareable": {}, "remaining": {}}
     for t in range(j):
         m[t] = draw_index(rng.uniform(0.0, top), frac[t] / 2.0)
         for i, key in enumerate(("shareable", "remaining")):
