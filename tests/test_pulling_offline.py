@@ -311,3 +311,16 @@ def test_subset_requests_keeps_the_network():
     assert sub.path_delay is pp.path_delay or np.array_equal(sub.path_delay, pp.path_delay)
     with pytest.raises(InstanceError, match="requests"):
         pp.subset_requests([6])
+
+
+def test_greedy_repair_evicts_a_family_when_no_single_move_frees_memory():
+    # 24 GB GPUs hold one 7B base (alpha 1.2): the LP mixes bases at a cloudlet, every draw overflows,
+    # and no single move frees memory while two requests share each base; evicting a base does
+    from trimcore.pulling.instances import realistic_instance
+
+    pp = realistic_instance(50, 400, 20, 4, seed=0)
+    res = tc.pulling_rounding(pp, repeats=5, seed=0)
+    assert res.options["feasible_draws"] == 0 and res.options["repair_used"] == "greedy"
+    assert res.feasible
+    opt = tc.pulling_optimal(pp)
+    assert opt.objective <= res.objective <= opt.objective * 1.01

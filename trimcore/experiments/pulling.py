@@ -32,7 +32,7 @@ from trimcore.pulling import (
     pulling_rounding,
     solve_lp,
 )
-from trimcore.pulling.instances import paper_instance
+from trimcore.pulling.instances import paper_instance, realistic_instance
 
 __all__ = ["FIGURES", "OFFLINE", "ONLINE", "run_offline", "headline", "lp_row"]
 
@@ -202,6 +202,17 @@ def fig_budget(out_dir: Path, *, seeds: int = 5, quick: bool = False, progress: 
                            progress=progress, workers=workers)
 
 
+def fig_realistic(out_dir: Path, *, seeds: int = 5, quick: bool = False, progress: bool = True,
+                  workers: int = 0) -> Path:
+    """The realistic scenario (Llama-2-7B bases + LoRA adapters, Gbps backhaul, 50 EUA cloudlets,
+    20 models in 4 families) vs the number of requests in {50, 100, 200, 400}."""
+    xs = [10, 30] if quick else [50, 100, 200, 400]
+    n, k, f = (10, 8, 2) if quick else (50, 20, 4)
+    return _offline_figure("realistic", "n_requests", xs, lambda x, s: realistic_instance(n, int(x), k, f, seed=s),
+                           "number of requests", f"Realistic: {n} cloudlets, {k} LoRA models on {f} 7B bases, "
+                           "1-10 Gbps links", out_dir, seeds=seeds, progress=progress, workers=workers)
+
+
 def fig_online(out_dir: Path, *, seeds: int = 5, quick: bool = False, progress: bool = True,
                workers: int = 0) -> Path:
     """Regret and penalty per round (EMA-smoothed) of OL, MAB and ADMS (CODE's convergence test:
@@ -262,5 +273,6 @@ FIGURES: dict[str, Callable[..., Path]] = {
     "memory": fig_memory,
     "accuracy": fig_accuracy,
     "budget": fig_budget,
+    "realistic": fig_realistic,
     "online": fig_online,
 }

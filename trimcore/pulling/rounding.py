@@ -161,7 +161,13 @@ def repair_decision(pp: PullingProblem, model: np.ndarray, *, ilp_time_limit: fl
                         if freed > 1e-12 and key[:2] > best[:2]:
                             best = key
                 if best[2] < 0:
-                    break
+                    # no single move frees memory (each family is shared by several requests):
+                    # evict a whole family from the cloudlet, its requests to their best model
+                    # of another family already served there, least added delay first
+                    if not _evict_family(pp, reqs, m, counts, cand, delay):
+                        break
+                    used = _memory_one(pp, counts)
+                    continue
                 tt, kk = int(best[2]), int(best[3])
                 counts[m[tt]] -= 1
                 counts[kk] += 1
@@ -174,6 +180,34 @@ def repair_decision(pp: PullingProblem, model: np.ndarray, *, ilp_time_limit: fl
     if exact.feasible:
         return exact.model.copy(), exact.shareable_source.copy(), exact.remaining_source.copy(), "ilp"
     return m, s, r, "failed"
+
+
+def _evict_family(pp: PullingProblem, reqs: np.ndarray, m: np.ndarray, counts: np.ndarray, cand: np.ndarray,
+                  delay: np.ndarray) -> bool:
+    """Move every request of one family at this cloudlet to another served family (in place)."""
+    fam = pp.family_index
+    served = np.unique(fam[m[reqs]])
+    if served.size < 2:
+        return False
+    best: tuple[float, int, np.ndarray] | None = None
+    for f in served:
+        movers = reqs[fam[m[reqs]] == f]
+        others = np.isin(fam, served[served != f])
+        options = np.where(others[None, :], cand[movers], np.inf)
+        if not np.isfinite(options).any(axis=1).all():
+            continue
+        target = options.argmin(axis=1)
+        added = float((options[np.arange(movers.size), target] - delay[movers, m[movers]]).sum())
+        if best is None or added < best[0]:
+            best = (added, int(f), target)
+    if best is None:
+        return False
+    movers = reqs[fam[m[reqs]] == best[1]]
+    for t, k2 in zip(movers, best[2]):
+        counts[m[t]] -= 1
+        counts[k2] += 1
+        m[t] = k2
+    return True
 
 
 def _derandomized(pp: PullingProblem, lp: LpSolution) -> np.ndarray:
