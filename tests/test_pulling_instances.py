@@ -52,3 +52,16 @@ def test_realistic_instance_is_llm_sized_and_solvable():
     assert res.status == "optimal"
     ev = pp.evaluate(res.model, res.shareable_source, res.remaining_source)
     assert ev.total_delay == res.objective
+
+
+def test_named_scenarios():
+    from trimcore.pulling.instances import scenario
+
+    code = scenario("code", 20, 30, 10, seed=1)
+    assert (code.pull_delay, code.capacity, code.dc_source) == ("global", "per_request", False)
+    paper = scenario("paper", 20, 30, 10, seed=1)
+    assert (paper.pull_delay, paper.capacity, paper.dc_source) == ("per_request", "per_cloudlet", True)
+    np.testing.assert_array_equal(paper.model_size, code.model_size)  # same generators, same draws
+    assert scenario("realistic", 10, 5, 4, 2, seed=0).n_models == 4
+    with pytest.raises(InstanceError, match="scenario"):
+        scenario("nope")

@@ -24,7 +24,8 @@ from trimcore.errors import invalid
 from trimcore.instance.topology import EUA_N_SITES, EUA_N_USERS, Topology
 from trimcore.pulling.problem import PullingProblem
 
-__all__ = ["paper_instance", "realistic_instance", "shortest_path_delay", "HOMES", "METRES_PER_DEGREE"]
+__all__ = ["paper_instance", "realistic_instance", "shortest_path_delay", "scenario", "SCENARIOS", "HOMES",
+           "METRES_PER_DEGREE"]
 
 #: ``home`` options: nearest EUA site to the user (spec §11 default) or a uniformly random cloudlet (CODE).
 HOMES = ("nearest", "random")
@@ -234,3 +235,21 @@ def realistic_instance(n_cloudlets: int = 50, n_requests: int = 300, n_models: i
     return PullingProblem.from_arrays(pd, size, share, family, cached, homes, infer, queue, trans, acc, need, icost,
                                       tpow, budget, mem, alpha=1.2, pull_delay=pull_delay, capacity=capacity,
                                       dc_source=dc_source)
+
+
+#: Named pulling scenarios: ``"paper"`` (CODE's generators, spec §9, our default model), ``"code"``
+#: (the same generators under CODE's model and quirks) and ``"realistic"``.
+SCENARIOS: dict[str, Any] = {
+    "paper": paper_instance,
+    "code": lambda *a, **kw: paper_instance(*a, **{"home": "random", "user_rate": "user0", "pull_delay": "global",
+                                                   "capacity": "per_request", "dc_source": False, **kw}),
+    "realistic": realistic_instance,
+}
+
+
+def scenario(name: str, *args: Any, **kwargs: Any) -> PullingProblem:
+    """Build the named scenario (:data:`SCENARIOS`); arguments go to its builder."""
+    if name not in SCENARIOS:
+        raise invalid("scenario", f"one of {sorted(SCENARIOS)}", name)
+    problem: PullingProblem = SCENARIOS[name](*args, **kwargs)
+    return problem
