@@ -23,6 +23,18 @@ from trimcore.placement import (
     trimcaching_gen,
     trimcaching_spec,
 )
+from trimcore.pulling import (
+    OnlineResult,
+    PullingProblem,
+    PullingResult,
+    pulling_cloud,
+    pulling_lp,
+    pulling_nbs,
+    pulling_nonshare,
+    pulling_online,
+    pulling_optimal,
+    pulling_rounding,
+)
 
 __version__ = "0.1.0"
 __all__ = [
@@ -34,6 +46,16 @@ __all__ = [
     "ModelLibrary",
     "PlacementProblem",
     "PlacementResult",
+    "OnlineResult",
+    "PullingProblem",
+    "PullingResult",
+    "pulling_cloud",
+    "pulling_lp",
+    "pulling_nbs",
+    "pulling_nonshare",
+    "pulling_online",
+    "pulling_optimal",
+    "pulling_rounding",
     "independent_caching",
     "max_coverage",
     "optimal_placement",
