@@ -606,9 +606,13 @@ class Cache {
       for (const std::int64_t v : res_list_[s])
         if (static_cast<std::size_t>(v) != model && is_protected(s, static_cast<std::size_t>(v), t) == (round == 1))
           cand_.push_back(v);
-      std::sort(cand_.begin(), cand_.end());  // ascending ids, as the reference hands them to the rule
-      keys_.assign(cand_.size(), 0.0);
-      if (fl_.policy == PolicyKind::LC || fl_.policy == PolicyKind::LCTask) {
+      // Random draws by position among ascending ids, as the reference; the other rules pick by key
+      // (ties by id), so their candidate order does not matter.
+      const bool ordered = fl_.policy == PolicyKind::Random;
+      if (ordered) std::sort(cand_.begin(), cand_.end());
+      const bool keyed = fl_.policy == PolicyKind::LC || fl_.policy == PolicyKind::LCTask;
+      keys_.resize(cand_.size());
+      if (keyed) {
         for (std::size_t k = 0; k < cand_.size(); ++k) {
           const auto v = static_cast<std::size_t>(cand_[k]);
           keys_[k] = fl_.lc_max_age ? -mean_age(s, v, t)
@@ -618,8 +622,14 @@ class Cache {
       while (!cand_.empty() && used_[s] > cap) {
         const std::size_t k = pick(s);
         const auto v = static_cast<std::size_t>(cand_[k]);
-        cand_.erase(cand_.begin() + static_cast<std::ptrdiff_t>(k));
-        keys_.erase(keys_.begin() + static_cast<std::ptrdiff_t>(k));
+        if (ordered) {
+          cand_.erase(cand_.begin() + static_cast<std::ptrdiff_t>(k));
+        } else {  // swap-remove: O(1)
+          cand_[k] = cand_.back();
+          cand_.pop_back();
+          keys_[k] = keys_.back();
+          keys_.pop_back();
+        }
         evicted_.push_back(static_cast<std::int64_t>(v));
         evict(s, v);
       }
