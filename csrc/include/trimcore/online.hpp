@@ -109,19 +109,12 @@ class Cache {
   Cache(const Instance& inst, const Flags& flags) : in_(inst), fl_(flags) {
     validate();
     const auto N = static_cast<std::size_t>(in_.n_servers), I = static_cast<std::size_t>(in_.n_models);
-    const std::size_t NI = N * I;
-    resident_.assign(NI, 0);
-    last_use_.assign(NI, -1);
-    freq_.assign(NI, 0);
-    load_time_.assign(NI, -1);
-    load_slot_.assign(NI, -1);
-    last_slot_.assign(NI, -1);
-    next_use_.assign(NI, std::numeric_limits<std::int64_t>::max());
-    ctx_.assign(NI, Context{});
+    pair_.assign(N * I, Pair{});
     refcount_.assign(N * in_.blk_size.size, 0);
     used_.assign(N, 0.0);
     res_list_.assign(N, {});
-    res_pos_.assign(NI, -1);
+    for (std::size_t m = 0; m < I; ++m) wcap_ = std::max(wcap_, static_cast<std::size_t>(in_.window[m]));
+    rho_min_ = std::min(1.0, in_.rho_sub);
     if (fl_.policy == PolicyKind::LCTask) share_.assign(N * static_cast<std::size_t>(in_.n_tasks), 0.0);
     rng_ = fl_.rng_seed;
     if (in_.initial.size) {
@@ -146,10 +139,10 @@ class Cache {
     check_request(rq);
     const auto s = static_cast<std::size_t>(rq.server), i = static_cast<std::size_t>(rq.model);
     const std::int64_t t = rq.slot, m = rq.task, r = n_seen_;
-    const std::size_t I = static_cast<std::size_t>(in_.n_models);
     const PolicyKind code = fl_.policy;
     evicted_.clear();
-    next_use_[s * I + i] = rq.next_use;
+    Pair& pi = pair(s, i);
+    pi.next_use = rq.next_use;
     if (code == PolicyKind::LCTask) {
       double* share = &share_[s * static_cast<std::size_t>(in_.n_tasks)];
       for (std::int64_t mm = 0; mm < in_.n_tasks; ++mm) share[mm] = share[mm] * (1.0 - fl_.task_ewma);
@@ -158,7 +151,7 @@ class Cache {
     Decision d;
     double sw = 0.0;
     Totals tot;
-    if (code != PolicyKind::Cloud && resident_[s * I + i]) {
+    if (code != PolicyKind::Cloud && pi.res_pos >= 0) {
       d.outcome = Outcome::Hit;
       d.served_by = static_cast<std::int64_t>(i);
       double agn = 0.0;
@@ -182,8 +175,10 @@ class Cache {
       if (load_fits) {
         sw = missing_bytes(s, i);
         double unused = 0.0;
+        // the context it will have once loaded: what persisted (empty unless persist) plus the prior
         const double k_load = sums(s, i, t, m, &unused) + in_.lc_prior;
         Edge e = edge(s, i, rq, k_load, false);
+        // admission compares the one-off load costs spread over admission_horizon requests
         const double onetime = in_.w_S * sw + in_.w_L * (sw / in_.load_bw);
         load_cmp = in_.w_L * e.lat + in_.w_A * (1.0 - e.acc) + e.energy + onetime / fl_.admission_horizon;
         e.lat = e.lat + sw / in_.load_bw;
@@ -242,11 +237,10 @@ class Cache {
       if (d.outcome == Outcome::Load) {
         d.served_by = static_cast<std::int64_t>(i);
         make_room(s, i, t);
-        const std::size_t si = s * I + i;
-        ctx_[si].prior_slot = in_.lc_prior > 0.0 ? t : -1;
-        load_time_[si] = r;
-        load_slot_[si] = t;
-        freq_[si] = fl_.lfu_reset_on_evict ? 1 : freq_[si] + 1;
+        pi.prior_slot = in_.lc_prior > 0.0 ? t : -1;
+        pi.load_time = r;
+        pi.load_slot = t;
+        pi.freq = fl_.lfu_reset_on_evict ? 1 : pi.freq + 1;
         d.aoc = aoc(s, i, t);
       }
     }
@@ -255,10 +249,11 @@ class Cache {
     for (int c = 0; c < 5; ++c) d.costs[c] = tot.c[c];
     if (d.outcome != Outcome::Cloud) {
       const auto j = static_cast<std::size_t>(d.served_by);
-      append_example(s, j, t, m, j == i ? 1.0 : in_.rho_sub);
-      last_use_[s * I + j] = r;
-      last_slot_[s * I + j] = t;
-      if (d.outcome != Outcome::Load) freq_[s * I + j] += 1;
+      append_example(s, j, t, m, j != i);
+      Pair& pj = pair(s, j);
+      pj.last_use = r;
+      pj.last_slot = t;
+      if (d.outcome != Outcome::Load) pj.freq += 1;
     }
     d.memory_used = used_[s];
     ++n_seen_;
@@ -268,22 +263,23 @@ class Cache {
   const std::vector<std::int64_t>& evicted() const { return evicted_; }
   double used(std::size_t server) const { return used_.at(server); }
   bool is_resident(std::size_t server, std::size_t model) const {
-    return resident_.at(server * static_cast<std::size_t>(in_.n_models) + model) != 0;
+    return pair_.at(server * static_cast<std::size_t>(in_.n_models) + model).res_pos >= 0;
   }
   std::int64_t requests_seen() const { return n_seen_; }
 
  private:
-  struct Example {
-    std::int64_t tau;
-    std::int64_t task;
-    double rho;
+  // Everything the skeleton keeps per (server, model), in one cache line.
+  struct Pair {
+    std::int64_t last_use = -1, freq = 0, load_time = -1, load_slot = -1, last_slot = -1;
+    std::int64_t next_use = std::numeric_limits<std::int64_t>::max();
+    std::int64_t prior_slot = -1;  // slot of the load that set the lc_prior term, -1 none
+    std::int32_t ring = -1;        // context ring in the pool, -1 none (empty context)
+    std::int32_t res_pos = -1;     // position in the server's resident list, -1 if not resident
   };
-  // A ring buffer of at most window[i] examples, oldest at `head`; storage grows on first use.
-  struct Context {
-    std::vector<Example> buf;
-    std::size_t head = 0, len = 0;
-    std::int64_t prior_slot = -1;
-    const Example& at(std::size_t k) const { return buf[(head + k) % buf.size()]; }
+  // One in-context example in 8 bytes: slot relative to the first request, task << 1 | substitute.
+  struct Example {
+    std::uint32_t tau;
+    std::uint32_t task_sub;
   };
   struct Edge {
     double lat, acc, energy;
@@ -295,17 +291,37 @@ class Cache {
 
   const Instance in_;
   const Flags fl_;
-  std::vector<std::uint8_t> resident_;
-  std::vector<std::int64_t> last_use_, freq_, load_time_, load_slot_, last_slot_, next_use_;
-  std::vector<Context> ctx_;
+  std::vector<Pair> pair_;
+  // Context rings: ring q holds its examples in pool_[q * wcap_ ...], oldest at ring_[q].head.
+  // Rings are recycled on eviction, so the memory in use stays near the resident models'.
+  std::vector<Example> pool_;
+  // Per ring, in one small record: head and length, the oldest example's slot (so pruning and the
+  // bound need not touch the pool), and a certified lower bound `lb` of the ring's AoC expressed at
+  // slot `lb_t` (relative): refreshed by every exact sum, kept valid by appends (they only add),
+  // lowered by every dropped example. LC computes exact values only for candidates whose bound does
+  // not rule them out.
+  struct RingMeta {
+    std::uint32_t head = 0, len = 0, oldest = 0, pad = 0;
+    double lb = 0.0;
+    std::int64_t lb_t = 0;
+  };
+  std::vector<RingMeta> ring_;
+  std::vector<std::int32_t> free_rings_;
+  std::size_t wcap_ = 0;
+  double rho_min_ = 1.0;
   std::vector<std::int32_t> refcount_;
   std::vector<double> used_, share_;
   std::vector<std::vector<std::int64_t>> res_list_;
-  std::vector<std::int64_t> res_pos_;
   std::vector<std::int64_t> evicted_, cand_;
   std::vector<double> keys_;
+  std::vector<std::uint8_t> exact_;
   std::uint64_t rng_ = 0;
   std::int64_t n_seen_ = 0, last_slot_seen_ = std::numeric_limits<std::int64_t>::min(), first_slot_ = 0;
+
+  Pair& pair(std::size_t s, std::size_t m) { return pair_[s * static_cast<std::size_t>(in_.n_models) + m]; }
+  const Pair& pair(std::size_t s, std::size_t m) const {
+    return pair_[s * static_cast<std::size_t>(in_.n_models) + m];
+  }
 
   // ------------------------------------------------------------------ validation
   void validate() const {
@@ -316,8 +332,8 @@ class Cache {
     if (in_.n_tasks < 1) bad("n_tasks", "expected >= 1");
     const auto N = static_cast<std::size_t>(in_.n_servers), I = static_cast<std::size_t>(in_.n_models),
                M = static_cast<std::size_t>(in_.n_tasks);
-    if (N > (std::size_t{1} << 31) || I > (std::size_t{1} << 31) || M > (std::size_t{1} << 31) ||
-        N * I > (std::size_t{1} << 36))
+    if (N > (std::size_t{1} << 30) || I > (std::size_t{1} << 30) || M > (std::size_t{1} << 30) ||
+        N * I > (std::size_t{1} << 34))
       bad("n_servers * n_models", "too large");
     need_size(in_.blk_ptr.size, I + 1, "blk_ptr");
     const std::size_t J = in_.blk_size.size;
@@ -343,11 +359,14 @@ class Cache {
     detail::finite_nonneg(in_.relevance, "relevance");
     need_size(in_.window.size, I, "window");
     for (std::size_t k = 0; k < I; ++k)
-      if (in_.window[k] < 0 || in_.window[k] > (std::int64_t{1} << 40)) bad("window", "expected integers >= 0");
-    if (in_.nu_pow.size == 0) bad("nu_pow", "expected a non-empty table");
+      if (in_.window[k] < 0 || in_.window[k] > (std::int64_t{1} << 24))
+        bad("window", "expected integers in [0, 2^24]");
+    if (in_.nu_pow.size == 0 || in_.nu_pow.size > (std::size_t{1} << 31))
+      bad("nu_pow", "expected a table of 1 to 2^31 entries");
     detail::finite_nonneg(in_.nu_pow, "nu_pow");
     if (in_.prune_age < 0) bad("prune_age", "expected >= 0");
-    for (const auto* v : {&in_.a0, &in_.amax, &in_.kappa, &in_.phi, &in_.cloud_price}) need_size(v->size, I, "a0/amax/kappa/phi/cloud_price");
+    for (const auto* v : {&in_.a0, &in_.amax, &in_.kappa, &in_.phi, &in_.cloud_price})
+      need_size(v->size, I, "a0/amax/kappa/phi/cloud_price");
     detail::finite_nonneg(in_.a0, "a0");
     detail::finite_nonneg(in_.amax, "amax");
     detail::finite_nonneg(in_.kappa, "kappa");
@@ -398,21 +417,18 @@ class Cache {
 
   // ------------------------------------------------------------------ residency and memory
   void set_resident(std::size_t s, std::size_t m, bool on) {
-    const std::size_t si = s * static_cast<std::size_t>(in_.n_models) + m;
     auto& list = res_list_[s];
+    Pair& p = pair(s, m);
     if (on) {
-      resident_[si] = 1;
-      res_pos_[si] = static_cast<std::int64_t>(list.size());
+      p.res_pos = static_cast<std::int32_t>(list.size());
       list.push_back(static_cast<std::int64_t>(m));
     } else {
-      resident_[si] = 0;
-      const auto pos = static_cast<std::size_t>(res_pos_[si]);
+      const auto pos = static_cast<std::size_t>(p.res_pos);
       const std::int64_t last = list.back();
       list[pos] = last;
-      res_pos_[s * static_cast<std::size_t>(in_.n_models) + static_cast<std::size_t>(last)] =
-          static_cast<std::int64_t>(pos);
+      pair(s, static_cast<std::size_t>(last)).res_pos = static_cast<std::int32_t>(pos);
       list.pop_back();
-      res_pos_[si] = -1;
+      p.res_pos = -1;
     }
   }
   double missing_bytes(std::size_t s, std::size_t m) const {
@@ -442,89 +458,177 @@ class Cache {
   }
 
   // ------------------------------------------------------------------ context
+  std::int64_t rel(std::int64_t t) const { return t - first_slot_; }
+  double rho_of(const Example& e) const { return (e.task_sub & 1u) ? in_.rho_sub : 1.0; }
+  const Example& at(std::int32_t q, std::size_t k, std::size_t w) const {
+    std::size_t pos = ring_[static_cast<std::size_t>(q)].head + k;  // head < w and k < w
+    if (pos >= w) pos -= w;
+    return pool_[static_cast<std::size_t>(q) * wcap_ + pos];
+  }
+  // An example leaves ring q: the bound loses at most its weight at the bound's slot.
+  void lower_bound_drop(std::size_t q, const Example& e) {
+    const std::int64_t t0 = ring_[q].lb_t;
+    if (static_cast<std::int64_t>(e.tau) <= t0)
+      ring_[q].lb = std::max(0.0, ring_[q].lb - rho_of(e) * in_.nu_pow[static_cast<std::size_t>(t0 - e.tau)] *
+                                                    (1.0 + 1e-12));
+  }
+  void refresh_lower_bound(std::size_t q, double ring_sum, std::int64_t t) {
+    ring_[q].lb = ring_sum * (1.0 - 1e-12 * static_cast<double>(ring_[q].len + 8));
+    ring_[q].lb_t = rel(t);
+  }
   void prune(std::size_t s, std::size_t m, std::int64_t t) {
-    Context& c = ctx_[s * static_cast<std::size_t>(in_.n_models) + m];
-    while (c.len && t - c.at(0).tau >= in_.prune_age) {
-      c.head = (c.head + 1) % c.buf.size();
-      --c.len;
+    Pair& p = pair(s, m);
+    if (p.ring >= 0) {
+      const auto q = static_cast<std::size_t>(p.ring);
+      const auto w = static_cast<std::size_t>(in_.window[m]);
+      const std::int64_t tr = rel(t);
+      while (ring_[q].len && tr - static_cast<std::int64_t>(ring_[q].oldest) >= in_.prune_age) {
+        lower_bound_drop(q, at(p.ring, 0, w));
+        ring_[q].head = ring_[q].head + 1 == w ? 0 : ring_[q].head + 1;
+        if (--ring_[q].len) ring_[q].oldest = at(p.ring, 0, w).tau;
+      }
     }
-    if (c.prior_slot >= 0 && t - c.prior_slot >= in_.prune_age) c.prior_slot = -1;
+    if (p.prior_slot >= 0 && t - p.prior_slot >= in_.prune_age) p.prior_slot = -1;
   }
   // Task-specific AoC for task `task` (returned) and the task-agnostic AoC (in *agnostic).
   double sums(std::size_t s, std::size_t m, std::int64_t t, std::int64_t task, double* agnostic) {
     prune(s, m, t);
-    const Context& c = ctx_[s * static_cast<std::size_t>(in_.n_models) + m];
+    const Pair& p = pair(s, m);
     const auto M = static_cast<std::size_t>(in_.n_tasks);
     double spec = 0.0, agn = 0.0;
-    for (std::size_t k = 0; k < c.len; ++k) {
-      const Example& e = c.at(k);
-      const double w = in_.nu_pow[static_cast<std::size_t>(t - e.tau)];
-      spec += e.rho * in_.relevance[static_cast<std::size_t>(e.task) * M + static_cast<std::size_t>(task)] * w;
-      agn += e.rho * w;
+    if (p.ring >= 0) {
+      const auto q = static_cast<std::size_t>(p.ring);
+      const auto w = static_cast<std::size_t>(in_.window[m]);
+      const std::int64_t tr = rel(t);
+      const double* rel_col = in_.relevance.data + static_cast<std::size_t>(task);
+      for (std::size_t k = 0, n = ring_[q].len; k < n; ++k) {
+        const Example& e = at(p.ring, k, w);
+        const double wgt = in_.nu_pow[static_cast<std::size_t>(tr - e.tau)];
+        const double rho = rho_of(e);
+        spec += rho * rel_col[static_cast<std::size_t>(e.task_sub >> 1) * M] * wgt;
+        agn += rho * wgt;
+      }
+      refresh_lower_bound(q, agn, t);
     }
-    if (c.prior_slot >= 0) {
-      const double w = in_.nu_pow[static_cast<std::size_t>(t - c.prior_slot)];
-      spec += in_.lc_prior * w;
-      agn += in_.lc_prior * w;
+    if (p.prior_slot >= 0) {
+      const double wgt = in_.nu_pow[static_cast<std::size_t>(t - p.prior_slot)];
+      spec += in_.lc_prior * wgt;
+      agn += in_.lc_prior * wgt;
     }
     *agnostic = agn;
     return spec;
   }
   double aoc(std::size_t s, std::size_t m, std::int64_t t) {
+    prune(s, m, t);
+    const Pair& p = pair(s, m);
     double agn = 0.0;
-    sums(s, m, t, 0, &agn);
+    if (p.ring >= 0) {
+      const auto q = static_cast<std::size_t>(p.ring);
+      const auto w = static_cast<std::size_t>(in_.window[m]);
+      const std::int64_t tr = rel(t);
+      for (std::size_t k = 0, n = ring_[q].len; k < n; ++k) {
+        const Example& e = at(p.ring, k, w);
+        agn += rho_of(e) * in_.nu_pow[static_cast<std::size_t>(tr - e.tau)];
+      }
+      refresh_lower_bound(q, agn, t);
+    }
+    if (p.prior_slot >= 0) agn += in_.lc_prior * in_.nu_pow[static_cast<std::size_t>(t - p.prior_slot)];
     return agn;
+  }
+  // A lower bound of aoc(s, m, t) (after pruning) in O(1): the larger of the ring's maintained
+  // bound aged to t and "every example weighs at least rho_min nu^(age of the oldest)", shrunk so
+  // that the rounding of the exact sum cannot undercut it.
+  double aoc_lower_bound(std::size_t s, std::size_t m, std::int64_t t) {
+    prune(s, m, t);
+    const Pair& p = pair(s, m);
+    double lb = 0.0;
+    if (p.ring >= 0 && ring_[static_cast<std::size_t>(p.ring)].len) {
+      const auto q = static_cast<std::size_t>(p.ring);
+      const std::size_t n = ring_[q].len;
+      const std::int64_t tr = rel(t);
+      const double oldest = in_.nu_pow[static_cast<std::size_t>(tr - ring_[q].oldest)];
+      const double aged = ring_[q].lb * in_.nu_pow[static_cast<std::size_t>(tr - ring_[q].lb_t)];
+      lb = std::max(static_cast<double>(n) * rho_min_ * oldest, aged) * (1.0 - 1e-12 * static_cast<double>(n + 8));
+    }
+    if (p.prior_slot >= 0) lb += in_.lc_prior * in_.nu_pow[static_cast<std::size_t>(t - p.prior_slot)];
+    return lb;
   }
   double task_weighted_aoc(std::size_t s, std::size_t m, std::int64_t t) {
     prune(s, m, t);
-    const Context& c = ctx_[s * static_cast<std::size_t>(in_.n_models) + m];
+    const Pair& p = pair(s, m);
     const auto M = static_cast<std::size_t>(in_.n_tasks);
     const double* share = &share_[s * M];
     double total = 0.0;
-    for (std::size_t k = 0; k < c.len; ++k) {
-      const Example& e = c.at(k);
-      double u = 0.0;
-      for (std::size_t mm = 0; mm < M; ++mm) u += share[mm] * in_.relevance[static_cast<std::size_t>(e.task) * M + mm];
-      total += e.rho * u * in_.nu_pow[static_cast<std::size_t>(t - e.tau)];
+    if (p.ring >= 0) {
+      const auto q = static_cast<std::size_t>(p.ring);
+      const auto w = static_cast<std::size_t>(in_.window[m]);
+      const std::int64_t tr = rel(t);
+      for (std::size_t k = 0, n = ring_[q].len; k < n; ++k) {
+        const Example& e = at(p.ring, k, w);
+        const double* row = in_.relevance.data + static_cast<std::size_t>(e.task_sub >> 1) * M;
+        double u = 0.0;
+        for (std::size_t mm = 0; mm < M; ++mm) u += share[mm] * row[mm];
+        total += rho_of(e) * u * in_.nu_pow[static_cast<std::size_t>(tr - e.tau)];
+      }
     }
-    if (c.prior_slot >= 0) {
+    if (p.prior_slot >= 0) {
       double u = 0.0;
       for (std::size_t mm = 0; mm < M; ++mm) u += share[mm];
-      total += in_.lc_prior * u * in_.nu_pow[static_cast<std::size_t>(t - c.prior_slot)];
+      total += in_.lc_prior * u * in_.nu_pow[static_cast<std::size_t>(t - p.prior_slot)];
     }
     return total;
   }
   double mean_age(std::size_t s, std::size_t m, std::int64_t t) {
     prune(s, m, t);
-    const Context& c = ctx_[s * static_cast<std::size_t>(in_.n_models) + m];
+    const Pair& p = pair(s, m);
     double num = 0.0, den = 0.0;
-    for (std::size_t k = 0; k < c.len; ++k) {
-      const Example& e = c.at(k);
-      num += e.rho * static_cast<double>(t - e.tau);
-      den += e.rho;
+    if (p.ring >= 0) {
+      const auto q = static_cast<std::size_t>(p.ring);
+      const auto w = static_cast<std::size_t>(in_.window[m]);
+      const std::int64_t tr = rel(t);
+      for (std::size_t k = 0, n = ring_[q].len; k < n; ++k) {
+        const Example& e = at(p.ring, k, w);
+        const double rho = rho_of(e);
+        num += rho * static_cast<double>(tr - static_cast<std::int64_t>(e.tau));
+        den += rho;
+      }
     }
-    if (c.prior_slot >= 0 && in_.lc_prior > 0.0) {
-      num += in_.lc_prior * static_cast<double>(t - c.prior_slot);
+    if (p.prior_slot >= 0 && in_.lc_prior > 0.0) {
+      num += in_.lc_prior * static_cast<double>(t - p.prior_slot);
       den += in_.lc_prior;
     }
     return den > 0.0 ? num / den : std::numeric_limits<double>::infinity();
   }
-  void append_example(std::size_t s, std::size_t m, std::int64_t t, std::int64_t task, double rho) {
-    const auto W = static_cast<std::size_t>(in_.window[m]);
-    if (W == 0) return;
-    Context& c = ctx_[s * static_cast<std::size_t>(in_.n_models) + m];
-    if (c.buf.size() != W) {  // first use: allocate the ring (contents are empty then or kept in order)
-      std::vector<Example> fresh(W);
-      for (std::size_t k = 0; k < c.len; ++k) fresh[k] = c.at(k);
-      c.buf.swap(fresh);
-      c.head = 0;
+  void append_example(std::size_t s, std::size_t m, std::int64_t t, std::int64_t task, bool substitute) {
+    const auto w = static_cast<std::size_t>(in_.window[m]);
+    if (w == 0) return;
+    Pair& p = pair(s, m);
+    if (p.ring < 0) {  // take a recycled ring, or grow the pool by one
+      if (!free_rings_.empty()) {
+        p.ring = free_rings_.back();
+        free_rings_.pop_back();
+      } else {
+        p.ring = static_cast<std::int32_t>(ring_.size());
+        ring_.push_back(RingMeta{});
+        pool_.resize(pool_.size() + wcap_);
+      }
+      ring_[static_cast<std::size_t>(p.ring)] = RingMeta{};
+      ring_[static_cast<std::size_t>(p.ring)].lb_t = rel(t);
     }
-    if (c.len == W) {  // full: the oldest drops out of the window
-      c.buf[c.head] = Example{t, task, rho};
-      c.head = (c.head + 1) % W;
+    const auto q = static_cast<std::size_t>(p.ring);
+    const Example e{static_cast<std::uint32_t>(rel(t)),
+                    static_cast<std::uint32_t>(task) << 1 | static_cast<std::uint32_t>(substitute)};
+    Example* base = &pool_[q * wcap_];
+    RingMeta& g = ring_[q];
+    if (g.len == w) {  // full: the oldest drops out of the window
+      lower_bound_drop(q, base[g.head]);
+      base[g.head] = e;
+      g.head = g.head + 1 == w ? 0 : g.head + 1;
+      g.oldest = base[g.head].tau;
     } else {
-      c.buf[(c.head + c.len) % W] = Example{t, task, rho};
-      ++c.len;
+      const std::size_t pos = g.head + g.len;
+      base[pos >= w ? pos - w : pos] = e;
+      if (g.len++ == 0) g.oldest = e.tau;
     }
   }
 
@@ -553,52 +657,69 @@ class Cache {
 
   // ------------------------------------------------------------------ eviction
   bool is_protected(std::size_t s, std::size_t v, std::int64_t t) const {
-    const std::size_t sv = s * static_cast<std::size_t>(in_.n_models) + v;
+    const Pair& p = pair(s, v);
     const bool lc = fl_.policy == PolicyKind::LC || fl_.policy == PolicyKind::LCTask;
-    if (fl_.lc_grace_slots > 0 && lc && t - load_slot_[sv] < fl_.lc_grace_slots) return true;
-    return fl_.pin_models_used_this_slot && last_slot_[sv] == t;
+    if (fl_.lc_grace_slots > 0 && lc && t - p.load_slot < fl_.lc_grace_slots) return true;
+    return fl_.pin_models_used_this_slot && p.last_slot == t;
   }
-  // The candidate with the smallest key of the policy (keys_ holds the primary key per candidate).
-  std::size_t pick(std::size_t s) {
-    const std::size_t I = static_cast<std::size_t>(in_.n_models);
+  // Whether candidate a precedes candidate b in the policy's order (the reference's key tuples).
+  bool before(std::size_t s, std::size_t ka, std::size_t kb) const {
+    const auto a = static_cast<std::size_t>(cand_[ka]), b = static_cast<std::size_t>(cand_[kb]);
+    const Pair &pa = pair(s, a), &pb = pair(s, b);
+    switch (fl_.policy) {
+      case PolicyKind::LC:
+      case PolicyKind::LCTask:
+        if (keys_[ka] != keys_[kb]) return keys_[ka] < keys_[kb];
+        if (pa.last_use != pb.last_use) return pa.last_use < pb.last_use;
+        if (in_.model_size[a] != in_.model_size[b]) return in_.model_size[a] > in_.model_size[b];
+        return a < b;
+      case PolicyKind::LFU:
+        if (pa.freq != pb.freq) return pa.freq < pb.freq;
+        if (pa.last_use != pb.last_use) return pa.last_use < pb.last_use;
+        return a < b;
+      case PolicyKind::FIFO:
+        return pa.load_time != pb.load_time ? pa.load_time < pb.load_time : a < b;
+      case PolicyKind::Belady:
+        return pa.next_use != pb.next_use ? pa.next_use > pb.next_use : a < b;
+      default:  // LRU (cloud and static never evict)
+        return pa.last_use != pb.last_use ? pa.last_use < pb.last_use : a < b;
+    }
+  }
+  // Position in cand_ of the next victim.
+  std::size_t pick(std::size_t s, std::int64_t t) {
     const std::size_t n = cand_.size();
     if (fl_.policy == PolicyKind::Random) {
       const std::uint64_t out = splitmix64(rng_);
       return static_cast<std::size_t>(out % static_cast<std::uint64_t>(n));
     }
-    std::size_t best = 0;
-    for (std::size_t k = 1; k < n; ++k) {
-      const auto a = static_cast<std::size_t>(cand_[k]), b = static_cast<std::size_t>(cand_[best]);
-      const std::size_t sa = s * I + a, sb = s * I + b;
-      bool less = false;
-      switch (fl_.policy) {
-        case PolicyKind::LC:
-        case PolicyKind::LCTask:
-          if (keys_[k] != keys_[best]) less = keys_[k] < keys_[best];
-          else if (last_use_[sa] != last_use_[sb]) less = last_use_[sa] < last_use_[sb];
-          else if (in_.model_size[a] != in_.model_size[b]) less = in_.model_size[a] > in_.model_size[b];
-          else less = a < b;
-          break;
-        case PolicyKind::LFU:
-          if (freq_[sa] != freq_[sb]) less = freq_[sa] < freq_[sb];
-          else if (last_use_[sa] != last_use_[sb]) less = last_use_[sa] < last_use_[sb];
-          else less = a < b;
-          break;
-        case PolicyKind::FIFO:
-          less = load_time_[sa] != load_time_[sb] ? load_time_[sa] < load_time_[sb] : a < b;
-          break;
-        case PolicyKind::Belady:
-          less = next_use_[sa] != next_use_[sb] ? next_use_[sa] > next_use_[sb] : a < b;
-          break;
-        default:  // LRU (cloud and static never evict)
-          less = last_use_[sa] != last_use_[sb] ? last_use_[sa] < last_use_[sb] : a < b;
+    if (fl_.policy == PolicyKind::LC && !fl_.lc_max_age) {
+      // keys_ holds lower bounds until exact_: only candidates whose bound does not exceed some
+      // exact value can be the minimum, so only they get the O(window) exact AoC.
+      std::size_t k0 = 0;
+      for (std::size_t k = 1; k < n; ++k)
+        if (keys_[k] < keys_[k0]) k0 = k;
+      auto make_exact = [&](std::size_t k) {
+        if (!exact_[k]) {
+          keys_[k] = aoc(s, static_cast<std::size_t>(cand_[k]), t);
+          exact_[k] = 1;
+        }
+      };
+      make_exact(k0);
+      const double bound = keys_[k0];
+      std::size_t best = k0;
+      for (std::size_t k = 0; k < n; ++k) {
+        if (k == k0 || (!exact_[k] && keys_[k] > bound)) continue;
+        make_exact(k);
+        if (before(s, k, best)) best = k;
       }
-      if (less) best = k;
+      return best;
     }
+    std::size_t best = 0;
+    for (std::size_t k = 1; k < n; ++k)
+      if (before(s, k, best)) best = k;
     return best;
   }
   void make_room(std::size_t s, std::size_t model, std::int64_t t) {
-    const std::size_t I = static_cast<std::size_t>(in_.n_models);
     const double cap = in_.cap[s];
     add_blocks(s, model);  // its resident blocks are held twice: evicting a sharer never frees them
     for (int round = 0; round < 2 && used_[s] > cap; ++round) {
@@ -610,17 +731,23 @@ class Cache {
       // (ties by id), so their candidate order does not matter.
       const bool ordered = fl_.policy == PolicyKind::Random;
       if (ordered) std::sort(cand_.begin(), cand_.end());
-      const bool keyed = fl_.policy == PolicyKind::LC || fl_.policy == PolicyKind::LCTask;
       keys_.resize(cand_.size());
-      if (keyed) {
+      exact_.assign(cand_.size(), 1);
+      if (fl_.policy == PolicyKind::LC || fl_.policy == PolicyKind::LCTask) {
         for (std::size_t k = 0; k < cand_.size(); ++k) {
           const auto v = static_cast<std::size_t>(cand_[k]);
-          keys_[k] = fl_.lc_max_age ? -mean_age(s, v, t)
-                     : fl_.policy == PolicyKind::LCTask ? task_weighted_aoc(s, v, t) : aoc(s, v, t);
+          if (fl_.lc_max_age) {
+            keys_[k] = -mean_age(s, v, t);
+          } else if (fl_.policy == PolicyKind::LCTask) {
+            keys_[k] = task_weighted_aoc(s, v, t);
+          } else {
+            keys_[k] = aoc_lower_bound(s, v, t);
+            exact_[k] = 0;
+          }
         }
       }
       while (!cand_.empty() && used_[s] > cap) {
-        const std::size_t k = pick(s);
+        const std::size_t k = pick(s, t);
         const auto v = static_cast<std::size_t>(cand_[k]);
         if (ordered) {
           cand_.erase(cand_.begin() + static_cast<std::ptrdiff_t>(k));
@@ -629,6 +756,8 @@ class Cache {
           cand_.pop_back();
           keys_[k] = keys_.back();
           keys_.pop_back();
+          exact_[k] = exact_.back();
+          exact_.pop_back();
         }
         evicted_.push_back(static_cast<std::int64_t>(v));
         evict(s, v);
@@ -636,15 +765,17 @@ class Cache {
     }
     if (res_list_[s].empty()) used_[s] = in_.model_size[model];  // alone on the server: exact, no drift
     set_resident(s, model, true);
-    (void)I;
   }
   void evict(std::size_t s, std::size_t v) {
-    const std::size_t sv = s * static_cast<std::size_t>(in_.n_models) + v;
+    Pair& p = pair(s, v);
     remove_blocks(s, v);
     set_resident(s, v, false);
-    if (!in_.persist) ctx_[sv].len = 0;
-    ctx_[sv].prior_slot = -1;  // the prior belongs to one load
-    if (fl_.lfu_reset_on_evict) freq_[sv] = 0;
+    if (!in_.persist && p.ring >= 0) {  // the context is erased: its ring goes back to the pool
+      free_rings_.push_back(p.ring);
+      p.ring = -1;
+    }
+    p.prior_slot = -1;  // the prior belongs to one load
+    if (fl_.lfu_reset_on_evict) p.freq = 0;
   }
 };
 
