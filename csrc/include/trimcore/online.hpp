@@ -113,6 +113,7 @@ class Cache {
     refcount_.assign(N * in_.blk_size.size, 0);
     used_.assign(N, 0.0);
     res_list_.assign(N, {});
+    res_last_.assign(N, {});
     for (std::size_t m = 0; m < I; ++m) wcap_ = std::max(wcap_, static_cast<std::size_t>(in_.window[m]));
     rho_min_ = std::min(1.0, in_.rho_sub);
     if (fl_.policy == PolicyKind::LCTask) share_.assign(N * static_cast<std::size_t>(in_.n_tasks), 0.0);
@@ -252,6 +253,7 @@ class Cache {
       append_example(s, j, t, m, j != i);
       Pair& pj = pair(s, j);
       pj.last_use = r;
+      if (pj.res_pos >= 0) res_last_[s][static_cast<std::size_t>(pj.res_pos)] = r;
       pj.last_slot = t;
       if (d.outcome != Outcome::Load) pj.freq += 1;
     }
@@ -312,6 +314,7 @@ class Cache {
   std::vector<std::int32_t> refcount_;
   std::vector<double> used_, share_;
   std::vector<std::vector<std::int64_t>> res_list_;
+  std::vector<std::vector<std::int64_t>> res_last_;  // last_use of res_list_[s][k], contiguous for LRU scans
   std::vector<std::int64_t> evicted_, cand_;
   std::vector<double> keys_;
   std::vector<std::uint8_t> exact_;
@@ -419,15 +422,19 @@ class Cache {
   void set_resident(std::size_t s, std::size_t m, bool on) {
     auto& list = res_list_[s];
     Pair& p = pair(s, m);
+    auto& keys = res_last_[s];
     if (on) {
       p.res_pos = static_cast<std::int32_t>(list.size());
       list.push_back(static_cast<std::int64_t>(m));
+      keys.push_back(p.last_use);
     } else {
       const auto pos = static_cast<std::size_t>(p.res_pos);
       const std::int64_t last = list.back();
       list[pos] = last;
+      keys[pos] = keys.back();
       pair(s, static_cast<std::size_t>(last)).res_pos = static_cast<std::int32_t>(pos);
       list.pop_back();
+      keys.pop_back();
       p.res_pos = -1;
     }
   }
@@ -722,6 +729,26 @@ class Cache {
   void make_room(std::size_t s, std::size_t model, std::int64_t t) {
     const double cap = in_.cap[s];
     add_blocks(s, model);  // its resident blocks are held twice: evicting a sharer never frees them
+    if (fl_.policy == PolicyKind::LRU && fl_.lc_grace_slots == 0 && !fl_.pin_models_used_this_slot) {
+      // LRU without protections: one contiguous scan of the resident keys per victim
+      const auto& list = res_list_[s];
+      const auto& keys = res_last_[s];
+      while (used_[s] > cap && list.size() > 0) {
+        std::size_t best = list.size();
+        for (std::size_t k = 0; k < list.size(); ++k) {
+          if (static_cast<std::size_t>(list[k]) == model) continue;
+          if (best == list.size() || keys[k] < keys[best] || (keys[k] == keys[best] && list[k] < list[best]))
+            best = k;
+        }
+        if (best == list.size()) break;
+        const auto v = static_cast<std::size_t>(list[best]);
+        evicted_.push_back(static_cast<std::int64_t>(v));
+        evict(s, v);
+      }
+      if (res_list_[s].empty()) used_[s] = in_.model_size[model];
+      set_resident(s, model, true);
+      return;
+    }
     for (int round = 0; round < 2 && used_[s] > cap; ++round) {
       cand_.clear();
       for (const std::int64_t v : res_list_[s])
