@@ -14,7 +14,8 @@ def random_caching(seed: int, *, n_servers: int = 2, n_models: int = 6, n_blocks
     """A random problem with shared blocks, substitutable tasks, oversize and exact-size models."""
     rng = np.random.default_rng(seed)
     sizes = rng.uniform(1.0, 5.0, n_blocks).round(2) * 1e9
-    blocks = [sorted(rng.choice(n_blocks, int(rng.integers(1, min(n_blocks, 3) + 1)), replace=False).tolist()) for _ in range(n_models)]
+    blocks = [sorted(rng.choice(n_blocks, int(rng.integers(1, min(n_blocks, 3) + 1)), replace=False).tolist())
+              for _ in range(n_models)]
     lib = tc.ModelLibrary.from_lists(sizes, blocks)
     model_size = lib.model_sizes
     memory = rng.uniform(0.5, 2.5, n_servers) * float(np.median(model_size))

@@ -6,11 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from online_helpers import check_invariants, random_caching
 
 import trimcore as tc
 from trimcore.online import POLICIES
-
-from online_helpers import check_invariants, random_caching
 
 GB = 1e9
 

@@ -63,9 +63,9 @@ def _row(label: str, res: CachingResult) -> dict[str, Any]:
             **{f"cost_{k}": v for k, v in res.components.items()}}
 
 
-def sweep(out_dir: Path, name: str, x_name: str, x_values: Sequence[float], make: Callable[[float, int], CachingProblem],
-          *, seeds: int, progress: bool, workers: int = 0, flags: Callable[[float], dict[str, Any]] | None = None,
-          policies: Sequence[str] | None = None) -> Path:
+def sweep(out_dir: Path, name: str, x_name: str, x_values: Sequence[float],
+          make: Callable[[float, int], CachingProblem], *, seeds: int, progress: bool, workers: int = 0,
+          flags: Callable[[float], dict[str, Any]] | None = None, policies: Sequence[str] | None = None) -> Path:
     """Every policy on ``make(x, seed)`` for every x and seed (resumable); the CSV path."""
     path = Path(out_dir) / f"online_{name}.csv"
     points = [{"figure": name, x_name: float(x), "seed": s} for x in x_values for s in range(seeds)]

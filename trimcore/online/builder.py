@@ -133,9 +133,9 @@ def make_caching_instance(
     for m in np.flatnonzero(~model_tasks.any(axis=0)):  # every task has at least one model
         model_tasks[int(rng.integers(n_models)), m] = True
     weights = zipf_weights(n_models, real("zipf", zipf, low=0.0))
-    counts = rng.poisson(np.tile(rates, (t_slots, 1)))  # [T, N]
-    slot = np.repeat(np.repeat(np.arange(t_slots), n), counts.reshape(-1))
-    server = np.repeat(np.tile(np.arange(n), t_slots), counts.reshape(-1))
+    arrivals = rng.poisson(np.tile(rates, (t_slots, 1))).reshape(-1)  # [T * N], slot-major
+    slot = np.repeat(np.repeat(np.arange(t_slots), n), arrivals)
+    server = np.repeat(np.tile(np.arange(n), t_slots), arrivals)
     order = np.lexsort((rng.random(slot.size), slot))  # arrival order inside a slot is random
     slot, server = slot[order], server[order]
     ranks = np.array([rng.permutation(n_models) for _ in range(n)])  # rank -> model, per server

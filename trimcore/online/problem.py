@@ -126,7 +126,7 @@ class CachingProblem:
     def from_arrays(
         cls,
         block_sizes: Sequence[float] | np.ndarray,
-        model_blocks: Sequence[Sequence[int]],
+        model_blocks: Sequence[Sequence[int] | np.ndarray],
         memory: Sequence[float] | np.ndarray | float,
         slot: Sequence[int] | np.ndarray,
         server: Sequence[int] | np.ndarray,
