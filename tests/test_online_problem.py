@@ -92,6 +92,7 @@ def test_with_options_revalidates() -> None:
     assert cp2.nu == 0.5 and not cp2.block_sharing and cp2.options["window"].tolist() == [4, 4]
     with pytest.raises(tc.InstanceError, match="nu"):
         cp.with_options(nu=2.0)
+    assert cp.with_options(rho_cross=0.5).options["task_relevance"].tolist() == [[1.0, 0.5], [0.5, 1.0]]
 
 
 def test_lower_bound_is_the_cheapest_option_per_request() -> None:

@@ -259,6 +259,8 @@ class CachingProblem:
         lib = self.library
         blocks = [lib.indices[lib.indptr[i]:lib.indptr[i + 1]] for i in range(lib.n_models)]
         base: dict[str, Any] = {k: v for k, v in self.options.items()}
+        if "rho_cross" in changes and "task_relevance" not in changes:
+            base["task_relevance"] = None  # the resolved matrix came from the old rho_cross
         base.update(memory=self.memory, nu=self.nu, block_sharing=self.block_sharing)
         base.update(changes)
         return CachingProblem.from_arrays(lib.block_sizes, blocks, slot=self.slot, server=self.server,
