@@ -77,37 +77,25 @@ def test_hand_trace_lc_and_lru_differ() -> None:
 
 
 def test_hand_trace_task_aware_lc() -> None:
-    """Task-aware LC keeps the model whose examples match the tasks now in demand."""
-    # models 0, 1 serve tasks 0, 1; model 0 has 3 examples of task 0, model 1 two of task 1;
-    # then model 2 (task 1) arrives: plain LC evicts model 1 (smaller AoC), lc_task model 0 (task 1 is hot)
+    """Task-aware LC weighs AoC by the recent task shares: it drops the context-rich model of a cold task."""
+    # model 0 (task 0): 20 examples at slot 0; model 1 (task 1): 10 at slot 1; model 2 (task 1) arrives
     mt = np.array([[1, 0], [0, 1], [0, 1]], dtype=bool)
     cp = tc.CachingProblem.from_arrays(np.array([1.0, 1.0, 1.0]) * GB, [[0], [1], [2]], [2 * GB],
-                                       [0, 0, 0, 1, 1, 1, 1, 1], [0] * 8, [0, 0, 0, 1, 1, 1, 1, 2],
-                                       task=[0, 0, 0, 1, 1, 1, 1, 1], model_tasks=mt, rho_cross=0.0)
-    lc = tc.simulate_caching(cp, policy="lc", **REACTIVE)
-    lct = tc.simulate_caching(cp, policy="lc_task", **REACTIVE)
-    # AoC at slot 1: model 0: 3 nu = 2.7; model 1: 4 examples at age 0 = 4 -> plain LC evicts model 0
-    assert lc.evicted.tolist() == [0]
-    # task shares after 8 requests (EWMA 0.1): task 1 dominates, task 0 weight small -> evict model 0 too
-    assert lct.evicted.tolist() == [0]
-    cp2 = tc.CachingProblem.from_arrays(np.array([1.0, 1.0, 1.0]) * GB, [[0], [1], [2]], [2 * GB],
-                                        [0, 0, 0, 0, 0, 0, 1, 1], [0] * 8, [0, 0, 0, 0, 0, 1, 0, 2],
-                                        task=[0, 0, 0, 0, 0, 1, 1, 1], model_tasks=mt, rho_cross=0.0)
-    # model 0: 5 examples of task 0; model 1: one of task 1; then a task-1 request (on model 0, a hit of
-    # task 1) and model 2 of task 1 arrives. Plain LC evicts model 1 (AoC 0.9 < 5.4); task-aware LC
-    # weighs task 1 by its recent share: p = (0.1*0.9 + 0.1 + 0.1)... compute from the definitions.
-    lc2 = tc.simulate_caching(cp2, policy="lc", **REACTIVE)
-    lct2 = tc.simulate_caching(cp2, policy="lc_task", **REACTIVE)
-    assert lc2.evicted.tolist() == [1]
+                                       [0] * 20 + [1] * 11, [0] * 31, [0] * 20 + [1] * 10 + [2],
+                                       task=[0] * 20 + [1] * 11, model_tasks=mt, rho_cross=0.0)
+    nu = 0.9
+    aoc0, aoc1 = 20 * nu, 10.0  # at slot 1
     share = np.zeros(2)
-    for m in [0, 0, 0, 0, 0, 1, 1, 1]:
+    for m in [0] * 20 + [1] * 11:  # EWMA 0.1, the arriving request included
         share *= 0.9
         share[m] += 0.1
-    nu = 0.9
-    # examples: model 0 = 5 x task 0 at slot 0 + 1 x task 1 at slot 1 (request 6); model 1 = 1 x task 1 at slot 0
-    v0 = 5 * nu * share[0] + 1 * share[1]
-    v1 = 1 * nu * share[1]
-    assert lct2.evicted.tolist() == ([0] if v0 < v1 else [1])
+    v0, v1 = aoc0 * share[0], aoc1 * share[1]
+    assert aoc1 < aoc0 and v0 < v1  # the two rules disagree on this trace
+    lc = tc.simulate_caching(cp, policy="lc", **REACTIVE)
+    lct = tc.simulate_caching(cp, policy="lc_task", **REACTIVE)
+    assert lc.evicted.tolist() == [1]
+    assert lct.evicted.tolist() == [0]
+    assert tc.simulate_caching(cp, policy="lc", lc_task_aware=True, **REACTIVE).evicted.tolist() == [0]
 
 
 def test_lfu_counts_and_ties() -> None:
@@ -119,12 +107,13 @@ def test_lfu_counts_and_ties() -> None:
     # ties: A:1, B:1 (B more recent) -> C evicts A
     cp = _one_server([1.0, 1.0, 1.0], 2.0, [0] * 3, [0, 1, 2])
     assert tc.simulate_caching(cp, policy="lfu", **REACTIVE).evicted.tolist() == [0]
-    # forgotten on eviction: A x3, B, C (evicts B), B (evicts C), then A stays: counts of B restart at 1
-    cp = _one_server([1.0, 1.0, 1.0], 2.0, [0] * 7, [0, 0, 0, 1, 2, 1, 2])
+    # forgotten on eviction: B x2, A x3, C evicts B (2 < 3), B evicts C; then D: reset B = 1 -> evict B;
+    # with the history kept B = 3 ties A = 3 and A (requested longer ago) goes
+    cp = _one_server([1.0] * 4, 2.0, [0] * 8, [1, 1, 0, 0, 0, 2, 1, 3])
     reset = tc.simulate_caching(cp, policy="lfu", **REACTIVE)
     keep = tc.simulate_caching(cp, policy="lfu", lfu_reset_on_evict=False, **REACTIVE)
     assert reset.evicted.tolist() == [1, 2, 1]
-    assert keep.evicted.tolist() == [1, 2, 1]
+    assert keep.evicted.tolist() == [1, 2, 0]
 
 
 def test_fifo_and_belady() -> None:
