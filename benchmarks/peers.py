@@ -241,7 +241,7 @@ def online_peers(n_requests: int, n_models: int, repeat: int, seed: int) -> int:
             med, _, miss = timed(native, repeat)
             rows.append(("libCacheSim LRU.process_trace (native)", med, int(round((1 - miss[0]) * n_requests))))
     except ImportError:
-        print("  libcachesim not installed (pip install .[test-peers])")
+        print("  libcachesim not installed (pip install libcachesim cachetools)")
     try:
         import cachetools
 
@@ -262,7 +262,7 @@ def online_peers(n_requests: int, n_models: int, repeat: int, seed: int) -> int:
         med, _, hits = timed(loop, 1)
         rows.append(("cachetools LRUCache (Python loop)", med, int(hits)))
     except ImportError:
-        print("  cachetools not installed (pip install .[test-peers])")
+        print("  cachetools not installed (pip install libcachesim cachetools)")
     base = rows[0][1]
     print("\n| tool | time | requests/s | hits | time / trimcore replay |")
     print("|---|---:|---:|---:|---:|")
