@@ -271,3 +271,25 @@ def test_lower_bound_below_every_policy() -> None:
             res = tc.simulate_caching(cp, policy=policy, admission_horizon=10.0, seed=0)
             assert res.lower_bound == lb <= res.cost
             assert 0.0 <= res.gap <= 1.0
+
+
+def test_the_evaluator_rescores_every_policy() -> None:
+    """CachingProblem.evaluate replays the decisions and finds the same costs; it refuses impossible ones."""
+    for seed in range(4):
+        for block in (True, False):
+            cp = random_caching(seed, block_sharing=block, lc_prior=float(seed % 2))
+            for policy in POLICIES:
+                res = tc.simulate_caching(cp, policy=policy, seed=seed, admission_horizon=20.0, bound=False)
+                init = tc.online.static_placement(cp) if policy == "static" else None
+                ev = cp.evaluate(res.outcome, res.served_by, res.evict_ptr, res.evicted, initial=init)
+                assert ev["feasible"], (policy, ev["reason"])
+                np.testing.assert_allclose(ev["request_cost"], res.request_cost, rtol=1e-12, atol=1e-12)
+                assert ev["cost"] == pytest.approx(res.cost, rel=1e-12)
+    cp = _one_server([1.0, 1.0, 1.0], 2.0, [0] * 3, [0, 1, 2])
+    res = tc.simulate_caching(cp, policy="lru", **REACTIVE)
+    ok = cp.evaluate(res.outcome, res.served_by, res.evict_ptr, res.evicted)
+    assert ok["feasible"]
+    no_evict = cp.evaluate(res.outcome, res.served_by, np.zeros(4, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    assert not no_evict["feasible"] and "fit" in no_evict["reason"]
+    fake_hit = cp.evaluate(np.array([0, 2, 2]), np.array([0, 1, 2]), res.evict_ptr, res.evicted)
+    assert not fake_hit["feasible"] and "not resident" in fake_hit["reason"]

@@ -326,6 +326,44 @@ class CachingProblem:
             "persist": bool(o["persist_context_on_evict"]), "lc_prior": o["lc_prior"], "initial": init,
         }
 
+    # ------------------------------------------------------------------ evaluator
+    def evaluate(self, outcome: np.ndarray, served_by: np.ndarray, evict_ptr: np.ndarray, evicted: np.ndarray,
+                 initial: np.ndarray | None = None) -> dict[str, Any]:
+        """Score per-request decisions (any policy's, or hand-made) with the cost model, checking each one.
+
+        Parameters
+        ----------
+        outcome, served_by : ndarray, shape (R,)
+            0 hit, 1 substitute, 2 load, 3 cloud; the serving model (-1 for the cloud).
+        evict_ptr, evicted : ndarray
+            CSR of the models each request evicts, in order.
+        initial : ndarray of bool, shape (N, I), optional
+            Models resident before the first request.
+
+        Returns
+        -------
+        dict
+            ``feasible``, ``reason``, ``cost`` (the mean per request, when feasible),
+            ``request_cost`` and ``request_costs`` per request, ``memory_used``.
+        """
+        from trimcore.kernels.online.reference import evaluate_decisions
+
+        n = self.n_requests
+        out = np.asarray(outcome, dtype=np.int64)
+        sb = np.asarray(served_by, dtype=np.int64)
+        ptr = np.asarray(evict_ptr, dtype=np.int64)
+        ev = np.asarray(evicted, dtype=np.int64)
+        if out.shape != (n,) or sb.shape != (n,):
+            raise invalid("outcome / served_by", f"shape ({n},)", (out.shape, sb.shape))
+        if ptr.shape != (n + 1,) or ptr[0] != 0 or ptr[-1] != ev.shape[0] or (np.diff(ptr) < 0).any():
+            raise invalid("evict_ptr", f"CSR offsets of length {n + 1} ending at len(evicted)", ptr.shape)
+        if ev.size and (ev.min() < 0 or ev.max() >= self.n_models):
+            raise invalid("evicted", f"model ids in [0, {self.n_models})", int(ev.max()))
+        res = evaluate_decisions(self.kernel_inputs(initial), out, sb, ptr, ev)
+        return {"feasible": res["feasible"], "reason": res["reason"],
+                "cost": float(res["cost"].sum()) / max(n, 1) if res["feasible"] else None,
+                "request_cost": res["cost"], "request_costs": res["costs"], "memory_used": res["memory_used"]}
+
     # ------------------------------------------------------------------ bound
     def lower_bound(self) -> float:
         """A certified lower bound on the mean system cost per request of any policy on this trace.

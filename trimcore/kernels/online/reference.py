@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["online_simulate", "Policy", "CacheView", "POLICY_CODES", "OUTCOME_NAMES", "BUILTIN_POLICIES",
+__all__ = ["online_simulate", "evaluate_decisions", "Policy", "CacheView", "POLICY_CODES", "OUTCOME_NAMES", "BUILTIN_POLICIES",
            "splitmix64"]
 
 #: Outcome codes of a request (``CachingResult.outcome``).
@@ -525,6 +525,84 @@ def online_simulate(inp: dict[str, Any], policy: str | Policy, flags: dict[str, 
     return {"outcome": outcome, "served_by": served_by, "accuracy": accuracy, "latency": latency, "aoc": aoc,
             "loaded_bytes": loaded, "memory_used": memory_used, "costs": costs, "cost": cost,
             "evict_ptr": evict_ptr, "evicted": np.asarray(evicted, dtype=np.int64)}
+
+
+def evaluate_decisions(inp: dict[str, Any], outcome: np.ndarray, served_by: np.ndarray, evict_ptr: np.ndarray,
+                       evicted: np.ndarray) -> dict[str, Any]:
+    """Score given per-request decisions with the cost model (the problem's evaluator).
+
+    Replays the trace applying the decisions instead of choosing them: the context dynamics and
+    costs are those of :func:`online_simulate`, and every decision is checked (a hit needs the
+    model resident, a substitute a resident model that can do the task, a load a model that fits
+    after its evictions, which must be resident; no eviction otherwise).
+
+    Returns
+    -------
+    dict
+        ``feasible`` (bool), ``reason`` (first violation or ``"ok"``), ``cost`` and ``costs``
+        per request (as :func:`online_simulate`), ``memory_used``.
+    """
+    flags = {"lc_grace_slots": 0, "pin_models_used_this_slot": False, "lfu_reset_on_evict": True}
+    sim = _Simulator(inp, LRU(), flags)
+    slot, server, model, task = inp["slot"], inp["server"], inp["model"], inp["task"]
+    n_req = slot.shape[0]
+    cost, costs, memory_used = np.zeros(n_req), np.zeros((n_req, 5)), np.zeros(n_req)
+    rho_sub, load_bw = float(inp["rho_sub"]), float(inp["load_bw"])
+
+    def bad(r: int, why: str) -> dict[str, Any]:
+        return {"feasible": False, "reason": f"request {r}: {why}", "cost": cost, "costs": costs,
+                "memory_used": memory_used}
+
+    for r in range(n_req):
+        t, s, i, m = int(slot[r]), int(server[r]), int(model[r]), int(task[r])
+        kind, j = int(outcome[r]), int(served_by[r])
+        victims = [int(v) for v in evicted[evict_ptr[r]:evict_ptr[r + 1]]]
+        if kind != LOAD and victims:
+            return bad(r, "evictions without a load")
+        if kind == HIT:
+            if j != i or not sim.resident[s, i]:
+                return bad(r, "a hit on a model that is not resident")
+            lat, acc, energy, _ = sim.edge(s, i, r, sim.task_aoc(s, i, m, t), False)
+            tot = sim.total(lat, acc, 0.0, 0.0, energy)
+        elif kind == SUBSTITUTE:
+            if j == i or not (0 <= j < sim.resident.shape[1]) or not sim.resident[s, j] or \
+                    sim.resident[s, i] or not inp["model_tasks"][j, m]:
+                return bad(r, "a substitute that is not a resident model of the request's task")
+            lat, acc, energy, _ = sim.edge(s, j, r, sim.task_aoc(s, j, m, t), True)
+            tot = sim.total(lat, acc, 0.0, 0.0, energy)
+        elif kind == LOAD:
+            if j != i or sim.resident[s, i]:
+                return bad(r, "a load of a model that is resident or not requested")
+            sw = sim.missing_bytes(s, i)
+            lat, acc, energy, _ = sim.edge(s, i, r, sim.task_aoc(s, i, m, t) + float(inp["lc_prior"]), False)
+            lat = lat + sw / load_bw
+            tot = sim.total(lat, acc, sw, 0.0, energy)
+            sim._add(s, i)
+            for v in victims:
+                if not sim.resident[s, v] or v == i:
+                    return bad(r, f"evicts model {v}, which is not resident")
+                sim.evict(s, v)
+            if sim.count[s] == 0:
+                sim.used[s] = float(inp["model_size"][i])
+            if sim.used[s] > float(inp["cap"][s]):
+                return bad(r, "the loaded model does not fit after its evictions")
+            sim.resident[s, i] = True
+            sim.count[s] += 1
+            sim.prior_slot[s, i] = t if float(inp["lc_prior"]) > 0.0 else -1
+        elif kind == CLOUD:
+            if j != -1:
+                return bad(r, "a cloud request with a serving model")
+            i0 = float(inp["tok_in"][r]) + float(inp["tok_out"][r])
+            lat = float(inp["access"][s]) + float(inp["cloud_lat"]) + float(inp["phi"][i]) * i0 / float(
+                inp["cloud_flops"])
+            tot = sim.total(lat, float(inp["a0"][i]), 0.0, float(inp["w_C"]) * float(inp["cloud_price"][i]), 0.0)
+        else:
+            return bad(r, f"unknown outcome {kind}")
+        cost[r], costs[r] = tot[0], tot[1:]
+        if kind != CLOUD:
+            sim.append_example(s, j, t, m, 1.0 if j == i else rho_sub)
+        memory_used[r] = sim.used[s]
+    return {"feasible": True, "reason": "ok", "cost": cost, "costs": costs, "memory_used": memory_used}
 
 
 KERNELS = {"simulate": online_simulate}
