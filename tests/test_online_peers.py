@@ -1,4 +1,4 @@
-"""Agreement with outside cache implementations: libCacheSim and cachetools (in the test extra; skipped where they are not installed).
+"""Agreement with outside cache implementations: libCacheSim and cachetools (test extra; skipped if absent).
 
 As one reactive cache (one server, ``greedy_admission=True``, ``allow_substitution=False``) our LRU,
 FIFO and LFU must match both hit for hit on random traces with byte sizes, models larger than the

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["online_simulate", "evaluate_decisions", "Policy", "CacheView", "POLICY_CODES", "OUTCOME_NAMES", "BUILTIN_POLICIES",
-           "splitmix64"]
+__all__ = ["online_simulate", "evaluate_decisions", "Policy", "CacheView", "POLICY_CODES", "OUTCOME_NAMES",
+           "BUILTIN_POLICIES", "splitmix64"]
 
 #: Outcome codes of a request (``CachingResult.outcome``).
 HIT, SUBSTITUTE, LOAD, CLOUD = 0, 1, 2, 3
