@@ -89,8 +89,10 @@ int main(int argc, char** argv) {
   std::int64_t hits = 0;
   double cost = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  for (const auto& rq : trace) {
-    const online::Decision d = cache.on_request(rq);
+  for (std::size_t r = 0; r < trace.size(); ++r) {
+    if (r + 16 < trace.size()) cache.prefetch_far(trace[r + 16]);  // optional hints, no effect on decisions
+    if (r + 6 < trace.size()) cache.prefetch_near(trace[r + 6]);
+    const online::Decision d = cache.on_request(trace[r]);
     hits += d.outcome == online::Outcome::Hit;
     cost += d.cost;
   }

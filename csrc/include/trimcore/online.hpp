@@ -273,6 +273,22 @@ class Cache {
     return d;
   }
 
+  // Hints for a request `ahead` positions later (no effect on decisions): its (server, model) record
+  // far ahead, its context ring nearer (the record is in cache by then). `replay` uses them.
+  void prefetch_far(const Request& rq) const {
+    if (rq.server >= 0 && rq.server < in_.n_servers && rq.model >= 0 && rq.model < in_.n_models)
+      hint(&pair(static_cast<std::size_t>(rq.server), static_cast<std::size_t>(rq.model)));
+  }
+  void prefetch_near(const Request& rq) const {
+    if (rq.server < 0 || rq.server >= in_.n_servers || rq.model < 0 || rq.model >= in_.n_models) return;
+    const Pair& p = pair(static_cast<std::size_t>(rq.server), static_cast<std::size_t>(rq.model));
+    if (p.ring < 0) return;
+    const auto q = static_cast<std::size_t>(p.ring);
+    hint(&ring_[q]);
+    const Example* base = &pool_[q * wcap_];
+    for (std::size_t k = 0; k < wcap_; k += 8) hint(base + k);
+  }
+
   const std::vector<std::int64_t>& evicted() const { return evicted_; }
   double used(std::size_t server) const { return used_.at(server); }
   bool is_resident(std::size_t server, std::size_t model) const {
@@ -282,7 +298,7 @@ class Cache {
 
  private:
   // Everything the skeleton keeps per (server, model), in one cache line.
-  struct Pair {
+  struct alignas(64) Pair {
     std::int64_t last_use = -1, freq = 0, load_time = -1, load_slot = -1, last_slot = -1;
     std::int64_t next_use = std::numeric_limits<std::int64_t>::max();
     std::int64_t prior_slot = -1;  // slot of the load that set the lc_prior term, -1 none
@@ -334,6 +350,13 @@ class Cache {
   std::uint64_t rng_ = 0;
   std::int64_t n_seen_ = 0, last_slot_seen_ = std::numeric_limits<std::int64_t>::min(), first_slot_ = 0;
 
+  static void hint(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+  }
   Pair& pair(std::size_t s, std::size_t m) { return pair_[s * static_cast<std::size_t>(in_.n_models) + m]; }
   const Pair& pair(std::size_t s, std::size_t m) const {
     return pair_[s * static_cast<std::size_t>(in_.n_models) + m];
@@ -842,8 +865,14 @@ inline void replay(const Instance& inst, const Flags& flags, View<const std::int
     if (n != R) detail::bad("trace", "every trace array must have the length of slot");
   Cache cache(inst, flags);
   out.evict_ptr[0] = 0;
+  constexpr std::size_t far = 16, near = 6;  // prefetch distances (requests ahead)
+  auto request = [&](std::size_t k) {
+    return Request{slot[k], server[k], model[k], task[k], tokens_in[k], tokens_out[k], next_use[k]};
+  };
   for (std::size_t r = 0; r < R; ++r) {
-    Request rq{slot[r], server[r], model[r], task[r], tokens_in[r], tokens_out[r], next_use[r]};
+    if (r + far < R) cache.prefetch_far(request(r + far));
+    if (r + near < R) cache.prefetch_near(request(r + near));
+    Request rq = request(r);
     const Decision d = cache.on_request(rq);
     out.outcome[r] = static_cast<std::int8_t>(d.outcome);
     out.served_by[r] = d.served_by;
