@@ -533,31 +533,45 @@ class Cache {
     }
     if (p.prior_slot >= 0 && t - p.prior_slot >= in_.prune_age) p.prior_slot = -1;
   }
-  // Task-specific AoC for task `task` (returned) and the task-agnostic AoC (in *agnostic).
-  double sums(std::size_t s, std::size_t m, std::int64_t t, std::int64_t task, double* agnostic) {
+  // Prunes the context of (s, m) at slot t, then calls f(example, age) from the oldest example to
+  // the newest; returns the ring (-1: empty context). Every AoC sum runs through here, in one order.
+  template <class F>
+  std::int32_t each_example(std::size_t s, std::size_t m, std::int64_t t, F&& f) {
     prune(s, m, t);
     const Pair& p = pair(s, m);
-    const auto M = static_cast<std::size_t>(in_.n_tasks);
-    double spec = 0.0, agn = 0.0;
     if (p.ring >= 0) {
       const auto q = static_cast<std::size_t>(p.ring);
       const auto w = static_cast<std::size_t>(in_.window[m]);
       const std::int64_t tr = rel(t);
-      const double* rel_col = in_.relevance.data + static_cast<std::size_t>(task);
-      const auto task_u = static_cast<std::uint32_t>(task);
       for (std::size_t k = 0, n = ring_[q].len; k < n; ++k) {
         const Example& e = at(p.ring, k, w);
-        const double wgt = in_.nu_pow[static_cast<std::size_t>(tr - e.tau)];
-        const double rho = rho_of(e);
-        const std::uint32_t te = e.task_sub >> 1;
-        const double relevance = rel_uniform_ ? (te == task_u ? 1.0 : rel_off_) : rel_col[te * M];
-        spec += rho * relevance * wgt;
-        agn += rho * wgt;
+        f(e, static_cast<std::size_t>(tr - e.tau));
       }
-      refresh_lower_bound(q, agn, t);
     }
-    if (p.prior_slot >= 0) {
-      const double wgt = in_.nu_pow[static_cast<std::size_t>(t - p.prior_slot)];
+    return p.ring;
+  }
+  // The prior's weight at slot t (0 without one).
+  double prior_weight(std::size_t s, std::size_t m, std::int64_t t) const {
+    const Pair& p = pair(s, m);
+    return p.prior_slot >= 0 ? in_.nu_pow[static_cast<std::size_t>(t - p.prior_slot)] : 0.0;
+  }
+  // Task-specific AoC for task `task` (returned) and the task-agnostic AoC (in *agnostic).
+  double sums(std::size_t s, std::size_t m, std::int64_t t, std::int64_t task, double* agnostic) {
+    const auto M = static_cast<std::size_t>(in_.n_tasks);
+    const double* rel_col = in_.relevance.data + static_cast<std::size_t>(task);
+    const auto task_u = static_cast<std::uint32_t>(task);
+    double spec = 0.0, agn = 0.0;
+    const std::int32_t q = each_example(s, m, t, [&](const Example& e, std::size_t age) {
+      const double wgt = in_.nu_pow[age];
+      const double rho = rho_of(e);
+      const std::uint32_t te = e.task_sub >> 1;
+      const double relevance = rel_uniform_ ? (te == task_u ? 1.0 : rel_off_) : rel_col[te * M];
+      spec += rho * relevance * wgt;
+      agn += rho * wgt;
+    });
+    if (q >= 0) refresh_lower_bound(static_cast<std::size_t>(q), agn, t);
+    if (pair(s, m).prior_slot >= 0) {
+      const double wgt = prior_weight(s, m, t);
       spec += in_.lc_prior * wgt;
       agn += in_.lc_prior * wgt;
     }
@@ -565,20 +579,12 @@ class Cache {
     return spec;
   }
   double aoc(std::size_t s, std::size_t m, std::int64_t t) {
-    prune(s, m, t);
-    const Pair& p = pair(s, m);
     double agn = 0.0;
-    if (p.ring >= 0) {
-      const auto q = static_cast<std::size_t>(p.ring);
-      const auto w = static_cast<std::size_t>(in_.window[m]);
-      const std::int64_t tr = rel(t);
-      for (std::size_t k = 0, n = ring_[q].len; k < n; ++k) {
-        const Example& e = at(p.ring, k, w);
-        agn += rho_of(e) * in_.nu_pow[static_cast<std::size_t>(tr - e.tau)];
-      }
-      refresh_lower_bound(q, agn, t);
-    }
-    if (p.prior_slot >= 0) agn += in_.lc_prior * in_.nu_pow[static_cast<std::size_t>(t - p.prior_slot)];
+    const std::int32_t q = each_example(s, m, t, [&](const Example& e, std::size_t age) {
+      agn += rho_of(e) * in_.nu_pow[age];
+    });
+    if (q >= 0) refresh_lower_bound(static_cast<std::size_t>(q), agn, t);
+    if (pair(s, m).prior_slot >= 0) agn += in_.lc_prior * prior_weight(s, m, t);
     return agn;
   }
   // A lower bound of aoc(s, m, t) (after pruning) in O(1): the larger of the ring's maintained
@@ -600,45 +606,30 @@ class Cache {
     return lb;
   }
   double task_weighted_aoc(std::size_t s, std::size_t m, std::int64_t t) {
-    prune(s, m, t);
-    const Pair& p = pair(s, m);
     const auto M = static_cast<std::size_t>(in_.n_tasks);
     const double* share = &share_[s * M];
     double total = 0.0;
-    if (p.ring >= 0) {
-      const auto q = static_cast<std::size_t>(p.ring);
-      const auto w = static_cast<std::size_t>(in_.window[m]);
-      const std::int64_t tr = rel(t);
-      for (std::size_t k = 0, n = ring_[q].len; k < n; ++k) {
-        const Example& e = at(p.ring, k, w);
-        const double* row = in_.relevance.data + static_cast<std::size_t>(e.task_sub >> 1) * M;
-        double u = 0.0;
-        for (std::size_t mm = 0; mm < M; ++mm) u += share[mm] * row[mm];
-        total += rho_of(e) * u * in_.nu_pow[static_cast<std::size_t>(tr - e.tau)];
-      }
-    }
-    if (p.prior_slot >= 0) {
+    each_example(s, m, t, [&](const Example& e, std::size_t age) {
+      const double* row = in_.relevance.data + static_cast<std::size_t>(e.task_sub >> 1) * M;
+      double u = 0.0;
+      for (std::size_t mm = 0; mm < M; ++mm) u += share[mm] * row[mm];
+      total += rho_of(e) * u * in_.nu_pow[age];
+    });
+    if (pair(s, m).prior_slot >= 0) {
       double u = 0.0;
       for (std::size_t mm = 0; mm < M; ++mm) u += share[mm];
-      total += in_.lc_prior * u * in_.nu_pow[static_cast<std::size_t>(t - p.prior_slot)];
+      total += in_.lc_prior * u * prior_weight(s, m, t);
     }
     return total;
   }
   double mean_age(std::size_t s, std::size_t m, std::int64_t t) {
-    prune(s, m, t);
-    const Pair& p = pair(s, m);
     double num = 0.0, den = 0.0;
-    if (p.ring >= 0) {
-      const auto q = static_cast<std::size_t>(p.ring);
-      const auto w = static_cast<std::size_t>(in_.window[m]);
-      const std::int64_t tr = rel(t);
-      for (std::size_t k = 0, n = ring_[q].len; k < n; ++k) {
-        const Example& e = at(p.ring, k, w);
-        const double rho = rho_of(e);
-        num += rho * static_cast<double>(tr - static_cast<std::int64_t>(e.tau));
-        den += rho;
-      }
-    }
+    each_example(s, m, t, [&](const Example& e, std::size_t age) {
+      const double rho = rho_of(e);
+      num += rho * static_cast<double>(age);
+      den += rho;
+    });
+    const Pair& p = pair(s, m);
     if (p.prior_slot >= 0 && in_.lc_prior > 0.0) {
       num += in_.lc_prior * static_cast<double>(t - p.prior_slot);
       den += in_.lc_prior;
