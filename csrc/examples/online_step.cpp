@@ -85,6 +85,14 @@ int main(int argc, char** argv) {
     const std::int64_t i = perm[s * I + std::min<std::int64_t>(rank, I - 1)];
     trace[r] = online::Request{r / (5 * N), s, i, i, 144.0, 144.0, R};
   }
+  {  // next request of the same (server, model): what Belady looks ahead at
+    std::vector<std::int64_t> next(N * I, R);
+    for (std::int64_t r = R - 1; r >= 0; --r) {
+      auto& slot_next = next[trace[r].server * I + trace[r].model];
+      trace[r].next_use = slot_next;
+      slot_next = r;
+    }
+  }
   online::Cache cache(in, fl);
   std::int64_t hits = 0;
   double cost = 0;
