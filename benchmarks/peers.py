@@ -193,6 +193,84 @@ def bench(spec: str, args: argparse.Namespace, stream: Callable | None, add: Cal
                     f"covered {'==' if agree else '!='} trimcore")
 
 
+def online_peers(n_requests: int, n_models: int, repeat: int, seed: int) -> int:
+    """Online caching (issue #11): our LRU against libCacheSim's native replay and cachetools, one trace.
+
+    One server (the reactive cache: ``greedy_admission=True``, ``allow_substitution=False``),
+    ``n_models`` objects of 1-20 MB (integer bytes), Zipf(0.8) requests, a cache of 100 mean-sized
+    objects. trimcore: ``simulate_caching`` on the C++ tier (its ``runtime_s``: the replay, per-request
+    decisions and costs included) and end to end; libCacheSim: ``LRU.process_trace`` over an
+    ``oracleGeneral`` binary trace file (its native C replay; file written beforehand, not timed);
+    cachetools: ``LRUCache`` with ``getsizeof`` in a Python loop. Every tool must count the same hits.
+    """
+    import tempfile
+
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1_000_000, 20_000_000, n_models)
+    w = 1.0 / np.arange(1, n_models + 1) ** 0.8
+    ids = rng.choice(n_models, n_requests, p=w / w.sum())
+    capacity = int(sizes.mean() * 100)
+    print(f"# machine: {machine()}")
+    print(f"# online LRU: {n_requests:,} requests, {n_models} objects, capacity {capacity / 1e6:.0f} MB")
+    zeros = np.zeros(n_requests, dtype=np.int64)
+    cp = tc.CachingProblem.from_arrays(sizes.astype(float), [[i] for i in range(n_models)], [float(capacity)],
+                                       np.arange(n_requests) // 10, zeros, ids, block_sharing=False)
+    rows: list[tuple[str, float, int]] = []
+
+    def ours():
+        return tc.simulate_caching(cp, policy="lru", greedy_admission=True, allow_substitution=False,
+                                   backend="cpp", bound=False)
+
+    med, _, res = timed(ours, repeat)
+    replays = [ours().runtime_s for _ in range(repeat)]
+    rows.append(("trimcore simulate_caching (C++ replay)", statistics.median(replays), int(res.hit.sum())))
+    rows.append(("trimcore simulate_caching (end to end)", med, int(res.hit.sum())))
+    try:
+        import libcachesim as lcs
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "trace.oracleGeneral")
+            rec = np.zeros(n_requests, dtype=[("t", "<u4"), ("id", "<u8"), ("size", "<u4"), ("next", "<i8")])
+            rec["t"], rec["id"], rec["size"], rec["next"] = np.arange(n_requests) // 10, ids + 1, sizes[ids], -1
+            rec.tofile(path)
+
+            def native():
+                reader = lcs.TraceReader(path, trace_type=lcs.TraceType.ORACLE_GENERAL_TRACE)
+                return lcs.LRU(cache_size=capacity).process_trace(reader)
+
+            med, _, miss = timed(native, repeat)
+            rows.append(("libCacheSim LRU.process_trace (native)", med, int(round((1 - miss[0]) * n_requests))))
+    except ImportError:
+        print("  libcachesim not installed (pip install libcachesim cachetools)")
+    try:
+        import cachetools
+
+        def loop():
+            cache = cachetools.LRUCache(maxsize=capacity, getsizeof=lambda k: int(sizes[k]))
+            hits = 0
+            for i in ids.tolist():
+                if i in cache:
+                    cache[i]
+                    hits += 1
+                else:
+                    try:
+                        cache[i] = i
+                    except ValueError:
+                        pass
+            return hits
+
+        med, _, hits = timed(loop, 1)
+        rows.append(("cachetools LRUCache (Python loop)", med, int(hits)))
+    except ImportError:
+        print("  cachetools not installed (pip install libcachesim cachetools)")
+    base = rows[0][1]
+    print("\n| tool | time | requests/s | hits | time / trimcore replay |")
+    print("|---|---:|---:|---:|---:|")
+    for tool, t, hits in rows:
+        print(f"| {tool} | {t * 1e3:.1f} ms | {n_requests / t / 1e6:.2f} M | {hits} | {t / base:.2f}x |")
+    return 0 if len({h for _, _, h in rows}) == 1 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", default=["20000x2000x200", "200000x20000x2000"],
@@ -204,7 +282,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="run apricot's O(k nnz) naive greedy only when k * nnz is at most this")
     parser.add_argument("--no-submodlib", action="store_true")
     parser.add_argument("--no-apricot", action="store_true")
+    parser.add_argument("--online", type=int, default=0, metavar="REQUESTS",
+                        help="instead: the online caching peers (LRU vs libCacheSim and cachetools) on this many "
+                             "requests")
+    parser.add_argument("--online-models", type=int, default=1000)
     args = parser.parse_args(argv)
+    if args.online:
+        return online_peers(args.online, args.online_models, args.repeat, args.seed)
 
     print(f"# machine: {machine()}")
     stream = numba_floor()

@@ -13,6 +13,7 @@ from trimcore.loading import (
     partialloading_greedy,
     partialloading_optimal,
 )
+from trimcore.online import CachingProblem, CachingResult, simulate_caching
 from trimcore.placement import (
     PlacementProblem,
     PlacementResult,
@@ -39,6 +40,8 @@ from trimcore.pulling import (
 __version__ = "0.1.0"
 __all__ = [
     "BackendUnavailableError",
+    "CachingProblem",
+    "CachingResult",
     "CoverageResult",
     "InstanceError",
     "LoadingProblem",
@@ -65,6 +68,7 @@ __all__ = [
     "partialloading_optimal",
     "popularity_caching",
     "random_caching",
+    "simulate_caching",
     "trimcaching_gen",
     "trimcaching_spec",
     "available_backends",

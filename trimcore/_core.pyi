@@ -4,6 +4,8 @@ Every function checks dtypes, shapes, contiguity and index ranges and raises
 :class:`trimcore.InstanceError` on bad input; the GIL is released while the core runs.
 """
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -82,3 +84,6 @@ def coverage_gains(
     covered: npt.NDArray[np.bool_] | None = None,
     threads: int = 1,
 ) -> npt.NDArray[np.float64]: ...
+def online_simulate(
+    inputs: dict[str, Any], policy: int, flags: dict[str, Any]
+) -> dict[str, npt.NDArray[Any]]: ...

@@ -28,7 +28,7 @@ __all__ = ["main"]
 #: algorithms) when the LP has at most this many variables; ``--bound lp`` always adds it.
 CLI_LP_LIMIT = 100_000
 PAPERS = {"trimcaching": "trimcore.experiments.trimcaching", "partialloading": "trimcore.experiments.partialloading",
-          "pulling": "trimcore.experiments.pulling"}
+          "pulling": "trimcore.experiments.pulling", "online": "trimcore.experiments.online"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -176,6 +176,7 @@ def run_default(args: argparse.Namespace) -> int:
                            "best_upper_bound": best_bound} for label, r in results])
     png_path = _plot_default(args.out / "placement.png", results, spec.get("name", "custom"), best_bound)
     print(f"\nwrote {csv_path} and {png_path}")
+    _online_section(args)
     _pulling_section(args.out)
     return 0
 
@@ -203,6 +204,33 @@ def _pulling_section(out: Path) -> None:
         print(f"Pulling shared blocks from nearby siblings: {appro.total_delay / nonshare.total_delay - 1:+.1%} "
               f"total delay vs NonShare (Appro / LP = {appro.options['ratio_lp']:.3f}).")
     _write_csv(out / "pulling.csv", [{"label": label, **r.summary()} for label, r in runs])
+
+
+def _online_section(args: argparse.Namespace) -> None:
+    """Online caching (Age of Context): every policy on one trace of the default online scenario."""
+    from trimcore.experiments import online
+
+    started = time.perf_counter()
+    cp = online.default_problem(0, n_slots=200)
+    results = online.run_policies(cp, backend=args.backend)
+    print(f"\nOnline caching (AoC / least context): {cp.n_servers} servers x {cp.memory[0] / 1e9:.0f} GB, "
+          f"{cp.n_models} LLMs, {cp.n_requests} requests over 200 slots, nu = {cp.nu} "
+          f"({time.perf_counter() - started:.2f} s):")
+    rows = []
+    for policy, r in results.items():
+        c = r.outcome_counts()
+        n = max(r.n_requests, 1)
+        rows.append((online.POLICY_LABELS[policy], f"{r.cost:.4f}", f"{r.hit_ratio:.3f}",
+                     f"{c['substitute'] / n:.3f}", f"{c['cloud'] / n:.3f}", f"{float(r.accuracy.mean()):.3f}",
+                     f"{float(r.loaded_bytes.sum()) / 1e9:.0f}", f"{r.gap:.1%}" if r.gap is not None else "-"))
+    print(_table(rows, ["policy", "cost/request", "hit", "substitute", "cloud", "accuracy", "loaded GB",
+                        "gap to bound"]))
+    lower = next(iter(results.values())).lower_bound
+    print(f"Gap = 1 - {lower:.4f} / cost: the certified lower bound (every request at its cheapest option, "
+          f"memory ignored).")
+    csv_path = args.out / "online.csv"
+    _write_csv(csv_path, [{"policy": p, **r.summary()} for p, r in results.items()])
+    print(f"wrote {csv_path}")
 
 
 def _reachable_share(problem: Any) -> float:

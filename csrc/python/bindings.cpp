@@ -17,6 +17,7 @@
 #include "trimcore/max_coverage.hpp"
 
 namespace py = pybind11;
+void bind_online(py::module_& m);  // csrc/python/online_bindings.cpp
 using trimcore::View;
 using trimcore::View2;
 
@@ -452,4 +453,5 @@ PYBIND11_MODULE(_core, m) {
         "Marginal gain of every set given a covered mask (None: nothing covered): float64[n_sets].");
   m.def("knapsack_grid", &knapsack_grid, py::arg("values"), py::arg("weights"), py::arg("capacity"),
         "Exact 0/1 knapsack over integer weights; chosen item ids (ascending).");
+  bind_online(m);
 }

@@ -1,0 +1,884 @@
+// Online foundation-model caching with Age of Context (AoC) and least-context (LC) eviction.
+//
+// A `Cache` holds the state of every edge server (resident models, block reference counts,
+// in-context examples, policy counters) and is stepped one request at a time with
+// `on_request(...)`, so a C++ network simulator can drive the same policies the Python package
+// runs. Every policy shares one request-handling skeleton (spec §5.0 of
+// papers/aoc_least_context.md); only the victim choice differs. `replay` runs a whole trace.
+//
+// The operations and their order mirror trimcore/kernels/online/reference.py exactly (same sums
+// in the same order, same tie-breaks), so both tiers return identical decisions. Inputs are
+// validated here (std::invalid_argument naming the field): no input can cause undefined behaviour.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "trimcore/array_view.hpp"
+
+namespace trimcore {
+namespace online {
+
+enum class Outcome : std::int8_t { Hit = 0, Substitute = 1, Load = 2, Cloud = 3 };
+enum class PolicyKind : int { LC = 0, LCTask = 1, LRU = 2, LFU = 3, FIFO = 4, Random = 5, Cloud = 6, Static = 7,
+                              Belady = 8 };
+
+// The instance: non-owning views (the caller keeps the arrays alive while the Cache lives).
+struct Instance {
+  std::int64_t n_servers = 0, n_models = 0, n_tasks = 0;
+  View<const std::int64_t> blk_ptr, blk_idx;   // model i = blk_idx[blk_ptr[i] .. blk_ptr[i+1])
+  View<const double> blk_size;                 // bytes per block (> 0)
+  View<const double> model_size;               // full size of each model (its blocks summed in order)
+  View<const double> cap;                      // memory per server times (1 + tolerance)
+  View<const std::uint8_t> model_tasks;        // [I * M]: model j can serve task m
+  View<const double> relevance;                // [M * M]: rho(m_e, m)
+  View<const std::int64_t> window;             // [I] examples kept per context
+  View<const double> nu_pow;                   // nu^age for age 0 .. size-1
+  std::int64_t prune_age = 0;                  // examples with age >= prune_age are pruned
+  View<const double> a0, amax, kappa;          // [I] accuracy curve
+  int curve = 0;                               // 0: saturating exponential, 1: logarithmic
+  double log_beta = 0, eta_sub = 1, rho_sub = 1, ell_ex = 0;
+  View<const double> phi;                      // [I] FLOPs per token
+  View<const double> edge_flops, access;       // [N]
+  double cloud_flops = 1, cloud_lat = 0, load_bw = 1;
+  double w_L = 0, w_A = 0, w_S = 0, w_E = 0, w_C = 0, energy_per_flop = 0;
+  View<const double> cloud_price;              // [I]
+  bool persist = false;                        // keep contexts across eviction
+  double lc_prior = 0;                         // AoC a freshly loaded model starts with
+  View<const std::uint8_t> initial;            // [N * I] resident before the first request (may be empty)
+};
+
+struct Flags {
+  PolicyKind policy = PolicyKind::LC;
+  bool greedy_admission = false, allow_substitution = true;
+  std::int64_t lc_grace_slots = 0;
+  bool lc_max_age = false;  // lc_order = "max_age"
+  bool lfu_reset_on_evict = true, pin_models_used_this_slot = false;
+  double task_ewma = 0.1, admission_horizon = 1.0;
+  std::uint64_t rng_seed = 0;
+};
+
+struct Request {
+  std::int64_t slot = 0, server = 0, model = 0, task = 0;
+  double tokens_in = 0, tokens_out = 0;
+  std::int64_t next_use = std::numeric_limits<std::int64_t>::max();  // next request of (server, model): Belady
+};
+
+struct Decision {
+  Outcome outcome = Outcome::Cloud;
+  std::int64_t served_by = -1;
+  double accuracy = 0, latency = 0, aoc = 0, loaded_bytes = 0, memory_used = 0, cost = 0;
+  double costs[5] = {0, 0, 0, 0, 0};  // latency, accuracy loss, switching, cloud, energy
+};
+
+inline std::uint64_t splitmix64(std::uint64_t& state) {
+  state += 0x9E3779B97F4A7C15ULL;
+  std::uint64_t z = state;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+namespace detail {
+[[noreturn]] inline void bad(const std::string& field, const std::string& what) {
+  throw std::invalid_argument(field + ": " + what);
+}
+inline void need_size(std::size_t got, std::size_t want, const char* field) {
+  if (got != want) bad(field, "expected " + std::to_string(want) + " values, got " + std::to_string(got));
+}
+inline void finite_nonneg(View<const double> v, const char* field, bool strictly = false) {
+  for (std::size_t k = 0; k < v.size; ++k)
+    if (!std::isfinite(v[k]) || v[k] < 0 || (strictly && v[k] <= 0))
+      bad(field, std::string("expected finite values ") + (strictly ? "> 0" : ">= 0") + " (index " +
+                     std::to_string(k) + ")");
+}
+inline void finite_nonneg(double v, const char* field, bool strictly = false) {
+  if (!std::isfinite(v) || v < 0 || (strictly && v <= 0))
+    bad(field, std::string("expected a finite number ") + (strictly ? "> 0" : ">= 0"));
+}
+}  // namespace detail
+
+class Cache {
+ public:
+  Cache(const Instance& inst, const Flags& flags) : in_(inst), fl_(flags) {
+    validate();
+    const auto N = static_cast<std::size_t>(in_.n_servers), I = static_cast<std::size_t>(in_.n_models);
+    pair_.assign(N * I, Pair{});
+    refcount_.assign(N * in_.blk_size.size, 0);
+    used_.assign(N, 0.0);
+    res_list_.assign(N, {});
+    res_last_.assign(N, {});
+    for (std::size_t m = 0; m < I; ++m) wcap_ = std::max(wcap_, static_cast<std::size_t>(in_.window[m]));
+    rho_min_ = std::min(1.0, in_.rho_sub);
+    // The default relevance (1 on the diagonal, one value off it) needs no M x M lookups: the same
+    // doubles, chosen by a comparison (with M = I = 1,000 tasks the matrix is 8 MB of cache misses).
+    const auto M = static_cast<std::size_t>(in_.n_tasks);
+    rel_off_ = M > 1 ? in_.relevance[1] : 0.0;
+    rel_uniform_ = true;
+    for (std::size_t a = 0; a < M && rel_uniform_; ++a)
+      for (std::size_t b = 0; b < M; ++b)
+        if (in_.relevance[a * M + b] != (a == b ? 1.0 : rel_off_)) {
+          rel_uniform_ = false;
+          break;
+        }
+    if (fl_.policy == PolicyKind::LCTask) share_.assign(N * static_cast<std::size_t>(in_.n_tasks), 0.0);
+    rng_ = fl_.rng_seed;
+    if (in_.initial.size) {
+      for (std::size_t s = 0; s < N; ++s)
+        for (std::size_t m = 0; m < I; ++m)
+          if (in_.initial[s * I + m]) {
+            add_blocks(s, m);
+            set_resident(s, m, true);
+          }
+      const std::size_t J = in_.blk_size.size;
+      for (std::size_t s = 0; s < N; ++s) {  // exact union, one ascending sum (as the reference)
+        double total = 0.0;
+        for (std::size_t b = 0; b < J; ++b)
+          if (refcount_[s * J + b] > 0) total += in_.blk_size[b];
+        used_[s] = total;
+      }
+    }
+  }
+
+  // Decide one request (arrival order). The models it evicted are `evicted()` until the next call.
+  Decision on_request(const Request& rq) {
+    check_request(rq);
+    const auto s = static_cast<std::size_t>(rq.server), i = static_cast<std::size_t>(rq.model);
+    const std::int64_t t = rq.slot, m = rq.task, r = n_seen_;
+    const PolicyKind code = fl_.policy;
+    evicted_.clear();
+    Pair& pi = pair(s, i);
+    pi.next_use = rq.next_use;
+    if (code == PolicyKind::LCTask) {
+      double* share = &share_[s * static_cast<std::size_t>(in_.n_tasks)];
+      for (std::int64_t mm = 0; mm < in_.n_tasks; ++mm) share[mm] = share[mm] * (1.0 - fl_.task_ewma);
+      share[m] = share[m] + fl_.task_ewma;
+    }
+    Decision d;
+    double sw = 0.0;
+    Totals tot;
+    if (code != PolicyKind::Cloud && pi.res_pos >= 0) {
+      d.outcome = Outcome::Hit;
+      d.served_by = static_cast<std::int64_t>(i);
+      double agn = 0.0;
+      const double k = sums(s, i, t, m, &agn);
+      const Edge e = edge(s, i, rq, k, false);
+      tot = total(e.lat, e.acc, 0.0, 0.0, e.energy);
+      d.latency = e.lat;
+      d.accuracy = e.acc;
+      d.aoc = agn;
+    } else {
+      const double i0 = rq.tokens_in + rq.tokens_out;
+      const double c_lat = in_.access[s] + in_.cloud_lat + in_.phi[i] * i0 / in_.cloud_flops;
+      const double c_acc = in_.a0[i];
+      Totals best = total(c_lat, c_acc, 0.0, in_.w_C * in_.cloud_price[i], 0.0);
+      double best_lat = c_lat, best_acc = c_acc, best_a = 0.0;
+      d.outcome = Outcome::Cloud;
+      const bool can_load = code != PolicyKind::Cloud && code != PolicyKind::Static;
+      const bool load_fits = can_load && in_.model_size[i] <= in_.cap[s];
+      Totals load_tot;
+      double load_lat = 0, load_acc = 0, load_cmp = 0;
+      if (load_fits) {
+        sw = missing_bytes(s, i);
+        double unused = 0.0;
+        // the context it will have once loaded: what persisted (empty unless persist) plus the prior
+        const double k_load = sums(s, i, t, m, &unused) + in_.lc_prior;
+        Edge e = edge(s, i, rq, k_load, false);
+        // admission compares the one-off load costs spread over admission_horizon requests
+        const double onetime = in_.w_S * sw + in_.w_L * (sw / in_.load_bw);
+        load_cmp = in_.w_L * e.lat + in_.w_A * (1.0 - e.acc) + e.energy + onetime / fl_.admission_horizon;
+        e.lat = e.lat + sw / in_.load_bw;
+        load_tot = total(e.lat, e.acc, sw, 0.0, e.energy);
+        load_lat = e.lat;
+        load_acc = e.acc;
+      }
+      if (fl_.greedy_admission && load_fits) {
+        d.outcome = Outcome::Load;
+        best = load_tot;
+        best_lat = load_lat;
+        best_acc = load_acc;
+      } else {
+        bool have_sub = false;
+        Totals sub_tot;
+        double sub_lat = 0, sub_acc = 0;
+        std::int64_t sub_j = -1;
+        if (fl_.allow_substitution && code != PolicyKind::Cloud) {
+          for (const std::int64_t jj : res_list_[s]) {
+            const auto j = static_cast<std::size_t>(jj);
+            if (!in_.model_tasks[j * static_cast<std::size_t>(in_.n_tasks) + static_cast<std::size_t>(m)]) continue;
+            double unused = 0.0;
+            const double k = sums(s, j, t, m, &unused);
+            const Edge e = edge(s, j, rq, k, true);
+            const Totals tj = total(e.lat, e.acc, 0.0, 0.0, e.energy);
+            // strictly cheaper, or as cheap with a lower index: the reference scans ascending ids
+            if (!have_sub || tj.sum < sub_tot.sum || (tj.sum == sub_tot.sum && jj < sub_j)) {
+              have_sub = true;
+              sub_tot = tj;
+              sub_lat = e.lat;
+              sub_acc = e.acc;
+              sub_j = jj;
+            }
+          }
+        }
+        if (have_sub && sub_tot.sum <= best.sum && (!load_fits || sub_tot.sum <= load_cmp)) {
+          d.outcome = Outcome::Substitute;
+          d.served_by = sub_j;
+          best = sub_tot;
+          best_lat = sub_lat;
+          best_acc = sub_acc;
+          best_a = aoc(s, static_cast<std::size_t>(sub_j), t);
+        }
+        if (d.outcome == Outcome::Cloud && load_fits && load_cmp <= best.sum) {
+          d.outcome = Outcome::Load;
+          best = load_tot;
+          best_lat = load_lat;
+          best_acc = load_acc;
+        }
+      }
+      tot = best;
+      d.latency = best_lat;
+      d.accuracy = best_acc;
+      if (d.outcome != Outcome::Load) sw = 0.0;
+      d.aoc = best_a;
+      if (d.outcome == Outcome::Load) {
+        d.served_by = static_cast<std::int64_t>(i);
+        make_room(s, i, t);
+        pi.prior_slot = in_.lc_prior > 0.0 ? t : -1;
+        pi.load_time = r;
+        pi.load_slot = t;
+        pi.freq = fl_.lfu_reset_on_evict ? 1 : pi.freq + 1;
+        d.aoc = aoc(s, i, t);
+      }
+    }
+    d.loaded_bytes = sw;
+    d.cost = tot.sum;
+    for (int c = 0; c < 5; ++c) d.costs[c] = tot.c[c];
+    if (d.outcome != Outcome::Cloud) {
+      const auto j = static_cast<std::size_t>(d.served_by);
+      append_example(s, j, t, m, j != i);
+      Pair& pj = pair(s, j);
+      pj.last_use = r;
+      if (pj.res_pos >= 0) res_last_[s][static_cast<std::size_t>(pj.res_pos)] = r;
+      pj.last_slot = t;
+      if (d.outcome != Outcome::Load) pj.freq += 1;
+    }
+    d.memory_used = used_[s];
+    ++n_seen_;
+    return d;
+  }
+
+  // Hints for a request `ahead` positions later (no effect on decisions): its (server, model) record
+  // far ahead, its context ring nearer (the record is in cache by then). `replay` uses them.
+  void prefetch_far(const Request& rq) const {
+    if (rq.server >= 0 && rq.server < in_.n_servers && rq.model >= 0 && rq.model < in_.n_models)
+      hint(&pair(static_cast<std::size_t>(rq.server), static_cast<std::size_t>(rq.model)));
+  }
+  void prefetch_near(const Request& rq) const {
+    if (rq.server < 0 || rq.server >= in_.n_servers || rq.model < 0 || rq.model >= in_.n_models) return;
+    const Pair& p = pair(static_cast<std::size_t>(rq.server), static_cast<std::size_t>(rq.model));
+    if (p.ring < 0) return;
+    const auto q = static_cast<std::size_t>(p.ring);
+    hint(&ring_[q]);
+    const Example* base = &pool_[q * wcap_];
+    for (std::size_t k = 0; k < wcap_; k += 8) hint(base + k);
+  }
+
+  const std::vector<std::int64_t>& evicted() const { return evicted_; }
+  double used(std::size_t server) const { return used_.at(server); }
+  bool is_resident(std::size_t server, std::size_t model) const {
+    return pair_.at(server * static_cast<std::size_t>(in_.n_models) + model).res_pos >= 0;
+  }
+  std::int64_t requests_seen() const { return n_seen_; }
+
+ private:
+  // Everything the skeleton keeps per (server, model), in one cache line.
+  struct alignas(64) Pair {
+    std::int64_t last_use = -1, freq = 0, load_time = -1, load_slot = -1, last_slot = -1;
+    std::int64_t next_use = std::numeric_limits<std::int64_t>::max();
+    std::int64_t prior_slot = -1;  // slot of the load that set the lc_prior term, -1 none
+    std::int32_t ring = -1;        // context ring in the pool, -1 none (empty context)
+    std::int32_t res_pos = -1;     // position in the server's resident list, -1 if not resident
+  };
+  // One in-context example in 8 bytes: slot relative to the first request, task << 1 | substitute.
+  struct Example {
+    std::uint32_t tau;
+    std::uint32_t task_sub;
+  };
+  struct Edge {
+    double lat, acc, energy;
+  };
+  struct Totals {
+    double sum = 0;
+    double c[5] = {0, 0, 0, 0, 0};
+  };
+
+  const Instance in_;
+  const Flags fl_;
+  std::vector<Pair> pair_;
+  // Context rings: ring q holds its examples in pool_[q * wcap_ ...], oldest at ring_[q].head.
+  // Rings are recycled on eviction, so the memory in use stays near the resident models'.
+  std::vector<Example> pool_;
+  // Per ring, in one small record: head and length, the oldest example's slot (so pruning and the
+  // bound need not touch the pool), and a certified lower bound `lb` of the ring's AoC expressed at
+  // slot `lb_t` (relative): refreshed by every exact sum, kept valid by appends (they only add),
+  // lowered by every dropped example. LC computes exact values only for candidates whose bound does
+  // not rule them out.
+  struct RingMeta {
+    std::uint32_t head = 0, len = 0, oldest = 0, pad = 0;
+    double lb = 0.0;
+    std::int64_t lb_t = 0;
+  };
+  std::vector<RingMeta> ring_;
+  std::vector<std::int32_t> free_rings_;
+  std::size_t wcap_ = 0;
+  double rho_min_ = 1.0;
+  bool rel_uniform_ = false;
+  double rel_off_ = 0.0;
+  std::vector<std::int32_t> refcount_;
+  std::vector<double> used_, share_;
+  std::vector<std::vector<std::int64_t>> res_list_;
+  std::vector<std::vector<std::int64_t>> res_last_;  // last_use of res_list_[s][k], contiguous for LRU scans
+  std::vector<std::int64_t> evicted_, cand_;
+  std::vector<double> keys_;
+  std::vector<std::uint8_t> exact_;
+  std::uint64_t rng_ = 0;
+  std::int64_t n_seen_ = 0, last_slot_seen_ = std::numeric_limits<std::int64_t>::min(), first_slot_ = 0;
+
+  static void hint(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+  }
+  Pair& pair(std::size_t s, std::size_t m) { return pair_[s * static_cast<std::size_t>(in_.n_models) + m]; }
+  const Pair& pair(std::size_t s, std::size_t m) const {
+    return pair_[s * static_cast<std::size_t>(in_.n_models) + m];
+  }
+
+  // ------------------------------------------------------------------ validation
+  void validate() const {
+    using detail::bad;
+    using detail::need_size;
+    if (in_.n_servers < 1) bad("n_servers", "expected >= 1");
+    if (in_.n_models < 1) bad("n_models", "expected >= 1");
+    if (in_.n_tasks < 1) bad("n_tasks", "expected >= 1");
+    const auto N = static_cast<std::size_t>(in_.n_servers), I = static_cast<std::size_t>(in_.n_models),
+               M = static_cast<std::size_t>(in_.n_tasks);
+    if (N > (std::size_t{1} << 30) || I > (std::size_t{1} << 30) || M > (std::size_t{1} << 30) ||
+        N * I > (std::size_t{1} << 34))
+      bad("n_servers * n_models", "too large");
+    need_size(in_.blk_ptr.size, I + 1, "blk_ptr");
+    const std::size_t J = in_.blk_size.size;
+    if (J == 0) bad("blk_size", "expected at least one block");
+    detail::finite_nonneg(in_.blk_size, "blk_size", true);
+    if (in_.blk_ptr[0] != 0 || in_.blk_ptr[I] != static_cast<std::int64_t>(in_.blk_idx.size))
+      bad("blk_ptr", "expected CSR offsets from 0 to len(blk_idx)");
+    for (std::size_t k = 0; k < I; ++k) {
+      if (in_.blk_ptr[k + 1] <= in_.blk_ptr[k]) bad("blk_ptr", "expected at least one block per model");
+    }
+    for (std::size_t k = 0; k < in_.blk_idx.size; ++k)
+      if (in_.blk_idx[k] < 0 || in_.blk_idx[k] >= static_cast<std::int64_t>(J)) bad("blk_idx", "block id out of range");
+    for (std::size_t k = 0; k < I; ++k)  // ascending, distinct: the reference counts rely on it
+      for (auto p = in_.blk_ptr[k] + 1; p < in_.blk_ptr[k + 1]; ++p)
+        if (in_.blk_idx[static_cast<std::size_t>(p)] <= in_.blk_idx[static_cast<std::size_t>(p - 1)])
+          bad("blk_idx", "expected ascending distinct block ids per model");
+    need_size(in_.model_size.size, I, "model_size");
+    detail::finite_nonneg(in_.model_size, "model_size", true);
+    need_size(in_.cap.size, N, "cap");
+    detail::finite_nonneg(in_.cap, "cap");
+    need_size(in_.model_tasks.size, I * M, "model_tasks");
+    need_size(in_.relevance.size, M * M, "relevance");
+    detail::finite_nonneg(in_.relevance, "relevance");
+    need_size(in_.window.size, I, "window");
+    for (std::size_t k = 0; k < I; ++k)
+      if (in_.window[k] < 0 || in_.window[k] > (std::int64_t{1} << 24))
+        bad("window", "expected integers in [0, 2^24]");
+    if (in_.nu_pow.size == 0 || in_.nu_pow.size > (std::size_t{1} << 31))
+      bad("nu_pow", "expected a table of 1 to 2^31 entries");
+    detail::finite_nonneg(in_.nu_pow, "nu_pow");
+    if (in_.prune_age < 0) bad("prune_age", "expected >= 0");
+    for (const auto* v : {&in_.a0, &in_.amax, &in_.kappa, &in_.phi, &in_.cloud_price})
+      need_size(v->size, I, "a0/amax/kappa/phi/cloud_price");
+    detail::finite_nonneg(in_.a0, "a0");
+    detail::finite_nonneg(in_.amax, "amax");
+    detail::finite_nonneg(in_.kappa, "kappa");
+    detail::finite_nonneg(in_.phi, "phi");
+    detail::finite_nonneg(in_.cloud_price, "cloud_price");
+    need_size(in_.edge_flops.size, N, "edge_flops");
+    need_size(in_.access.size, N, "access");
+    detail::finite_nonneg(in_.edge_flops, "edge_flops", true);
+    detail::finite_nonneg(in_.access, "access");
+    if (in_.curve != 0 && in_.curve != 1) bad("curve", "expected 0 (exp) or 1 (log)");
+    detail::finite_nonneg(in_.log_beta, "log_beta");
+    detail::finite_nonneg(in_.eta_sub, "eta_sub");
+    detail::finite_nonneg(in_.rho_sub, "rho_sub");
+    detail::finite_nonneg(in_.ell_ex, "ell_ex");
+    detail::finite_nonneg(in_.cloud_flops, "cloud_flops", true);
+    detail::finite_nonneg(in_.cloud_lat, "cloud_lat");
+    detail::finite_nonneg(in_.load_bw, "load_bw", true);
+    for (double w : {in_.w_L, in_.w_A, in_.w_S, in_.w_E, in_.w_C, in_.energy_per_flop, in_.lc_prior})
+      detail::finite_nonneg(w, "weights / energy_per_flop / lc_prior");
+    if (in_.initial.size != 0) need_size(in_.initial.size, N * I, "initial");
+    const int p = static_cast<int>(fl_.policy);
+    if (p < 0 || p > 8) bad("policy", "expected a code in 0..8");
+    if (fl_.lc_grace_slots < 0) bad("lc_grace_slots", "expected >= 0");
+    if (!(fl_.task_ewma >= 0 && fl_.task_ewma <= 1)) bad("task_ewma", "expected a number in [0, 1]");
+    if (!(fl_.admission_horizon >= 1) || !std::isfinite(fl_.admission_horizon))
+      bad("admission_horizon", "expected a finite number >= 1");
+  }
+
+  void check_request(const Request& rq) {
+    using detail::bad;
+    if (rq.server < 0 || rq.server >= in_.n_servers) bad("server", "id out of range: " + std::to_string(rq.server));
+    if (rq.model < 0 || rq.model >= in_.n_models) bad("model", "id out of range: " + std::to_string(rq.model));
+    if (rq.task < 0 || rq.task >= in_.n_tasks) bad("task", "id out of range: " + std::to_string(rq.task));
+    if (!std::isfinite(rq.tokens_in) || rq.tokens_in < 0) bad("tokens_in", "expected a finite number >= 0");
+    if (!std::isfinite(rq.tokens_out) || rq.tokens_out < 0) bad("tokens_out", "expected a finite number >= 0");
+    if (rq.next_use < 0) bad("next_use", "expected >= 0");
+    if (n_seen_ == 0) {
+      if (rq.slot < 0) bad("slot", "expected >= 0");
+      first_slot_ = rq.slot;
+    } else if (rq.slot < last_slot_seen_) {
+      bad("slot", "expected non-decreasing slots (arrival order)");
+    }
+    // every age t - tau is at most slot - first slot: it must index the nu_pow table
+    if (static_cast<std::uint64_t>(rq.slot - first_slot_) >= in_.nu_pow.size)
+      bad("slot", "beyond the nu_pow table (slot - first slot must be < its length)");
+    last_slot_seen_ = rq.slot;
+  }
+
+  // ------------------------------------------------------------------ residency and memory
+  void set_resident(std::size_t s, std::size_t m, bool on) {
+    auto& list = res_list_[s];
+    Pair& p = pair(s, m);
+    auto& keys = res_last_[s];
+    if (on) {
+      p.res_pos = static_cast<std::int32_t>(list.size());
+      list.push_back(static_cast<std::int64_t>(m));
+      keys.push_back(p.last_use);
+    } else {
+      const auto pos = static_cast<std::size_t>(p.res_pos);
+      const std::int64_t last = list.back();
+      list[pos] = last;
+      keys[pos] = keys.back();
+      pair(s, static_cast<std::size_t>(last)).res_pos = static_cast<std::int32_t>(pos);
+      list.pop_back();
+      keys.pop_back();
+      p.res_pos = -1;
+    }
+  }
+  double missing_bytes(std::size_t s, std::size_t m) const {
+    const std::size_t J = in_.blk_size.size;
+    double total = 0.0;
+    for (auto p = in_.blk_ptr[m]; p < in_.blk_ptr[m + 1]; ++p) {
+      const auto b = static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(p)]);
+      if (refcount_[s * J + b] == 0) total += in_.blk_size[b];
+    }
+    return total;
+  }
+  void add_blocks(std::size_t s, std::size_t m) {
+    const std::size_t J = in_.blk_size.size;
+    for (auto p = in_.blk_ptr[m]; p < in_.blk_ptr[m + 1]; ++p) {
+      const auto b = static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(p)]);
+      if (refcount_[s * J + b] == 0) used_[s] += in_.blk_size[b];
+      refcount_[s * J + b] += 1;
+    }
+  }
+  void remove_blocks(std::size_t s, std::size_t m) {
+    const std::size_t J = in_.blk_size.size;
+    for (auto p = in_.blk_ptr[m]; p < in_.blk_ptr[m + 1]; ++p) {
+      const auto b = static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(p)]);
+      refcount_[s * J + b] -= 1;
+      if (refcount_[s * J + b] == 0) used_[s] -= in_.blk_size[b];
+    }
+  }
+
+  // ------------------------------------------------------------------ context
+  std::int64_t rel(std::int64_t t) const { return t - first_slot_; }
+  double rho_of(const Example& e) const { return (e.task_sub & 1u) ? in_.rho_sub : 1.0; }
+  const Example& at(std::int32_t q, std::size_t k, std::size_t w) const {
+    std::size_t pos = ring_[static_cast<std::size_t>(q)].head + k;  // head < w and k < w
+    if (pos >= w) pos -= w;
+    return pool_[static_cast<std::size_t>(q) * wcap_ + pos];
+  }
+  // An example leaves ring q: the bound loses at most its weight at the bound's slot.
+  void lower_bound_drop(std::size_t q, const Example& e) {
+    const std::int64_t t0 = ring_[q].lb_t;
+    if (static_cast<std::int64_t>(e.tau) <= t0)
+      ring_[q].lb = std::max(0.0, ring_[q].lb - rho_of(e) * in_.nu_pow[static_cast<std::size_t>(t0 - e.tau)] *
+                                                    (1.0 + 1e-12));
+  }
+  void refresh_lower_bound(std::size_t q, double ring_sum, std::int64_t t) {
+    ring_[q].lb = ring_sum * (1.0 - 1e-12 * static_cast<double>(ring_[q].len + 8));
+    ring_[q].lb_t = rel(t);
+  }
+  void prune(std::size_t s, std::size_t m, std::int64_t t) {
+    Pair& p = pair(s, m);
+    if (p.ring >= 0) {
+      const auto q = static_cast<std::size_t>(p.ring);
+      const auto w = static_cast<std::size_t>(in_.window[m]);
+      const std::int64_t tr = rel(t);
+      while (ring_[q].len && tr - static_cast<std::int64_t>(ring_[q].oldest) >= in_.prune_age) {
+        lower_bound_drop(q, at(p.ring, 0, w));
+        ring_[q].head = ring_[q].head + 1 == w ? 0 : ring_[q].head + 1;
+        if (--ring_[q].len) ring_[q].oldest = at(p.ring, 0, w).tau;
+      }
+    }
+    if (p.prior_slot >= 0 && t - p.prior_slot >= in_.prune_age) p.prior_slot = -1;
+  }
+  // Prunes the context of (s, m) at slot t, then calls f(example, age) from the oldest example to
+  // the newest; returns the ring (-1: empty context). Every AoC sum runs through here, in one order.
+  template <class F>
+  std::int32_t each_example(std::size_t s, std::size_t m, std::int64_t t, F&& f) {
+    prune(s, m, t);
+    const Pair& p = pair(s, m);
+    if (p.ring >= 0) {
+      const auto q = static_cast<std::size_t>(p.ring);
+      const auto w = static_cast<std::size_t>(in_.window[m]);
+      const std::int64_t tr = rel(t);
+      for (std::size_t k = 0, n = ring_[q].len; k < n; ++k) {
+        const Example& e = at(p.ring, k, w);
+        f(e, static_cast<std::size_t>(tr - e.tau));
+      }
+    }
+    return p.ring;
+  }
+  // The prior's weight at slot t (0 without one).
+  double prior_weight(std::size_t s, std::size_t m, std::int64_t t) const {
+    const Pair& p = pair(s, m);
+    return p.prior_slot >= 0 ? in_.nu_pow[static_cast<std::size_t>(t - p.prior_slot)] : 0.0;
+  }
+  // Task-specific AoC for task `task` (returned) and the task-agnostic AoC (in *agnostic).
+  double sums(std::size_t s, std::size_t m, std::int64_t t, std::int64_t task, double* agnostic) {
+    const auto M = static_cast<std::size_t>(in_.n_tasks);
+    const double* rel_col = in_.relevance.data + static_cast<std::size_t>(task);
+    const auto task_u = static_cast<std::uint32_t>(task);
+    double spec = 0.0, agn = 0.0;
+    const std::int32_t q = each_example(s, m, t, [&](const Example& e, std::size_t age) {
+      const double wgt = in_.nu_pow[age];
+      const double rho = rho_of(e);
+      const std::uint32_t te = e.task_sub >> 1;
+      const double relevance = rel_uniform_ ? (te == task_u ? 1.0 : rel_off_) : rel_col[te * M];
+      spec += rho * relevance * wgt;
+      agn += rho * wgt;
+    });
+    if (q >= 0) refresh_lower_bound(static_cast<std::size_t>(q), agn, t);
+    if (pair(s, m).prior_slot >= 0) {
+      const double wgt = prior_weight(s, m, t);
+      spec += in_.lc_prior * wgt;
+      agn += in_.lc_prior * wgt;
+    }
+    *agnostic = agn;
+    return spec;
+  }
+  double aoc(std::size_t s, std::size_t m, std::int64_t t) {
+    double agn = 0.0;
+    const std::int32_t q = each_example(s, m, t, [&](const Example& e, std::size_t age) {
+      agn += rho_of(e) * in_.nu_pow[age];
+    });
+    if (q >= 0) refresh_lower_bound(static_cast<std::size_t>(q), agn, t);
+    if (pair(s, m).prior_slot >= 0) agn += in_.lc_prior * prior_weight(s, m, t);
+    return agn;
+  }
+  // A lower bound of aoc(s, m, t) (after pruning) in O(1): the larger of the ring's maintained
+  // bound aged to t and "every example weighs at least rho_min nu^(age of the oldest)", shrunk so
+  // that the rounding of the exact sum cannot undercut it.
+  double aoc_lower_bound(std::size_t s, std::size_t m, std::int64_t t) {
+    prune(s, m, t);
+    const Pair& p = pair(s, m);
+    double lb = 0.0;
+    if (p.ring >= 0 && ring_[static_cast<std::size_t>(p.ring)].len) {
+      const auto q = static_cast<std::size_t>(p.ring);
+      const std::size_t n = ring_[q].len;
+      const std::int64_t tr = rel(t);
+      const double oldest = in_.nu_pow[static_cast<std::size_t>(tr - ring_[q].oldest)];
+      const double aged = ring_[q].lb * in_.nu_pow[static_cast<std::size_t>(tr - ring_[q].lb_t)];
+      lb = std::max(static_cast<double>(n) * rho_min_ * oldest, aged) * (1.0 - 1e-12 * static_cast<double>(n + 8));
+    }
+    if (p.prior_slot >= 0) lb += in_.lc_prior * in_.nu_pow[static_cast<std::size_t>(t - p.prior_slot)];
+    return lb;
+  }
+  double task_weighted_aoc(std::size_t s, std::size_t m, std::int64_t t) {
+    const auto M = static_cast<std::size_t>(in_.n_tasks);
+    const double* share = &share_[s * M];
+    double total = 0.0;
+    each_example(s, m, t, [&](const Example& e, std::size_t age) {
+      const double* row = in_.relevance.data + static_cast<std::size_t>(e.task_sub >> 1) * M;
+      double u = 0.0;
+      for (std::size_t mm = 0; mm < M; ++mm) u += share[mm] * row[mm];
+      total += rho_of(e) * u * in_.nu_pow[age];
+    });
+    if (pair(s, m).prior_slot >= 0) {
+      double u = 0.0;
+      for (std::size_t mm = 0; mm < M; ++mm) u += share[mm];
+      total += in_.lc_prior * u * prior_weight(s, m, t);
+    }
+    return total;
+  }
+  double mean_age(std::size_t s, std::size_t m, std::int64_t t) {
+    double num = 0.0, den = 0.0;
+    each_example(s, m, t, [&](const Example& e, std::size_t age) {
+      const double rho = rho_of(e);
+      num += rho * static_cast<double>(age);
+      den += rho;
+    });
+    const Pair& p = pair(s, m);
+    if (p.prior_slot >= 0 && in_.lc_prior > 0.0) {
+      num += in_.lc_prior * static_cast<double>(t - p.prior_slot);
+      den += in_.lc_prior;
+    }
+    return den > 0.0 ? num / den : std::numeric_limits<double>::infinity();
+  }
+  void append_example(std::size_t s, std::size_t m, std::int64_t t, std::int64_t task, bool substitute) {
+    const auto w = static_cast<std::size_t>(in_.window[m]);
+    if (w == 0) return;
+    Pair& p = pair(s, m);
+    if (p.ring < 0) {  // take a recycled ring, or grow the pool by one
+      if (!free_rings_.empty()) {
+        p.ring = free_rings_.back();
+        free_rings_.pop_back();
+      } else {
+        p.ring = static_cast<std::int32_t>(ring_.size());
+        ring_.push_back(RingMeta{});
+        pool_.resize(pool_.size() + wcap_);
+      }
+      ring_[static_cast<std::size_t>(p.ring)] = RingMeta{};
+      ring_[static_cast<std::size_t>(p.ring)].lb_t = rel(t);
+    }
+    const auto q = static_cast<std::size_t>(p.ring);
+    const Example e{static_cast<std::uint32_t>(rel(t)),
+                    static_cast<std::uint32_t>(task) << 1 | static_cast<std::uint32_t>(substitute)};
+    Example* base = &pool_[q * wcap_];
+    RingMeta& g = ring_[q];
+    if (g.len == w) {  // full: the oldest drops out of the window
+      lower_bound_drop(q, base[g.head]);
+      base[g.head] = e;
+      g.head = g.head + 1 == w ? 0 : g.head + 1;
+      g.oldest = base[g.head].tau;
+    } else {
+      const std::size_t pos = g.head + g.len;
+      base[pos >= w ? pos - w : pos] = e;
+      if (g.len++ == 0) g.oldest = e.tau;
+    }
+  }
+
+  // ------------------------------------------------------------------ costs
+  Edge edge(std::size_t s, std::size_t j, const Request& rq, double k_avail, bool sub) const {
+    const double k = std::min(k_avail, static_cast<double>(in_.window[j]));
+    const double tokens = rq.tokens_in + std::ceil(k) * in_.ell_ex + rq.tokens_out;
+    const double lat = in_.access[s] + in_.phi[j] * tokens / in_.edge_flops[s];
+    const double a0 = in_.a0[j], amax = in_.amax[j];
+    double acc = in_.curve == 0 ? amax - (amax - a0) * std::exp(-in_.kappa[j] * k)
+                                : std::min(amax, a0 + in_.log_beta * std::log1p(k));
+    if (sub) acc = acc * in_.eta_sub;
+    const double energy = in_.w_E * in_.energy_per_flop * in_.phi[j] * tokens;
+    return {lat, acc, energy};
+  }
+  Totals total(double lat, double acc, double sw_bytes, double cloud, double energy) const {
+    Totals t;
+    t.c[0] = in_.w_L * lat;
+    t.c[1] = in_.w_A * (1.0 - acc);
+    t.c[2] = in_.w_S * sw_bytes;
+    t.c[3] = cloud;
+    t.c[4] = energy;
+    t.sum = t.c[0] + t.c[1] + t.c[2] + t.c[3] + t.c[4];
+    return t;
+  }
+
+  // ------------------------------------------------------------------ eviction
+  bool is_protected(std::size_t s, std::size_t v, std::int64_t t) const {
+    const Pair& p = pair(s, v);
+    const bool lc = fl_.policy == PolicyKind::LC || fl_.policy == PolicyKind::LCTask;
+    if (fl_.lc_grace_slots > 0 && lc && t - p.load_slot < fl_.lc_grace_slots) return true;
+    return fl_.pin_models_used_this_slot && p.last_slot == t;
+  }
+  // Whether candidate a precedes candidate b in the policy's order (the reference's key tuples).
+  bool before(std::size_t s, std::size_t ka, std::size_t kb) const {
+    const auto a = static_cast<std::size_t>(cand_[ka]), b = static_cast<std::size_t>(cand_[kb]);
+    const Pair &pa = pair(s, a), &pb = pair(s, b);
+    switch (fl_.policy) {
+      case PolicyKind::LC:
+      case PolicyKind::LCTask:
+        if (keys_[ka] != keys_[kb]) return keys_[ka] < keys_[kb];
+        if (pa.last_use != pb.last_use) return pa.last_use < pb.last_use;
+        if (in_.model_size[a] != in_.model_size[b]) return in_.model_size[a] > in_.model_size[b];
+        return a < b;
+      case PolicyKind::LFU:
+        if (pa.freq != pb.freq) return pa.freq < pb.freq;
+        if (pa.last_use != pb.last_use) return pa.last_use < pb.last_use;
+        return a < b;
+      case PolicyKind::FIFO:
+        return pa.load_time != pb.load_time ? pa.load_time < pb.load_time : a < b;
+      case PolicyKind::Belady:
+        return pa.next_use != pb.next_use ? pa.next_use > pb.next_use : a < b;
+      default:  // LRU (cloud and static never evict)
+        return pa.last_use != pb.last_use ? pa.last_use < pb.last_use : a < b;
+    }
+  }
+  // Position in cand_ of the next victim.
+  std::size_t pick(std::size_t s, std::int64_t t) {
+    const std::size_t n = cand_.size();
+    if (fl_.policy == PolicyKind::Random) {
+      const std::uint64_t out = splitmix64(rng_);
+      return static_cast<std::size_t>(out % static_cast<std::uint64_t>(n));
+    }
+    if (fl_.policy == PolicyKind::LC && !fl_.lc_max_age) {
+      // keys_ holds lower bounds until exact_: only candidates whose bound does not exceed some
+      // exact value can be the minimum, so only they get the O(window) exact AoC.
+      std::size_t k0 = 0;
+      for (std::size_t k = 1; k < n; ++k)
+        if (keys_[k] < keys_[k0]) k0 = k;
+      auto make_exact = [&](std::size_t k) {
+        if (!exact_[k]) {
+          keys_[k] = aoc(s, static_cast<std::size_t>(cand_[k]), t);
+          exact_[k] = 1;
+        }
+      };
+      make_exact(k0);
+      const double bound = keys_[k0];
+      std::size_t best = k0;
+      for (std::size_t k = 0; k < n; ++k) {
+        if (k == k0 || (!exact_[k] && keys_[k] > bound)) continue;
+        make_exact(k);
+        if (before(s, k, best)) best = k;
+      }
+      return best;
+    }
+    std::size_t best = 0;
+    for (std::size_t k = 1; k < n; ++k)
+      if (before(s, k, best)) best = k;
+    return best;
+  }
+  void make_room(std::size_t s, std::size_t model, std::int64_t t) {
+    const double cap = in_.cap[s];
+    add_blocks(s, model);  // its resident blocks are held twice: evicting a sharer never frees them
+    if (fl_.policy == PolicyKind::LRU && fl_.lc_grace_slots == 0 && !fl_.pin_models_used_this_slot) {
+      // LRU without protections: one contiguous scan of the resident keys per victim
+      const auto& list = res_list_[s];
+      const auto& keys = res_last_[s];
+      while (used_[s] > cap && list.size() > 0) {
+        std::size_t best = list.size();
+        for (std::size_t k = 0; k < list.size(); ++k) {
+          if (static_cast<std::size_t>(list[k]) == model) continue;
+          if (best == list.size() || keys[k] < keys[best] || (keys[k] == keys[best] && list[k] < list[best]))
+            best = k;
+        }
+        if (best == list.size()) break;
+        const auto v = static_cast<std::size_t>(list[best]);
+        evicted_.push_back(static_cast<std::int64_t>(v));
+        evict(s, v);
+      }
+      if (res_list_[s].empty()) used_[s] = in_.model_size[model];
+      set_resident(s, model, true);
+      return;
+    }
+    for (int round = 0; round < 2 && used_[s] > cap; ++round) {
+      cand_.clear();
+      for (const std::int64_t v : res_list_[s])
+        if (static_cast<std::size_t>(v) != model && is_protected(s, static_cast<std::size_t>(v), t) == (round == 1))
+          cand_.push_back(v);
+      // Random draws by position among ascending ids, as the reference; the other rules pick by key
+      // (ties by id), so their candidate order does not matter.
+      const bool ordered = fl_.policy == PolicyKind::Random;
+      if (ordered) std::sort(cand_.begin(), cand_.end());
+      keys_.resize(cand_.size());
+      exact_.assign(cand_.size(), 1);
+      if (fl_.policy == PolicyKind::LC || fl_.policy == PolicyKind::LCTask) {
+        for (std::size_t k = 0; k < cand_.size(); ++k) {
+          const auto v = static_cast<std::size_t>(cand_[k]);
+          if (fl_.lc_max_age) {
+            keys_[k] = -mean_age(s, v, t);
+          } else if (fl_.policy == PolicyKind::LCTask) {
+            keys_[k] = task_weighted_aoc(s, v, t);
+          } else {
+            keys_[k] = aoc_lower_bound(s, v, t);
+            exact_[k] = 0;
+          }
+        }
+      }
+      while (!cand_.empty() && used_[s] > cap) {
+        const std::size_t k = pick(s, t);
+        const auto v = static_cast<std::size_t>(cand_[k]);
+        if (ordered) {
+          cand_.erase(cand_.begin() + static_cast<std::ptrdiff_t>(k));
+        } else {  // swap-remove: O(1)
+          cand_[k] = cand_.back();
+          cand_.pop_back();
+          keys_[k] = keys_.back();
+          keys_.pop_back();
+          exact_[k] = exact_.back();
+          exact_.pop_back();
+        }
+        evicted_.push_back(static_cast<std::int64_t>(v));
+        evict(s, v);
+      }
+    }
+    if (res_list_[s].empty()) used_[s] = in_.model_size[model];  // alone on the server: exact, no drift
+    set_resident(s, model, true);
+  }
+  void evict(std::size_t s, std::size_t v) {
+    Pair& p = pair(s, v);
+    remove_blocks(s, v);
+    set_resident(s, v, false);
+    if (!in_.persist && p.ring >= 0) {  // the context is erased: its ring goes back to the pool
+      free_rings_.push_back(p.ring);
+      p.ring = -1;
+    }
+    p.prior_slot = -1;  // the prior belongs to one load
+    if (fl_.lfu_reset_on_evict) p.freq = 0;
+  }
+};
+
+// Per-request outputs of `replay` (caller-owned arrays of length R, R + 1 for evict_ptr).
+struct ReplayOutput {
+  std::int8_t* outcome;
+  std::int64_t* served_by;
+  double *accuracy, *latency, *aoc, *loaded_bytes, *memory_used, *cost;
+  double* costs;  // [R * 5]
+  std::int64_t* evict_ptr;
+  std::vector<std::int64_t>* evicted;
+};
+
+// Replays a whole trace (validated request by request through Cache::on_request).
+inline void replay(const Instance& inst, const Flags& flags, View<const std::int64_t> slot,
+                   View<const std::int64_t> server, View<const std::int64_t> model, View<const std::int64_t> task,
+                   View<const double> tokens_in, View<const double> tokens_out, View<const std::int64_t> next_use,
+                   const ReplayOutput& out) {
+  const std::size_t R = slot.size;
+  for (const std::size_t n : {server.size, model.size, task.size, tokens_in.size, tokens_out.size, next_use.size})
+    if (n != R) detail::bad("trace", "every trace array must have the length of slot");
+  Cache cache(inst, flags);
+  out.evict_ptr[0] = 0;
+  constexpr std::size_t far = 16, near = 6;  // prefetch distances (requests ahead)
+  auto request = [&](std::size_t k) {
+    return Request{slot[k], server[k], model[k], task[k], tokens_in[k], tokens_out[k], next_use[k]};
+  };
+  for (std::size_t r = 0; r < R; ++r) {
+    if (r + far < R) cache.prefetch_far(request(r + far));
+    if (r + near < R) cache.prefetch_near(request(r + near));
+    Request rq = request(r);
+    const Decision d = cache.on_request(rq);
+    out.outcome[r] = static_cast<std::int8_t>(d.outcome);
+    out.served_by[r] = d.served_by;
+    out.accuracy[r] = d.accuracy;
+    out.latency[r] = d.latency;
+    out.aoc[r] = d.aoc;
+    out.loaded_bytes[r] = d.loaded_bytes;
+    out.memory_used[r] = d.memory_used;
+    out.cost[r] = d.cost;
+    for (int c = 0; c < 5; ++c) out.costs[r * 5 + static_cast<std::size_t>(c)] = d.costs[c];
+    const auto& ev = cache.evicted();
+    out.evicted->insert(out.evicted->end(), ev.begin(), ev.end());
+    out.evict_ptr[r + 1] = static_cast<std::int64_t>(out.evicted->size());
+  }
+}
+
+}  // namespace online
+}  // namespace trimcore

@@ -1,0 +1,85 @@
+"""Every tier of ``online.simulate`` gives identical per-request decisions (hypothesis traces)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from online_helpers import check_invariants, random_caching
+
+import trimcore as tc
+from trimcore.kernels import kernel_tiers
+from trimcore.online import POLICIES
+
+TIERS = kernel_tiers("online.simulate")
+pytestmark = pytest.mark.skipif(len(TIERS) < 2, reason="only one tier of online.simulate here")
+DECISIONS = ("outcome", "served_by", "evicted", "evict_ptr", "hit")
+VALUES = ("accuracy", "latency", "aoc", "loaded_bytes", "memory_used", "request_cost", "request_costs")
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[tc.CachingProblem, dict[str, object]]:
+    seed = draw(st.integers(0, 2**31))
+    cp = random_caching(
+        seed, n_servers=draw(st.integers(1, 3)), n_models=draw(st.integers(1, 7)), n_blocks=draw(st.integers(1, 9)),
+        n_tasks=draw(st.integers(1, 3)), n_requests=draw(st.integers(0, 90)), n_slots=draw(st.integers(1, 25)),
+        block_sharing=draw(st.booleans()), nu=draw(st.sampled_from([0.0, 0.5, 0.9, 1.0])),
+        window=draw(st.integers(0, 6)), lc_prior=draw(st.sampled_from([0.0, 1.5])),
+        persist_context_on_evict=draw(st.booleans()), accuracy_curve=draw(st.sampled_from(["exp", "log"])),
+        prune_eps=draw(st.sampled_from([0.0, 1e-3, 0.3])), w_energy=draw(st.sampled_from([0.0, 1e-3])))
+    flags = dict(greedy_admission=draw(st.booleans()), allow_substitution=draw(st.booleans()),
+                 lc_grace_slots=draw(st.integers(0, 2)), lc_order=draw(st.sampled_from(["min_value", "max_age"])),
+                 lfu_reset_on_evict=draw(st.booleans()), pin_models_used_this_slot=draw(st.booleans()),
+                 admission_horizon=draw(st.sampled_from([1.0, 30.0])), seed=draw(st.integers(0, 1000)))
+    return cp, flags
+
+
+@settings(max_examples=320, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_tiers_identical(case: tuple[tc.CachingProblem, dict[str, object]]) -> None:
+    cp, flags = case
+    for policy in POLICIES:  # every policy on every one of the >= 300 traces
+        runs = [tc.simulate_caching(cp, policy=policy, backend=b, bound=False, **flags) for b in TIERS]  # type: ignore[arg-type]
+        ref = runs[TIERS.index("reference")]
+        for other in runs:
+            for name in DECISIONS:
+                assert np.array_equal(getattr(other, name), getattr(ref, name)), (policy, name)
+            for name in VALUES:
+                np.testing.assert_allclose(getattr(other, name), getattr(ref, name), rtol=1e-9, atol=1e-12)
+            assert abs(other.cost - ref.cost) <= 1e-9 * max(1.0, abs(ref.cost))
+
+
+@pytest.mark.parametrize("backend", TIERS)
+def test_invariants_on_every_tier(backend: str) -> None:
+    for seed in range(4):
+        for block in (True, False):
+            cp = random_caching(100 + seed, block_sharing=block)
+            for policy in POLICIES:
+                res = tc.simulate_caching(cp, policy=policy, backend=backend, seed=seed, admission_horizon=20.0)
+                check_invariants(cp, res, policy)
+
+
+def test_native_core_validates_its_inputs() -> None:
+    """The C++ core refuses malformed inputs with InstanceError (no crash), even past the Python checks."""
+    from trimcore.kernels.online.native import online_simulate
+
+    cp = random_caching(1)
+    flags = dict(greedy_admission=True, allow_substitution=True, lc_grace_slots=0, lc_order="min_value",
+                 lfu_reset_on_evict=True, pin_models_used_this_slot=False, task_ewma=0.1, admission_horizon=1.0,
+                 rng_seed=1)
+    good = cp.kernel_inputs()
+    for key, value in (("server", good["server"] + 5), ("model", -good["model"] - 1),
+                       ("task", good["task"] + 99), ("slot", good["slot"][::-1].copy()),
+                       ("blk_idx", good["blk_idx"] + 1000), ("blk_size", -good["blk_size"]),
+                       ("cap", np.full_like(good["cap"], np.nan)), ("tok_in", good["tok_in"] * -1.0),
+                       ("nu_pow", good["nu_pow"][:1].copy()), ("window", good["window"][:1].copy()),
+                       ("model_size", good["model_size"].astype(np.float32)),
+                       ("initial", np.ones((1, 1), dtype=np.uint8)), ("next_use", good["next_use"][:3].copy())):
+        bad = {**good, key: value}
+        with pytest.raises(tc.InstanceError):
+            online_simulate(bad, "lru", flags)
+    with pytest.raises(tc.InstanceError, match="admission_horizon"):
+        online_simulate(good, "lru", {**flags, "admission_horizon": 0.0})
+    with pytest.raises(tc.InstanceError, match="policy"):
+        online_simulate(good, "nope", flags)
