@@ -54,3 +54,29 @@ def test_loading_a_file_of_another_kind_is_refused(tmp_path):
     path = Topology.uniform(5, 20, seed=1).save(tmp_path / "t")
     with pytest.raises(tc.InstanceError, match="kind"):
         tc.LoadingProblem.load(path)
+
+
+def test_online_and_pulling_problems_round_trip(tmp_path):
+    from trimcore.online.builder import make_caching_instance
+    from trimcore.pulling.instances import paper_instance
+
+    cp = make_caching_instance(2, n_slots=40, seed=3)
+    back = tc.CachingProblem.load(cp.save(tmp_path / "cp"))
+    assert repr(back) == repr(cp) and back.library.model_names == cp.library.model_names
+    a, b = tc.simulate_caching(cp, policy="lc"), tc.simulate_caching(back, policy="lc")
+    np.testing.assert_array_equal(a.served_by, b.served_by)
+    assert a.cost == b.cost
+    pp = paper_instance(6, 12, 4, 2, seed=1)
+    again = tc.PullingProblem.load(pp.save(tmp_path / "pp"))
+    assert tc.pulling_optimal(again).total_delay == tc.pulling_optimal(pp).total_delay
+
+
+def test_a_loaded_online_problem_is_validated(tmp_path):
+    from trimcore.online.builder import make_caching_instance
+
+    path = make_caching_instance(2, n_slots=20, seed=3).save(tmp_path / "cp")
+    arrays, meta = load_arrays(path, "CachingProblem")
+    arrays["slot"] = arrays["slot"][::-1].copy()  # decreasing slots
+    save_arrays(path, "CachingProblem", arrays, meta)
+    with pytest.raises(tc.InstanceError, match="slot"):
+        tc.CachingProblem.load(path)

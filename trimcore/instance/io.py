@@ -319,10 +319,20 @@ def load_library(path: str | os.PathLike[str]) -> ModelLibrary:
 
 
 # ---------------------------------------------------------------------------------- dataclasses
-def _encode(value: object, where: str) -> Any:
-    """Exact JSON encoding of scalars and tuple / list / dict containers of them."""
+def _encode(value: object, where: str, arrays: dict[str, np.ndarray] | None = None, prefix: str = "") -> Any:
+    """Exact JSON encoding of scalars and tuple / list / dict containers of them.
+
+    With ``arrays``, an ndarray inside a container is stored there (as ``<prefix>values.<n>``) and
+    encoded as a reference to it.
+    """
     if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, np.ndarray) and arrays is not None:
+        if value.dtype.hasobject:
+            raise invalid(where, "an array without Python objects", f"dtype {value.dtype}")
+        name = f"{prefix}values.{len([k for k in arrays if k.startswith(prefix + 'values.')])}"
+        arrays[name] = value
+        return {"__array__": name}
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, (int, np.integer)):
@@ -330,13 +340,13 @@ def _encode(value: object, where: str) -> Any:
     if isinstance(value, (float, np.floating)):
         return float(value)
     if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v, f"{where}[{t}]") for t, v in enumerate(value)]}
+        return {"__tuple__": [_encode(v, f"{where}[{t}]", arrays, prefix) for t, v in enumerate(value)]}
     if isinstance(value, list):
-        return [_encode(v, f"{where}[{t}]") for t, v in enumerate(value)]
+        return [_encode(v, f"{where}[{t}]", arrays, prefix) for t, v in enumerate(value)]
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             raise invalid(where, "a dict with str keys", list(value)[:5])
-        return {"__dict__": {k: _encode(v, f"{where}[{k!r}]") for k, v in value.items()}}
+        return {"__dict__": {k: _encode(v, f"{where}[{k!r}]", arrays, prefix) for k, v in value.items()}}
     raise invalid(where, "an ndarray, a ModelLibrary, None, bool, int, float, str, or a tuple / list / "
                          "dict (str keys) of those", type(value).__name__)
 
@@ -345,16 +355,20 @@ def _encode(value: object, where: str) -> Any:
 MAX_VALUE_DEPTH = 100
 
 
-def _decode(value: Any, depth: int = 0) -> Any:
+def _decode(value: Any, depth: int = 0, arrays: Mapping[str, np.ndarray] | None = None) -> Any:
     if depth > MAX_VALUE_DEPTH:
         raise ValueError(f"values nested deeper than {MAX_VALUE_DEPTH} levels")
     if isinstance(value, list):
-        return [_decode(v, depth + 1) for v in value]
+        return [_decode(v, depth + 1, arrays) for v in value]
     if isinstance(value, dict):
         if set(value) == {"__tuple__"}:
-            return tuple(_decode(v, depth + 1) for v in value["__tuple__"])
+            return tuple(_decode(v, depth + 1, arrays) for v in value["__tuple__"])
         if set(value) == {"__dict__"}:
-            return {k: _decode(v, depth + 1) for k, v in value["__dict__"].items()}
+            return {k: _decode(v, depth + 1, arrays) for k, v in value["__dict__"].items()}
+        if set(value) == {"__array__"}:
+            if arrays is None or not isinstance(value["__array__"], str) or value["__array__"] not in arrays:
+                raise ValueError(f"a value refers to the missing array {value['__array__']!r}")
+            return arrays[value["__array__"]]
         raise ValueError(f"unknown encoded object with keys {sorted(value)}")
     return value
 
@@ -419,7 +433,7 @@ def _dataclass_parts(obj: Any, prefix: str, arrays: dict[str, np.ndarray]) -> di
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             nested[f.name] = _dataclass_parts(value, f"{prefix}{f.name}.", arrays)
         else:
-            values[f.name] = _encode(value, where)
+            values[f.name] = _encode(value, where, arrays, prefix)
     return {"class": type(obj).__qualname__, "array_fields": array_fields, "libraries": libraries,
             "values": values, "nested": nested}
 
@@ -441,7 +455,7 @@ def _build_dataclass(p: Path, cls: type[T], arrays: Mapping[str, np.ndarray], me
     try:
         array_fields = list(meta["array_fields"])
         libraries = dict(meta["libraries"])
-        values = {k: _decode(v) for k, v in dict(meta["values"]).items()}
+        values = {k: _decode(v, 0, arrays) for k, v in dict(meta["values"]).items()}
         nested = dict(meta.get("nested", {}))
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise _bad(p, f"malformed dataclass metadata ({type(exc).__name__}: {exc})") from None

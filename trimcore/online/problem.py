@@ -13,16 +13,20 @@ under any policy; :meth:`CachingProblem.kernel_inputs` are the canonical arrays 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from trimcore._numeric import sequential_sum
+from trimcore._persist import Stored
 from trimcore._validate import bool_array, float_array, index_array, real
-from trimcore.errors import invalid
+from trimcore.errors import InstanceError, invalid
 from trimcore.instance.blocks import ModelLibrary
 
 __all__ = ["CachingProblem", "DEFAULT_OPTIONS", "MEMORY_RTOL", "COMPONENTS", "ACCURACY_CURVES"]
@@ -77,16 +81,8 @@ def _per(field: str, value: Any, n: int, *, minimum: float | None = 0.0, strictl
     return arr
 
 
-def _seq_sum(values: np.ndarray) -> float:
-    """``((0 + v0) + v1) + ...``, the order every tier uses."""
-    total = 0.0
-    for v in values.tolist():
-        total += v
-    return total
-
-
 @dataclass(frozen=True, eq=False, repr=False)
-class CachingProblem:
+class CachingProblem(Stored):
     """A validated online caching instance (build it with :meth:`from_arrays` or the builder).
 
     Attributes
@@ -249,7 +245,7 @@ class CachingProblem:
     def model_size(self) -> np.ndarray:
         """Full size of every model in bytes (its blocks summed in ascending order), float64[I]."""
         lib = self.library
-        out = np.array([_seq_sum(lib.block_sizes[lib.indices[lib.indptr[i]:lib.indptr[i + 1]]])
+        out = np.array([sequential_sum(lib.block_sizes[lib.indices[lib.indptr[i]:lib.indptr[i + 1]]])
                         for i in range(lib.n_models)])
         out.setflags(write=False)
         return out
@@ -266,6 +262,28 @@ class CachingProblem:
         return CachingProblem.from_arrays(lib.block_sizes, blocks, slot=self.slot, server=self.server,
                                           model=self.model, task=self.task, tokens_in=self.tokens_in,
                                           tokens_out=self.tokens_out, model_tasks=self.model_tasks, **base)
+
+    @classmethod
+    def load(cls, path: str | Path) -> CachingProblem:
+        """Read a problem written by :meth:`save`, validated again by :meth:`from_arrays`.
+
+        Raises
+        ------
+        InstanceError
+            The file is missing, damaged, of another kind, or holds an invalid problem (named).
+        """
+        from trimcore.instance.io import load_dataclass
+
+        raw = load_dataclass(path, cls, cls.__name__)  # the library is validated on the way in
+        lib = raw.library
+        try:
+            checked = cls.from_arrays(lib.block_sizes, [lib.blocks_of(i) for i in range(lib.n_models)], raw.memory,
+                                      raw.slot, raw.server, raw.model, task=raw.task, tokens_in=raw.tokens_in,
+                                      tokens_out=raw.tokens_out, model_tasks=raw.model_tasks, nu=raw.nu,
+                                      block_sharing=raw.block_sharing, **dict(raw.options))
+        except (InstanceError, TypeError) as exc:
+            raise InstanceError(f"{path}: invalid CachingProblem: {exc}") from exc
+        return dataclasses.replace(checked, library=lib)  # keep the library's names and families
 
     def __repr__(self) -> str:
         return (f"CachingProblem(servers={self.n_servers}, models={self.n_models}, tasks={self.n_tasks}, "
@@ -457,7 +475,7 @@ def _resolve_options(options: Mapping[str, Any], n_models: int, n_servers: int, 
         raise invalid("acc_max", "accuracies with acc_zero <= acc_max <= 1", o["acc_max"])
     out["eta_sub"] = real("eta_sub", o["eta_sub"], low=0.0, high=1.0)
     out["example_tokens"] = real("example_tokens", o["example_tokens"], low=0.0)
-    sizes = np.array([_seq_sum(library.block_sizes[library.indices[library.indptr[i]:library.indptr[i + 1]]])
+    sizes = np.array([sequential_sum(library.block_sizes[library.indices[library.indptr[i]:library.indptr[i + 1]]])
                       for i in range(n_models)])
     out["flops_per_token"] = _per("flops_per_token", sizes if o["flops_per_token"] is None else o["flops_per_token"],
                                   n_models)

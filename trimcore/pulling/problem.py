@@ -35,11 +35,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from trimcore._persist import Stored
 from trimcore._validate import bool_array, float_array, index_array, real
 from trimcore.errors import invalid
 from trimcore.result import short_repr
@@ -117,7 +117,7 @@ class PullingEvaluation:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class PullingProblem:
+class PullingProblem(Stored):
     """An instance of the pulling problem; build it with :meth:`from_arrays` (same arguments).
 
     Nodes ``0..n-1`` are cloudlets, node ``n`` is the data center. See the module docstring for
@@ -476,19 +476,7 @@ class PullingProblem:
         r = self.nearest["remaining_source"][idx, m]
         return self.evaluate(m, np.where(s < 0, self.dc, s), np.where(r < 0, self.dc, r))
 
-    # ------------------------------------------------------------------ io
-    def save(self, path: str | Path) -> Path:
-        """Write the problem (``.npz`` + JSON header, atomic; :mod:`trimcore.instance.io`)."""
-        from trimcore.instance.io import save_dataclass
-
-        return save_dataclass(path, "PullingProblem", self)
-
-    @classmethod
-    def load(cls, path: str | Path) -> PullingProblem:
-        """Read a problem written by :meth:`save`; validated like :meth:`from_arrays`."""
-        from trimcore.instance.io import load_dataclass
-
-        return load_dataclass(path, cls, "PullingProblem")
+    # save / load: trimcore._persist.Stored (validated like from_arrays by __post_init__)
 
     def __repr__(self) -> str:
         text = short_repr(self, ["path_delay", "model_size", "home"])[:-1]
