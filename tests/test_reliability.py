@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import warnings
@@ -141,8 +142,10 @@ def test_spec_memory_guard_counts_the_whole_table():
 def _run_python(code: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter that imports trimcore exactly as this test session does."""
     full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **(env or {})}
+    # a neutral working directory: `-c` puts it first on sys.path, and the checkout's trimcore/ (without a
+    # built _core in CI) must not shadow the installed package
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          env=full_env, timeout=timeout)
+                          env=full_env, timeout=timeout, cwd=tempfile.gettempdir())
 
 
 _NUMBA_AND_CPP_CALLS = """
@@ -253,7 +256,7 @@ def _start_sweep(target, n_points: int, hang_at: int = -1) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(_KILLED_SWEEP), str(target), str(n_points),
                              str(hang_at)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=target.parent)
 
 
 def test_sigkill_mid_sweep_loses_no_finished_point(tmp_path):
