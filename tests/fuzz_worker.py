@@ -170,10 +170,34 @@ def algorithm_options(case: dict) -> None:
         assert res.hit_ratio <= res.upper_bound + 1e-9, (res.hit_ratio, res.upper_bound)
 
 
+def _builders() -> dict[str, Any]:
+    from trimcore.instance import demand, topology, zoo
+    from trimcore.loading.problem import make_loading_instance
+
+    return {"frozen_backbone_library": zoo.frozen_backbone_library,
+            "nested_sharing_library": zoo.nested_sharing_library,
+            "llm_lora_library": zoo.llm_lora_library, "synthetic_library": zoo.synthetic_library,
+            "random_library": zoo.random_library, "zipf_popularity": demand.zipf_popularity,
+            "request_trace": demand.request_trace, "uniform": topology.Topology.uniform,
+            "grid": topology.Topology.grid, "eua": topology.Topology.eua, "latency_limits": topology.latency_limits,
+            "make_loading_instance": make_loading_instance}
+
+
+def instance_builders(case: dict) -> None:
+    out = _builders()[case["fn"]](**case["kwargs"])
+    if isinstance(out, tc.ModelLibrary):
+        assert np.all(out.model_sizes > 0) and out.n_models >= 1
+    elif isinstance(out, np.ndarray):  # popularity, latency limits: finite, >= 0
+        assert np.all(np.isfinite(out)) and np.all(out >= 0), out
+    elif isinstance(out, tuple):  # a request trace: ids in range
+        users, models = out
+        assert users.shape == models.shape and (users.size == 0 or users.min() >= 0)
+
+
 TARGETS = {f.__name__: f for f in (placement_from_arrays, placement_from_library, placement_evaluators,
                                    library_from_lists, loading_problem, max_coverage, core_binding,
                                    knapsack_kernels, problem_file, file_loader, scenario_file,
-                                   algorithm_options)}
+                                   algorithm_options, instance_builders)}
 
 
 def _outcome(target: str, case: Any) -> dict[str, str]:

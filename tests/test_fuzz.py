@@ -8,6 +8,7 @@ passes the target's correctness checks (tiers agree, hit ratio in [0, 1], value 
 
 Entry points: the public constructors (``PlacementProblem.from_arrays`` / ``from_library``,
 ``ModelLibrary.from_lists``, ``LoadingProblem.from_arrays``), the evaluators on every backend,
+the instance builders (zoo libraries, demand, topologies, loading instances),
 ``max_coverage`` on both its tiers, every raw ``trimcore._core`` binding, the knapsack kernels,
 crafted files for every loader (problem, library, raw arrays, dataclass problem, both result
 kinds where they can be saved), scenario TOML files, and the placement algorithms' options.
@@ -38,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 CASES = {"placement_from_arrays": 150, "placement_from_library": 120, "placement_evaluators": 150,
          "library_from_lists": 120, "loading_problem": 100, "max_coverage": 150, "core_binding": 400,
          "knapsack_kernels": 150, "problem_file": 150, "file_loader": 200, "scenario_file": 80,
-         "algorithm_options": 60}
+         "algorithm_options": 60, "instance_builders": 200}
 #: One batch may take this long before it counts as a hang (it takes a few seconds).
 BATCH_TIMEOUT_S = 300
 
@@ -461,12 +462,41 @@ def case_algorithm_options(draw: Any) -> dict:
     return {"problem": _problem_args(inst), "algorithm": algorithm, "options": options}
 
 
+#: Valid small keyword arguments of every instance builder (zoo, demand, topology, loading).
+BUILDER_KWARGS: dict[str, dict[str, Any]] = {
+    "frozen_backbone_library": {"families": ["resnet18"], "models_per_family": 2, "dtype": "fp32", "seed": 0},
+    "nested_sharing_library": {"families": ["resnet18"], "models_per_family": 2, "seed": 0, "depth_range": (2, 4)},
+    "llm_lora_library": {"n_adapters": 3, "n_bases": 1, "rank": 8, "seed": 0},
+    "synthetic_library": {"n_models": 5, "n_families": 2, "n_stages": 3, "shared_fraction": 0.5, "seed": 0},
+    "random_library": {"n_models": 4, "n_blocks": 6, "max_blocks_per_model": 3, "seed": 0, "n_families": 2},
+    "zipf_popularity": {"n_users": 4, "n_models": 3, "exponent": 0.8, "ranking": "per_user", "seed": 0},
+    "request_trace": {"popularity": np.full((3, 2), 0.5), "n_requests": 5, "seed": 0},
+    "uniform": {"n_servers": 2, "n_users": 4, "width": 100.0, "height": 100.0, "seed": 0},
+    "grid": {"rows": 2, "cols": 2, "n_users": 3, "width": 100.0, "height": 100.0, "seed": 0},
+    "eua": {"n_servers": 3, "n_users": 5, "seed": 0},
+    "latency_limits": {"n_users": 4, "low": 1.0, "high": 2.0, "seed": 0},
+    "make_loading_instance": {"n_users": 6, "n_models": 3, "n_clusters": 2, "seed": 0},
+}
+#: What a keyword may be replaced with (no huge sizes: a Python loop over 2**40 items is a hang, not a bug).
+BAD_VALUES = [-1, 0, 1, 2, 1.5, np.nan, np.inf, -np.inf, "3", None, True, [1, 2], (5, 2), np.array([1.0, np.nan]),
+              -0.0, 5e-324]
+
+
+@st.composite
+def case_instance_builders(draw: Any) -> dict:
+    fn = draw(st.sampled_from(sorted(BUILDER_KWARGS)))
+    kwargs = dict(BUILDER_KWARGS[fn])
+    for key in draw(st.lists(st.sampled_from(sorted(kwargs)), min_size=1, max_size=2, unique=True)):
+        kwargs[key] = draw(st.sampled_from(BAD_VALUES))
+    return {"fn": fn, "kwargs": kwargs}
+
+
 BUILDERS = {"placement_from_arrays": case_placement_from_arrays, "placement_from_library": case_placement_from_library,
             "placement_evaluators": case_placement_evaluators, "library_from_lists": case_library_from_lists,
             "loading_problem": case_loading_problem, "max_coverage": case_max_coverage,
             "core_binding": case_core_binding, "knapsack_kernels": case_knapsack, "problem_file": case_problem_file,
             "file_loader": case_file_loader, "scenario_file": case_scenario_file,
-            "algorithm_options": case_algorithm_options}
+            "algorithm_options": case_algorithm_options, "instance_builders": case_instance_builders}
 
 
 # ------------------------------------------------------------------------------ the runner

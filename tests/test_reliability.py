@@ -464,3 +464,30 @@ def test_deeply_nested_dataclass_values_are_an_instance_error(tmp_path):
         np.savez(fh, __header__=np.frombuffer(header.encode(), dtype=np.uint8))
     with pytest.raises(InstanceError, match="malformed dataclass metadata .*nested deeper than 100"):
         load_dataclass(path, Box, "Box")
+
+
+def test_string_options_given_an_array_are_an_instance_error():
+    # found by the fuzz suite: `array not in ("per_user", "global")` raised NumPy's truth-value ValueError
+    from trimcore.instance.demand import zipf_popularity
+
+    with pytest.raises(InstanceError, match="ranking"):
+        zipf_popularity(4, 3, ranking=np.array([1.0, 2.0]))
+    prob = tc.PlacementProblem.from_arrays([1.0], [[0]], [1.0], np.ones((1, 1, 1), bool), [[1.0]])
+    with pytest.raises(InstanceError, match="knapsack"):
+        tc.trimcaching_spec(prob, knapsack=np.array(["auto", "grid"]), bound=None)
+    with pytest.raises(InstanceError, match="rule"):
+        tc.trimcaching_gen(prob, rule=np.array(["gain", "ratio"]), bound=None)
+
+
+def test_random_caching_refuses_a_negative_seed_by_name():
+    prob = tc.PlacementProblem.from_arrays([1.0], [[0]], [1.0], np.ones((1, 1, 1), bool), [[1.0]])
+    with pytest.raises(InstanceError, match="seed"):
+        tc.random_caching(prob, seed=-1)
+
+
+def test_library_family_ids_beyond_the_models_need_names():
+    # a family id of 2**62 built 2**62 default labels (out of memory)
+    with pytest.raises(InstanceError, match="families"):
+        tc.ModelLibrary.from_lists([1.0, 1.0], [[0], [1]], families=np.array([0, 2**62]))
+    lib = tc.ModelLibrary.from_lists([1.0, 1.0], [[0], [1]], families=[0, 3], family_names=["a", "b", "c", "d"])
+    assert lib.family_names == ("a", "b", "c", "d")
