@@ -194,10 +194,20 @@ def instance_builders(case: dict) -> None:
         assert users.shape == models.shape and (users.size == 0 or users.min() >= 0)
 
 
+def loading_algorithms(case: dict) -> None:
+    import trimcore.loading as loading
+
+    problem = loading.make_loading_instance(*case["instance"])
+    res = getattr(loading, case["algorithm"])(problem, **case["options"])
+    # the result's own count must be what the evaluator says of its decision
+    assert res.served == problem.served(res.order, res.bandwidth), (res.served, case)
+    assert 0 <= res.served <= problem.n_users
+
+
 TARGETS = {f.__name__: f for f in (placement_from_arrays, placement_from_library, placement_evaluators,
                                    library_from_lists, loading_problem, max_coverage, core_binding,
                                    knapsack_kernels, problem_file, file_loader, scenario_file,
-                                   algorithm_options, instance_builders)}
+                                   algorithm_options, instance_builders, loading_algorithms)}
 
 
 def _outcome(target: str, case: Any) -> dict[str, str]:

@@ -11,7 +11,8 @@ Entry points: the public constructors (``PlacementProblem.from_arrays`` / ``from
 the instance builders (zoo libraries, demand, topologies, loading instances),
 ``max_coverage`` on both its tiers, every raw ``trimcore._core`` binding, the knapsack kernels,
 crafted files for every loader (problem, library, raw arrays, dataclass problem, both result
-kinds where they can be saved), scenario TOML files, and the placement algorithms' options.
+kinds where they can be saved), scenario TOML files, and the options of the placement and the
+loading algorithms.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 CASES = {"placement_from_arrays": 150, "placement_from_library": 120, "placement_evaluators": 150,
          "library_from_lists": 120, "loading_problem": 100, "max_coverage": 150, "core_binding": 400,
          "knapsack_kernels": 150, "problem_file": 150, "file_loader": 200, "scenario_file": 80,
-         "algorithm_options": 60, "instance_builders": 200}
+         "algorithm_options": 60, "instance_builders": 200, "loading_algorithms": 80}
 #: One batch may take this long before it counts as a hang (it takes a few seconds).
 BATCH_TIMEOUT_S = 300
 
@@ -491,12 +492,40 @@ def case_instance_builders(draw: Any) -> dict:
     return {"fn": fn, "kwargs": kwargs}
 
 
+LOADING_OPTIONS: dict[str, dict[str, list]] = {
+    "partialloading_dp": {"deadline": ["common", "per_user", "nope"], "repair": ["rerun", "nope"]},
+    "partialloading_dp_edf": {"repair": ["rerun", "nope", 3]},
+    "partialloading_greedy": {"variant": ["append", "insert", "nope", None]},
+    "partialloading_optimal": {"method": ["auto", "brute_force", "nope"], "time_limit": [0.5, -1.0, np.nan, "1"],
+                               "brute_force_limit": [4, 0, -1, 1.5]},
+    "no_sharing_schedule": {"scheduler": ["dp", "greedy", "nope", 7]},
+    "fcfs_schedule": {}, "edf_schedule": {}, "grouping_schedule": {}, "random_schedule": {},
+    "equal_bandwidth_schedule": {},
+}
+
+
+@st.composite
+def case_loading_algorithms(draw: Any) -> dict:
+    algorithm = draw(st.sampled_from(sorted(LOADING_OPTIONS)))
+    options: dict[str, Any] = {key: draw(st.sampled_from(values)) for key, values in LOADING_OPTIONS[algorithm].items()
+                               if draw(st.booleans())}
+    if algorithm != "equal_bandwidth_schedule" and draw(st.booleans()):
+        options["spread"] = draw(st.sampled_from(["proportional", "equal", "nope", np.array([1, 2])]))
+    if draw(st.booleans()):
+        options["seed"] = draw(st.sampled_from([0, 3, None, -1, 1.5, "x"]))
+    if draw(st.booleans()):
+        options["backend"] = draw(st.sampled_from(["auto", "numba", "reference", "cpp", "nope"]))
+    instance = (draw(st.integers(1, 8)), draw(st.integers(1, 4)), draw(st.integers(1, 2)), draw(st.integers(0, 99)))
+    return {"instance": instance, "algorithm": algorithm, "options": options}
+
+
 BUILDERS = {"placement_from_arrays": case_placement_from_arrays, "placement_from_library": case_placement_from_library,
             "placement_evaluators": case_placement_evaluators, "library_from_lists": case_library_from_lists,
             "loading_problem": case_loading_problem, "max_coverage": case_max_coverage,
             "core_binding": case_core_binding, "knapsack_kernels": case_knapsack, "problem_file": case_problem_file,
             "file_loader": case_file_loader, "scenario_file": case_scenario_file,
-            "algorithm_options": case_algorithm_options, "instance_builders": case_instance_builders}
+            "algorithm_options": case_algorithm_options, "instance_builders": case_instance_builders,
+            "loading_algorithms": case_loading_algorithms}
 
 
 # ------------------------------------------------------------------------------ the runner

@@ -41,7 +41,7 @@ SCHEDULERS = {"dp": partialloading_dp, "greedy": partialloading_greedy, "dp_edf"
 
 
 def _spread(spread: str) -> None:
-    if spread not in SPREADS:
+    if not isinstance(spread, str) or spread not in SPREADS:
         raise invalid("spread", f"one of {SPREADS}", spread)
 
 
@@ -63,7 +63,7 @@ def no_sharing_schedule(problem: LoadingProblem, *, scheduler: str = "dp", seed:
     LoadingResult
         Scored on the ``loading="full"`` problem; ``algorithm`` is ``"no_sharing_<scheduler>"``.
     """
-    if scheduler not in SCHEDULERS:
+    if not isinstance(scheduler, str) or scheduler not in SCHEDULERS:
         raise invalid("scheduler", f"one of {sorted(SCHEDULERS)}", scheduler)
     full = problem.with_options(loading="full")
     res = SCHEDULERS[scheduler](full, seed=seed, backend=backend, **options)

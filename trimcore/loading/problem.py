@@ -204,7 +204,7 @@ def sharing_tree(library: ModelLibrary, loading: str = "partial") -> SharingTree
         If the sharing is not laminar: two blocks are shared by model sets that overlap without
         one containing the other (assumption A1 of spec §5.3 violated).
     """
-    if loading not in LOADING_MODES:
+    if not isinstance(loading, str) or loading not in LOADING_MODES:
         raise invalid("loading", f"one of {LOADING_MODES}", loading)
     n_models = library.n_models
     sets: list[tuple[int, ...]] = []
@@ -366,7 +366,7 @@ class LoadingProblem:
         values["initial_model"] = integer("initial_model", self.initial_model, -1, lib.n_models - 1)
         for name, allowed in (("loading", LOADING_MODES), ("rate_model", RATE_MODELS),
                               ("bw_method", _BW_METHODS)):
-            if getattr(self, name) not in allowed:
+            if not isinstance(getattr(self, name), str) or getattr(self, name) not in allowed:
                 raise invalid(name, f"one of {allowed}", getattr(self, name))
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -494,7 +494,7 @@ class LoadingProblem:
         r_min = positive_scalar("min_distance_m", min_distance_m, allow_zero=True)
         if r_min > r_max:
             raise invalid("min_distance_m", f"a value <= radius_m = {r_max}", r_min)
-        if fading not in ("rayleigh", "none"):
+        if not isinstance(fading, str) or fading not in ("rayleigh", "none"):
             raise invalid("fading", "'rayleigh' or 'none'", fading)
         b = positive_scalar("bandwidth_hz", bandwidth_hz)
         pos_rng, fade_rng, req_rng = _streams(seed, 3)
@@ -719,7 +719,7 @@ class LoadingProblem:
         InstanceError
             If ``order`` is not a list of distinct user indices or ``bandwidth`` is malformed.
         """
-        if spread not in SPREADS:
+        if not isinstance(spread, str) or spread not in SPREADS:
             raise invalid("spread", f"one of {SPREADS}", spread)
         arr = self.check_order(order)
         k, n = self.n_users, arr.shape[0]
