@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -495,3 +496,26 @@ def test_library_family_ids_beyond_the_models_need_names():
         tc.ModelLibrary.from_lists([1.0, 1.0], [[0], [1]], families=np.array([0, 2**62]))
     lib = tc.ModelLibrary.from_lists([1.0, 1.0], [[0], [1]], families=[0, 3], family_names=["a", "b", "c", "d"])
     assert lib.family_names == ("a", "b", "c", "d")
+
+
+def test_a_decompression_bomb_is_refused_before_it_inflates(tmp_path):
+    import zipfile
+
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("popularity_by_model.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_1_0(member, {"descr": "<f8", "fortran_order": False,
+                                                          "shape": (2**25,)})
+            zeros = bytes(2**24)
+            for _ in range(16):  # 256 MiB of zeros in a quarter of a MiB on disk
+                member.write(zeros)
+    assert path.stat().st_size < 2**24
+    with pytest.raises(InstanceError, match="decompression bomb"):
+        load_arrays(path)
+    # savez_compressed files of ordinary data still load
+    ok = tmp_path / "ok.npz"
+    data = np.random.default_rng(0).random(1000)
+    head = json.dumps({"format": "trimcore", "version": 1, "kind": "x", "meta": {},
+                       "arrays": {"a": [data.dtype.str, [1000]]}}).encode()
+    np.savez_compressed(ok, a=data, __header__=np.frombuffer(head, dtype=np.uint8))
+    np.testing.assert_array_equal(load_arrays(ok)[0]["a"], data)
