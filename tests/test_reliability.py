@@ -519,3 +519,10 @@ def test_a_decompression_bomb_is_refused_before_it_inflates(tmp_path):
                        "arrays": {"a": [data.dtype.str, [1000]]}}).encode()
     np.savez_compressed(ok, a=data, __header__=np.frombuffer(head, dtype=np.uint8))
     np.testing.assert_array_equal(load_arrays(ok)[0]["a"], data)
+
+
+def test_a_scenario_value_the_builder_refuses_names_its_section(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[topology]\nkind = "uniform"\nn_servers = 0\nn_users = 5\n')
+    with pytest.raises(InstanceError, match=r"scenario \[topology\]: n_servers: expected an integer >= 1, got 0"):
+        build_placement(load_scenario(path))
