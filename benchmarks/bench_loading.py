@@ -62,61 +62,45 @@ def _problem(path: str):
 
 
 # ----------------------------------------------------------------------------- schedulers (issue #4)
-class DP:
+class _Scheduler:
+    """One scheduler on the cached instances; subclasses set ``run``, ``params`` and name the
+    timed method (``time_<name> = peakmem_<name> = _Scheduler.call``)."""
+
+    param_names = ["n_users", "backend"]
+    setup_cache = staticmethod(inst.setup_cache_loading)
+    timeout = 600
+    run = staticmethod(partialloading_dp)
+
+    def setup(self, cache, n_users, backend):
+        self.problem = _problem(cache[n_users])
+        self.run(self.problem, backend=backend)  # compiles and warms the problem's derived data
+
+    def call(self, cache, n_users, backend):
+        self.run(self.problem, backend=backend)
+
+
+class DP(_Scheduler):
     """DP-PL on backbone sharing: 100 models in 10 clusters."""
 
     params = ([1_000, 10_000], BACKENDS)
-    param_names = ["n_users", "backend"]
-    setup_cache = staticmethod(inst.setup_cache_loading)
-    timeout = 600
-
-    def setup(self, cache, n_users, backend):
-        self.problem = _problem(cache[n_users])
-        partialloading_dp(self.problem, backend=backend)
-
-    def time_dp(self, cache, n_users, backend):
-        partialloading_dp(self.problem, backend=backend)
-
-    def peakmem_dp(self, cache, n_users, backend):
-        partialloading_dp(self.problem, backend=backend)
+    run = staticmethod(partialloading_dp)
+    time_dp = peakmem_dp = _Scheduler.call
 
 
-class Greedy:
+class Greedy(_Scheduler):
     """Greedy-PL (append variant)."""
 
     params = ([100, 1_000], BACKENDS)
-    param_names = ["n_users", "backend"]
-    setup_cache = staticmethod(inst.setup_cache_loading)
-    timeout = 600
-
-    def setup(self, cache, n_users, backend):
-        self.problem = _problem(cache[n_users])
-        partialloading_greedy(self.problem, backend=backend)
-
-    def time_greedy(self, cache, n_users, backend):
-        partialloading_greedy(self.problem, backend=backend)
-
-    def peakmem_greedy(self, cache, n_users, backend):
-        partialloading_greedy(self.problem, backend=backend)
+    run = staticmethod(partialloading_greedy)
+    time_greedy = peakmem_greedy = _Scheduler.call
 
 
-class DPEDF:
+class DPEDF(_Scheduler):
     """DP-EDF (O(K^2 I) tables)."""
 
     params = ([100, 1_000], BACKENDS)
-    param_names = ["n_users", "backend"]
-    setup_cache = staticmethod(inst.setup_cache_loading)
-    timeout = 600
-
-    def setup(self, cache, n_users, backend):
-        self.problem = _problem(cache[n_users])
-        partialloading_dp_edf(self.problem, backend=backend)
-
-    def time_dp_edf(self, cache, n_users, backend):
-        partialloading_dp_edf(self.problem, backend=backend)
-
-    def peakmem_dp_edf(self, cache, n_users, backend):
-        partialloading_dp_edf(self.problem, backend=backend)
+    run = staticmethod(partialloading_dp_edf)
+    time_dp_edf = peakmem_dp_edf = _Scheduler.call
 
 
 class Evaluate:
@@ -271,7 +255,8 @@ class Compile:
         return """
 import os, tempfile
 os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp()
-from trimcore.loading import make_loading_instance, partialloading_dp, partialloading_greedy, partialloading_dp_edf
+from trimcore.experiments.scenarios import make_loading_instance
+from trimcore.loading import partialloading_dp, partialloading_greedy, partialloading_dp_edf
 p = make_loading_instance(50, 10, 2, seed=0)
 partialloading_dp(p, backend="numba")
 partialloading_greedy(p, backend="numba")
@@ -283,7 +268,8 @@ partialloading_dp_edf(p, backend="numba")
         return """
 import os, tempfile
 os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp()
-from trimcore.loading import make_loading_instance, partialloading_optimal
+from trimcore.experiments.scenarios import make_loading_instance
+from trimcore.loading import partialloading_optimal
 p = make_loading_instance(6, 6, 2, seed=0)
 partialloading_optimal(p, method="brute_force", backend="numba")
 """

@@ -39,9 +39,9 @@ from collections.abc import Iterable
 import numpy as np
 
 from trimcore import PlacementProblem, optimal_placement, partialloading_optimal
-from trimcore.experiments.scenarios import build_placement, large_placement_instance, scenario
+from trimcore.experiments.scenarios import build_placement, large_placement_instance, make_loading_instance, scenario
 from trimcore.instance.io import load_dataclass, save_dataclass
-from trimcore.loading import LoadingProblem, make_loading_instance
+from trimcore.loading import LoadingProblem
 
 #: Seed of every benchmark instance (and of the random placements evaluated on them).
 SEED = 0

@@ -171,8 +171,8 @@ def algorithm_options(case: dict) -> None:
 
 
 def _builders() -> dict[str, Any]:
+    from trimcore.experiments.scenarios import make_loading_instance
     from trimcore.instance import demand, topology, zoo
-    from trimcore.loading.problem import make_loading_instance
 
     return {"frozen_backbone_library": zoo.frozen_backbone_library,
             "nested_sharing_library": zoo.nested_sharing_library,
@@ -196,8 +196,9 @@ def instance_builders(case: dict) -> None:
 
 def loading_algorithms(case: dict) -> None:
     import trimcore.loading as loading
+    from trimcore.experiments.scenarios import make_loading_instance
 
-    problem = loading.make_loading_instance(*case["instance"])
+    problem = make_loading_instance(*case["instance"])
     res = getattr(loading, case["algorithm"])(problem, **case["options"])
     # the result's own count must be what the evaluator says of its decision
     assert res.served == problem.served(res.order, res.bandwidth), (res.served, case)

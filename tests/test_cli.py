@@ -65,3 +65,16 @@ def test_every_named_scenario_builds_its_library_and_topology(name):
     assert library.n_models > 0 and topo is not None
     if name == "llm":
         assert "families" not in spec["library"]
+
+
+def test_one_version_source():
+    """The installed distribution's version is read from trimcore/__init__.py at build time."""
+    from importlib import metadata
+
+    try:
+        installed = metadata.version("trimcore")
+    except metadata.PackageNotFoundError:
+        pytest.skip("trimcore is not installed (an in-place build)")
+    import trimcore
+
+    assert installed == trimcore.__version__

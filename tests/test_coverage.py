@@ -358,3 +358,16 @@ def test_coverage_gains_binding_checks_its_input():
     with pytest.raises(tc.InstanceError, match="indptr"):
         _core.coverage_gains(np.array([0, 3], np.int64), idx, w)
     assert _core.coverage_gains(ptr, idx, w, np.array([True, False])).tolist() == [1.0]
+
+
+def test_result_follows_the_protocol(tmp_path):
+    from trimcore.result import Result
+
+    res = tc.max_coverage([0, 2, 3, 5], [0, 1, 1, 2, 3], 2)
+    assert isinstance(res, Result) and res.algorithm == "max_coverage"
+    assert res.options["backend"] in ("cpp", "reference") and res.feasible and res.status == "feasible"
+    assert res.value == res.objective == 4.0 and res.bound_method == "online"
+    assert "selected=int64[2]" in repr(res)
+    back = tc.CoverageResult.load(res.save(tmp_path / "c"))
+    np.testing.assert_array_equal(back.selected, res.selected)
+    assert back.summary() == res.summary()

@@ -509,11 +509,16 @@ def case_loading_algorithms(draw: Any) -> dict:
     algorithm = draw(st.sampled_from(sorted(LOADING_OPTIONS)))
     options: dict[str, Any] = {key: draw(st.sampled_from(values)) for key, values in LOADING_OPTIONS[algorithm].items()
                                if draw(st.booleans())}
-    if algorithm != "equal_bandwidth_schedule" and draw(st.booleans()):
+    import inspect
+
+    import trimcore.loading as loading
+
+    takes = inspect.signature(getattr(loading, algorithm)).parameters  # seeds only on randomized schedulers
+    if "spread" in takes and draw(st.booleans()):
         options["spread"] = draw(st.sampled_from(["proportional", "equal", "nope", np.array([1, 2])]))
-    if draw(st.booleans()):
+    if "seed" in takes and draw(st.booleans()):
         options["seed"] = draw(st.sampled_from([0, 3, None, -1, 1.5, "x"]))
-    if draw(st.booleans()):
+    if "backend" in takes and draw(st.booleans()):
         options["backend"] = draw(st.sampled_from(["auto", "numba", "reference", "cpp", "nope"]))
     instance = (draw(st.integers(1, 8)), draw(st.integers(1, 4)), draw(st.integers(1, 2)), draw(st.integers(0, 99)))
     return {"instance": instance, "algorithm": algorithm, "options": options}

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from test_loading_support import backbone_instance, general_instance, tree_instance
 
 import trimcore.loading as pl
+from trimcore.experiments.scenarios import make_loading_instance
 from trimcore.kernels import kernel, kernel_tiers
 
 NAMES = ["loading.order_times", "loading.switch_row", "loading.switch_matrix", "loading.simulate",
@@ -140,7 +141,7 @@ def test_algorithms_identical_across_tiers(seed, kind, slack, algo):
 
 
 def test_large_dp_tiers_identical():
-    lp = pl.make_loading_instance(400, 12, 3, seed=2)
+    lp = make_loading_instance(400, 12, 3, seed=2)
     a = pl.partialloading_dp(lp, backend="reference")
     b = pl.partialloading_dp(lp, backend="numba")
     np.testing.assert_array_equal(a.order, b.order)

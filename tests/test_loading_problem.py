@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 from test_loading_support import general_instance, simulate, tree_instance
 
 from trimcore.errors import InstanceError
+from trimcore.experiments.scenarios import make_loading_instance
 from trimcore.instance import radio
 from trimcore.instance.zoo import frozen_backbone_library, llm_lora_library, nested_sharing_library
-from trimcore.loading import LoadingProblem, make_loading_instance, sharing_tree
+from trimcore.loading import LoadingProblem, sharing_tree
 
 ARGS = dict(block_sizes=[4.0, 1.0, 2.0, 3.0], model_blocks=[[0, 1], [0, 2], [3]], user_model=[0, 1, 0, 2],
             infer_time=1.0, deadline=20.0, input_bits=[11.0, 30.0, 0.0, 19.0], snr_bw=1.0, bandwidth=8.0,
@@ -56,7 +57,7 @@ def test_constructor_validates_and_is_frozen():
     with pytest.raises(InstanceError, match="library"):
         LoadingProblem("not a library", [0], 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
     with pytest.raises(AttributeError):
-        lp.bandwidth = 3.0
+        lp.bandwidth_hz = 3.0
     assert not lp.deadline.flags.writeable
     with pytest.raises(InstanceError, match="changes"):
         lp.with_options(nonsense=1)
@@ -220,9 +221,9 @@ def test_evaluate_agrees_with_independent_simulation(seed, spread):
 # ---------------------------------------------------------------------------------------- builders
 def test_build_cell_scenario():
     lib = frozen_backbone_library(("resnet50", "vit_b16", "bert_base"), 10)
-    lp = LoadingProblem.build(lib, 200, seed=5)
-    assert lp.n_users == 200 and lp.common_deadline == 0.3 and lp.bandwidth == 20e6
-    again = LoadingProblem.build(lib, 200, seed=5)
+    lp = LoadingProblem.from_random_cell(lib, 200, seed=5)
+    assert lp.n_users == 200 and lp.common_deadline == 0.3 and lp.bandwidth_hz == 20e6
+    again = LoadingProblem.from_random_cell(lib, 200, seed=5)
     np.testing.assert_array_equal(lp.user_model, again.user_model)
     np.testing.assert_array_equal(lp.snr_bw, again.snr_bw)
     # Zipf: the most popular model gets a clear share
@@ -232,21 +233,21 @@ def test_build_cell_scenario():
     assert set(lp.input_bits[fam == 2]) == {4096.0} and set(lp.input_bits[fam == 0]) == {1_204_224.0}
     assert set(lp.infer_time[fam == 1]) == {0.008}
     # alpha of 23 dBm at 20..250 m with -174 dBm/Hz, no fading: between the two extremes
-    flat = LoadingProblem.build(lib, 50, seed=1, fading="none")
+    flat = LoadingProblem.from_random_cell(lib, 50, seed=1, fading="none")
     p_w = radio.dbm_to_watt(23.0)
     lo = radio.snr_bandwidth(p_w, radio.channel_gain(250.0), radio.noise_psd_w_per_hz(-174))
     hi = radio.snr_bandwidth(p_w, radio.channel_gain(20.0), radio.noise_psd_w_per_hz(-174))
     assert (flat.snr_bw >= lo * (1 - 1e-9)).all() and (flat.snr_bw <= hi * (1 + 1e-9)).all()
-    psd = LoadingProblem.build(lib, 50, seed=1, fading="none", rate_model="fixed_psd")
+    psd = LoadingProblem.from_random_cell(lib, 50, seed=1, fading="none", rate_model="fixed_psd")
     np.testing.assert_allclose(psd.snr_bw, flat.snr_bw / 20e6)
-    custom = LoadingProblem.build(lib, 10, seed=1, infer_time={"resnet50": 0.1}, input_bits=8.0,
+    custom = LoadingProblem.from_random_cell(lib, 10, seed=1, infer_time={"resnet50": 0.1}, input_bits=8.0,
                                   deadline=np.linspace(0.1, 1.0, 10))
     assert custom.common_deadline is None and (custom.input_bits == 8.0).all()
     assert set(custom.infer_time[lib.model_family[custom.user_model] == 0]) <= {0.1}
     with pytest.raises(InstanceError, match="min_distance_m"):
-        LoadingProblem.build(lib, 10, radius_m=10.0, min_distance_m=20.0)
+        LoadingProblem.from_random_cell(lib, 10, radius_m=10.0, min_distance_m=20.0)
     with pytest.raises(InstanceError, match="infer_time"):
-        LoadingProblem.build(lib, 10, infer_time=[0.1, 0.2])
+        LoadingProblem.from_random_cell(lib, 10, infer_time=[0.1, 0.2])
 
 
 def test_make_loading_instance_is_seeded():

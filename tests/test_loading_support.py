@@ -108,7 +108,7 @@ def simulate(problem: LoadingProblem, order, bandwidth, *, strict: bool = False)
     lib = problem.library
     blocks = [set(lib.blocks_of(i).tolist()) for i in range(lib.n_models)]
     sizes = lib.block_sizes.tolist()
-    ok = sum(bandwidth) <= problem.bandwidth * (1 + RTOL) and min(bandwidth, default=0.0) >= 0.0
+    ok = sum(bandwidth) <= problem.bandwidth_hz * (1 + RTOL) and min(bandwidth, default=0.0) >= 0.0
     resident = problem.initial_model
     f, finish = 0.0, []
     for u in [int(x) for x in order]:

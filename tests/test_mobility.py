@@ -35,7 +35,7 @@ def test_slots_are_scored_on_the_walked_positions(parts):
     placement = tc.trimcaching_gen(problem, bound=None).placement
     walk = p["topology"].random_walk(20.0, 1.0, 6, seed=7)
     for t in (0, 3, 6):
-        moved = tc.PlacementProblem.build(p["library"], p["topology"].with_users(walk[t]), p["popularity"],
+        moved = tc.PlacementProblem.from_topology(p["library"], p["topology"].with_users(walk[t]), p["popularity"],
                                           p["capacity"], p["latency_limit"], **p["radio"])
         assert trace.hit_ratio[t] == pytest.approx(moved.hit_ratio(placement))
     assert trace.time_s.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
@@ -49,7 +49,7 @@ def test_replacement_every_tau_slots(parts):
     _, p = parts
     walk = p["topology"].random_walk(30.0, 1.0, 8, seed=2)
     for t in (4, 8):  # a re-placement is the algorithm's placement for the users where they are now
-        moved = tc.PlacementProblem.build(p["library"], p["topology"].with_users(walk[t]), p["popularity"],
+        moved = tc.PlacementProblem.from_topology(p["library"], p["topology"].with_users(walk[t]), p["popularity"],
                                           p["capacity"], p["latency_limit"], **p["radio"])
         assert replaced.hit_ratio[t] == pytest.approx(tc.trimcaching_gen(moved, bound=None).hit_ratio)
     with pytest.raises(tc.InstanceError, match="replace_every"):

@@ -191,7 +191,7 @@ def test_bad_options(call, field):
 
 def test_numba_has_no_greedy_tier():
     problem = random_problem(1, 2, 3, 3, 5, False)
-    with pytest.raises(tc.InstanceError, match=r"greedy_placement has \(cpp, reference\)"):
+    with pytest.raises(tc.InstanceError, match=r"trimcaching_gen has \(cpp, reference\)"):
         tc.trimcaching_gen(problem, backend="numba")
 
 

@@ -478,7 +478,8 @@ def test_string_options_given_an_array_are_an_instance_error():
         tc.trimcaching_spec(prob, knapsack=np.array(["auto", "grid"]), bound=None)
     with pytest.raises(InstanceError, match="rule"):
         tc.trimcaching_gen(prob, rule=np.array(["gain", "ratio"]), bound=None)
-    from trimcore.loading import make_loading_instance, random_schedule
+    from trimcore.experiments.scenarios import make_loading_instance
+    from trimcore.loading import random_schedule
 
     with pytest.raises(InstanceError, match="spread"):
         random_schedule(make_loading_instance(3, 2, 1), spread=np.array([1, 2]))

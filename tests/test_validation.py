@@ -142,12 +142,27 @@ def test_coverage_index_validates_once_and_owns_its_data():
         _core.CoverageIndex(prob.pair_ptr, prob.pair_len, prob.pair_users + 7, 2, 3, 3)
     with pytest.raises(tc.InstanceError, match="shape"):
         _core.hit_weight_indexed(np.ones((3, 3), bool), index, prob.popularity_by_model)
-    # writeable (user-owned) arrays are checked on every call, never cached
-    users = prob.pair_users.copy()
-    assert users.flags.writeable
+    # the problem keeps one view per tier: built once, then only placements are checked
+    native_view = prob.coverage_view("cpp")
+    assert prob.coverage_view("cpp") is native_view and isinstance(native_view, _core.CoverageIndex)
+    assert prob.coverage_view("reference")[2] is prob.pair_users
     from trimcore.kernels.placement import native
 
-    assert native.hit_weight(x, prob.pair_ptr, prob.pair_len, users, prob.popularity_by_model) == pytest.approx(0.9)
-    users[0] = 99
     with pytest.raises(tc.InstanceError, match="user ids"):
-        native.hit_weight(x, prob.pair_ptr, prob.pair_len, users, prob.popularity_by_model)
+        native.coverage_view(prob.pair_ptr, prob.pair_len, prob.pair_users + 7, 2, 3, 3)
+
+
+def test_make_streams_is_the_one_stream_helper():
+    from trimcore._validate import make_streams
+
+    a, b = make_streams(7, 2)
+    (first,) = make_streams(7, 1)
+    assert a.integers(1 << 30) == first.integers(1 << 30)  # stream t does not depend on n
+    assert make_streams(7, 2)[1].integers(1 << 30) == b.integers(1 << 30)
+    x, y = make_streams(None, 2)
+    assert x.integers(1 << 62) != y.integers(1 << 62)
+    assert len(make_streams(np.random.default_rng(0), 3)) == 3
+    assert len(make_streams(np.random.SeedSequence(1), 2)) == 2
+    for bad in (True, -1, "seed", 1.5):
+        with pytest.raises(tc.InstanceError, match="seed"):
+            make_streams(bad, 2)

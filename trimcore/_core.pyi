@@ -17,6 +17,23 @@ def hit_weight(
     pair_users: npt.NDArray[np.int32],
     popularity_by_model: npt.NDArray[np.float64],
 ) -> float: ...
+class CoverageIndex:
+    """A validated, owned copy of a problem's eligibility CSR (checked once, read by
+    :func:`hit_weight_indexed`)."""
+
+    def __init__(
+        self,
+        pair_ptr: npt.NDArray[np.int64],
+        pair_len: npt.NDArray[np.int64],
+        pair_users: npt.NDArray[np.int32],
+        n_servers: int,
+        n_users: int,
+        n_models: int,
+    ) -> None: ...
+
+def hit_weight_indexed(
+    placement: npt.NDArray[np.bool_], index: CoverageIndex, popularity_by_model: npt.NDArray[np.float64]
+) -> float: ...
 def greedy_placement(
     pair_ptr: npt.NDArray[np.int64],
     pair_len: npt.NDArray[np.int64],

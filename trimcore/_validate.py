@@ -153,3 +153,18 @@ def make_rng(seed: object) -> np.random.Generator:
         return np.random.default_rng(seed)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise invalid("seed", "None, a non-negative integer or a numpy Generator", seed) from None
+
+
+def make_streams(seed: object, n: int) -> list[np.random.Generator]:
+    """``n`` independent generators derived from ``seed`` (validated as in :func:`make_rng`).
+
+    Child ``t`` comes from ``SeedSequence(seed).spawn(n)[t]``, whose spawn key does not depend on
+    ``n``: a builder that adds a stream later does not change the earlier ones. A Generator
+    spawns its own children; a SeedSequence spawns directly (both advance their spawn counter).
+    """
+    if isinstance(seed, np.random.Generator):
+        return list(seed.spawn(n))
+    if isinstance(seed, np.random.SeedSequence):
+        return [np.random.default_rng(child) for child in seed.spawn(n)]
+    make_rng(seed)  # validates
+    return [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(n)]  # type: ignore[arg-type]

@@ -23,7 +23,8 @@ from trimcore.errors import InstanceError
 
 __all__ = ["main"]
 
-#: The main job adds the LP-relaxation bound when the LP has at most this many variables.
+#: With ``--bound auto`` the main job adds the LP-relaxation bound (solved once for all
+#: algorithms) when the LP has at most this many variables; ``--bound lp`` always adds it.
 CLI_LP_LIMIT = 100_000
 PAPERS = {"trimcaching": "trimcore.experiments.trimcaching", "partialloading": "trimcore.experiments.partialloading"}
 
@@ -70,8 +71,7 @@ def run_default(args: argparse.Namespace) -> int:
     """The main job: every placement algorithm on one scenario; table, CSV and PNG."""
     import trimcore as tc
     from trimcore.experiments import scenarios
-    from trimcore.placement.bounds import lp_size
-    from trimcore.placement.exact import lp_relaxation_bound
+    from trimcore.placement.ilp import lp_relaxation_bound, lp_size
 
     spec = scenarios.load_scenario(args.config) if args.config else scenarios.scenario(args.scenario)
     started = time.perf_counter()
@@ -91,12 +91,14 @@ def run_default(args: argparse.Namespace) -> int:
     fam_rows.append(("all", lib.n_models, _human_bytes(total), _human_bytes(union), f"{1 - union / total:.1%}"))
     print(_table(fam_rows, ["family", "models", "sum of sizes", "union", "saved"]))
 
+    # each algorithm attaches the cheap submodular bound; the LP relaxation is solved once below
+    cheap = {"bound": "submodular", "backend": args.backend}
     algorithms = [
-        ("TrimCaching Gen", lambda: tc.trimcaching_gen(problem, bound=args.bound, backend=args.backend)),
-        ("TrimCaching Spec", lambda: tc.trimcaching_spec(problem, bound=args.bound, backend=args.backend)),
-        ("Independent caching", lambda: tc.independent_caching(problem, bound=args.bound, backend=args.backend)),
-        ("Popularity caching", lambda: tc.popularity_caching(problem, bound=args.bound, backend=args.backend)),
-        ("Random caching", lambda: tc.random_caching(problem, seed=0, bound=args.bound, backend=args.backend)),
+        ("TrimCaching Gen", lambda: tc.trimcaching_gen(problem, **cheap)),
+        ("TrimCaching Spec", lambda: tc.trimcaching_spec(problem, **cheap)),
+        ("Independent caching", lambda: tc.independent_caching(problem, **cheap)),
+        ("Popularity caching", lambda: tc.popularity_caching(problem, **cheap)),
+        ("Random caching", lambda: tc.random_caching(problem, seed=0, **cheap)),
     ]
     results = []
     for label, call in algorithms:
@@ -107,8 +109,8 @@ def run_default(args: argparse.Namespace) -> int:
     # every result's bound is valid for the same optimum, so the tightest one certifies them all
     bounds = [r.upper_bound for _, r in results if r.upper_bound is not None]
     methods = {r.bound_method or "-" for _, r in results}
-    if args.bound != "submodular" and "lp" not in methods and lp_size(problem) <= CLI_LP_LIMIT:
-        bounds.append(lp_relaxation_bound(problem))  # once for all algorithms: the tightest cheap bound
+    if args.bound == "lp" or (args.bound == "auto" and lp_size(problem) <= CLI_LP_LIMIT):
+        bounds.append(lp_relaxation_bound(problem))  # once for all algorithms
         methods.add("lp")
     best_bound = min(bounds) if bounds else None
     rows = [(label, f"{r.hit_ratio:.4f}", _human_bytes(float(r.storage_used.sum())), r.models_placed,

@@ -8,58 +8,68 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
 from trimcore._numeric import fractional_knapsack
+from trimcore._tolerances import ALGORITHM_RTOL
 from trimcore._validate import float_array, index_array, integer, real
 from trimcore.errors import invalid
-from trimcore.kernels import kernel
+from trimcore.kernels import choose_backend, kernel
+from trimcore.result import Result, Sense
 
 __all__ = ["CoverageResult", "max_coverage", "coverage_value", "default_threads", "COVERAGE_RTOL"]
 
-#: Budget tolerance of the greedy (relative).
-COVERAGE_RTOL = 1e-12
+#: Budget tolerance of the greedy (relative): the algorithms' tolerance.
+COVERAGE_RTOL = ALGORITHM_RTOL
 #: Most threads a call may ask for (the native tier takes a C int; more than this is a mistake).
 MAX_THREADS = 1024
 
 
-@dataclass(frozen=True, eq=False)
-class CoverageResult:
-    """Result of :func:`max_coverage`.
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
+class CoverageResult(Result):
+    """Result of :func:`max_coverage` (the result protocol of :class:`trimcore.result.Result`).
 
     Attributes
     ----------
     selected : ndarray of int64
         Chosen set ids in selection order.
-    value : float
+    objective : float
         Total weight of the covered elements, computed by the evaluator (the code of
-        :func:`coverage_value`), not by the kernel.
+        :func:`coverage_value`), not by the kernel; also :attr:`value`.
     upper_bound : float
-        Certified bound on the optimum: ``value`` plus the best (fractional) use of the budget
+        Certified bound on the optimum: the value plus the best (fractional) use of the budget
         on the marginal gains that remain (the standard online bound of the greedy), capped at
-        the total weight of all elements.
+        the total weight of all elements (``bound_method="online"``).
     runtime_s : float
         Wall-clock time of the greedy kernel and of the Khuller-Moss-Naor comparison (the Python
-        input checks and the evaluation of ``value`` and ``upper_bound`` excluded; the native
-        kernel checks the CSR inside its first pass).
-    algorithm : str
-    options : dict
+        input checks excluded; the native kernel checks the CSR inside its first pass); the
+        bound's gain pass is ``bound_runtime_s``.
+
+    The other fields are those of :class:`~trimcore.result.Result`.
     """
 
+    objective_name: ClassVar[str] = "value"
+    sense: ClassVar[Sense] = "max"
+    decision_fields: ClassVar[tuple[str, ...]] = ("selected",)
+
     selected: np.ndarray
-    value: float
-    upper_bound: float
-    runtime_s: float
-    algorithm: str = "max_coverage"
-    options: dict[str, Any] = field(default_factory=dict)
+
+    def _check(self) -> None:
+        sel = self.selected
+        if not isinstance(sel, np.ndarray) or sel.ndim != 1 or sel.dtype.kind not in "iu" or \
+                (sel.size and sel.min() < 0):
+            raise invalid("CoverageResult.selected", "a 1-D array of set ids >= 0",
+                          f"{getattr(sel, 'dtype', type(sel).__name__)}{list(getattr(sel, 'shape', []))}")
+        if self.objective < 0:
+            raise invalid("CoverageResult.objective", "a covered weight >= 0", self.objective)
 
     @property
-    def gap(self) -> float:
-        """``1 - value / upper_bound`` (0 when the bound is 0)."""
-        return 0.0 if self.upper_bound <= 0 else max(0.0, 1.0 - self.value / self.upper_bound)
+    def value(self) -> float:
+        """Total weight of the covered elements (the objective)."""
+        return self.objective
 
 
 def _csr(indptr: Any, indices: Any, n_elements: int | None) -> tuple[np.ndarray, np.ndarray, int]:
@@ -183,6 +193,7 @@ def max_coverage(indptr: Any, indices: Any, budget: float, weights: Any = None, 
     budget = real("budget", budget, low=0.0)
     if threads is None:
         threads = default_threads()
+    backend = choose_backend(("coverage.max_coverage", "coverage.coverage_gains"), backend, algorithm="max_coverage")
     gains = kernel("coverage.coverage_gains", backend)
     # the CSR is checked for repeats inside a set by each tier's kernel (O(nnz), fused into the
     # native kernel's first pass)
@@ -206,6 +217,7 @@ def max_coverage(indptr: Any, indices: Any, budget: float, weights: Any = None, 
     runtime = time.perf_counter() - started
     covered = _covered(ptr, idx, n, selected)
     value = float(w[covered].sum())
+    bound_started = time.perf_counter()
     remaining = gains(ptr, idx, w, covered, int(threads))
     if costs is None:
         k = int(budget)
@@ -215,5 +227,9 @@ def max_coverage(indptr: Any, indices: Any, budget: float, weights: Any = None, 
         extra = fractional_knapsack(remaining, c, budget)
     # the optimum covers at most every element: the bound never exceeds the total weight
     upper = min(value + extra, float(w.sum()))
-    return CoverageResult(selected=selected, value=value, upper_bound=max(upper, value), runtime_s=runtime,
-                          options=options)
+    bound_runtime = time.perf_counter() - bound_started
+    feasible = bool(c[selected].sum() <= budget * (1.0 + COVERAGE_RTOL))
+    return CoverageResult(selected=np.asarray(selected, dtype=np.int64), objective=value, feasible=feasible,
+                          status="feasible" if feasible else "infeasible", runtime_s=runtime, algorithm="max_coverage",
+                          options=options, upper_bound=max(upper, value), bound_method="online",
+                          bound_runtime_s=bound_runtime)

@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 import numpy as np
 
+from trimcore._persist import Stored, describe_value, short_repr
 from trimcore.errors import invalid
 
 __all__ = ["Result", "Status", "STATUSES", "Sense", "short_repr", "describe_value"]
@@ -42,32 +42,8 @@ Status = Literal["optimal", "feasible", "infeasible", "time_limit"]
 STATUSES: tuple[str, ...] = get_args(Status)
 Sense = Literal["max", "min"]
 
-R = TypeVar("R", bound="Result")
-
-
-def describe_value(value: Any) -> str:
-    """A short text for ``repr``: arrays as ``dtype[shape]``, floats to 4 significant digits."""
-    if isinstance(value, np.ndarray):
-        return f"{value.dtype}[{', '.join(str(s) for s in value.shape)}]"
-    if isinstance(value, float | np.floating):
-        return f"{float(value):.4g}"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k!r}: {describe_value(v)}" for k, v in list(value.items())[:6]) + (
-            ", ..." if len(value) > 6 else "") + "}"
-    if isinstance(value, list | tuple) and len(value) > 6:
-        return f"{type(value).__name__}[{len(value)}]"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def short_repr(obj: object, names: tuple[str, ...] | list[str]) -> str:
-    """``Type(name=value, ...)`` with every value through :func:`describe_value` (no array dumps)."""
-    parts = ", ".join(f"{n}={describe_value(getattr(obj, n))}" for n in names)
-    return f"{type(obj).__name__}({parts})"
-
-
 @dataclass(frozen=True, eq=False, repr=False, kw_only=True)
-class Result:
+class Result(Stored):
     """Fields every result carries; subclasses add the decision arrays.
 
     Subclasses set the class variables :attr:`objective_name` (the paper's name of the objective,
@@ -186,25 +162,6 @@ class Result:
         text = short_repr(self, names)[:-1]
         return (f"{text}, {self.objective_name}={describe_value(self.objective)}, feasible={self.feasible}, "
                 f"status={self.status!r}, gap={describe_value(self.gap)}, runtime_s={describe_value(self.runtime_s)})")
-
-    def save(self, path: str | Path) -> Path:
-        """Write the result to ``path`` (``.npz`` + JSON header, atomic; see :mod:`trimcore.instance.io`)."""
-        from trimcore.instance.io import save_dataclass
-
-        return save_dataclass(path, type(self).__name__, self)
-
-    @classmethod
-    def load(cls: type[R], path: str | Path) -> R:
-        """Read a result written by :meth:`save`; every field is validated by the constructor.
-
-        Raises
-        ------
-        InstanceError
-            The file is missing, damaged, of another kind, or holds invalid values (named).
-        """
-        from trimcore.instance.io import load_dataclass
-
-        return load_dataclass(path, cls, cls.__name__)
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:

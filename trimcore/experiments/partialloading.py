@@ -82,7 +82,7 @@ def default_problem(seed: int, *, quick: bool = False, library: Any = None, **ch
     params.update(changes)
     lib = _library() if library is None else library
     k = params.pop("n_users")
-    return LoadingProblem.build(lib, k, seed=seed, **params)
+    return LoadingProblem.from_random_cell(lib, k, seed=seed, **params)
 
 
 # ---------------------------------------------------------------------------------------- sweeps

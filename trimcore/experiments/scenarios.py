@@ -10,20 +10,21 @@ from __future__ import annotations
 import contextlib
 import copy
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from trimcore._validate import integer, positive_scalar
 from trimcore.errors import InstanceError, invalid
 from trimcore.instance import demand, topology, zoo
 from trimcore.instance.blocks import ModelLibrary
+from trimcore.loading.problem import LoadingProblem
 from trimcore.placement.problem import PlacementProblem
 
 __all__ = ["DEFAULT_SCENARIO", "SCENARIOS", "scenario", "load_scenario", "check_scenario", "build_library",
-           "build_topology",
-           "build_placement", "large_placement_instance"]
+           "build_topology", "build_placement", "large_placement_instance", "make_loading_instance"]
 
 MB = 2**20
 
@@ -216,8 +217,9 @@ def build_library(spec: dict[str, Any], seed: int | None = None) -> ModelLibrary
     """Model library of a scenario's ``library`` section."""
     options = dict(spec)
     kind = options.pop("kind", "frozen_backbone")
-    builders = {"frozen_backbone": zoo.frozen_backbone_library, "nested_sharing": zoo.nested_sharing_library,
-                "llm_lora": zoo.llm_lora_library, "synthetic": zoo.synthetic_library}
+    builders: dict[str, Callable[..., ModelLibrary]] = {
+        "frozen_backbone": zoo.frozen_backbone_library, "nested_sharing": zoo.nested_sharing_library,
+        "llm_lora": zoo.llm_lora_library, "synthetic": zoo.synthetic_library}
     if kind not in builders:
         raise invalid("library.kind", f"one of {sorted(builders)}", kind)
     if "families" in options:
@@ -271,7 +273,7 @@ def build_placement(spec: dict[str, Any], *, with_parts: bool = False) -> Any:
             capacity = np.full(topo.n_servers, float(capacity))
     radio = dict(spec.get("radio", {}))
     with _section("capacity_mb / radio"):
-        problem = PlacementProblem.build(library, topo, pop, capacity, limits, **radio)
+        problem = PlacementProblem.from_topology(library, topo, pop, capacity, limits, **radio)
     if with_parts:
         return problem, {"library": library, "topology": topo, "latency_limit": limits, "radio": radio,
                          "popularity": pop, "capacity": capacity}
@@ -312,3 +314,50 @@ def large_placement_instance(n_servers: int, n_users: int, n_models: int, *, see
     smax = limits[None, :] * rates / 8.0
     pop = demand.zipf_popularity(n_users, n_models, 0.8, seed=int(rng_seeds[3].generate_state(1)[0]))
     return PlacementProblem.from_library(library, capacity_models * median_size, pop, smax)
+
+
+def make_loading_instance(
+    n_users: int,
+    n_models: int,
+    n_clusters: int,
+    seed: Any = 0,
+    *,
+    deadline: float | None = None,
+    bandwidth_hz: float | None = None,
+    served_fraction: float = 0.5,
+    **build_options: Any,
+) -> LoadingProblem:
+    """Seeded backbone-sharing instance for benchmarks and scale tests.
+
+    The library is :func:`~trimcore.instance.zoo.synthetic_library` with ``n_models`` models in
+    ``n_clusters`` families and one shared backbone per family (``nested=False``; 75 % of a
+    model's 150 MB median size is the backbone); users are placed by :meth:`LoadingProblem.from_random_cell`.
+
+    Parameters
+    ----------
+    n_users, n_models, n_clusters : int
+        K, I and the number of clusters.
+    seed : int, default 0
+    deadline : float, optional
+        Common deadline in s. Default: ``served_fraction`` times the makespan of serving every
+        user with models grouped (union of the requested blocks / ``R_L`` plus all inference
+        times), so roughly that fraction of the users can be served.
+    bandwidth_hz : float, optional
+        Default ``20 MHz * n_users / 30`` (the spec's 20 MHz cell of 30 users, scaled).
+    served_fraction : float, default 0.5
+    **build_options
+        Passed to :meth:`LoadingProblem.from_random_cell`.
+    """
+    k = integer("n_users", n_users, 1)
+    lib_seed, cell_seed = np.random.SeedSequence(integer("seed", seed, 0)).spawn(2)
+    library = zoo.synthetic_library(n_models, n_families=n_clusters, nested=False, shared_fraction=0.75,
+                                median_bytes=150e6, seed=np.random.default_rng(lib_seed))
+    bw = 20e6 * k / 30.0 if bandwidth_hz is None else bandwidth_hz
+    build_options.setdefault("infer_time", 0.006)
+    lp = LoadingProblem.from_random_cell(library, k, seed=cell_seed, deadline=1.0 if deadline is None else deadline,
+                                         bandwidth_hz=bw, **build_options)
+    if deadline is None:
+        frac = positive_scalar("served_fraction", served_fraction)
+        total = library.union_size(np.unique(lp.user_model)) / lp.load_rate + float(lp.infer_time.sum())
+        lp = lp.with_options(deadline=frac * total)
+    return lp

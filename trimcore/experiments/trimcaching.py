@@ -1,4 +1,4 @@
-"""TrimCaching figures: the trends of spec §8 (papers/trimcaching.md), as resumable sweeps.
+"""TrimCaching figures: the trends of spec §8 (docs/trimcaching.md), as resumable sweeps.
 
 Every figure is a function ``figure(out_dir, *, seeds, quick, progress, workers) -> Path``. It
 builds a list of sweep points (plain dicts, each with a ``seed``), runs them with
@@ -300,6 +300,7 @@ def run_optimum_point(point: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({**_result_row(name, result), **common,
                      "ratio_to_opt": result.hit_ratio / best if best > 0 else 1.0})
     gen = results[GEN]
+    assert gen.upper_bound is not None  # Gen ran with a bound
     rows.append({"algorithm": f"certified bound of Gen ({gen.bound_method})", "hit_ratio": None,
                  "upper_bound": gen.upper_bound, "runtime_s": None, **common,
                  "ratio_to_opt": gen.upper_bound / best if best > 0 else 1.0})
@@ -330,6 +331,7 @@ def fig_spec_vs_gen(out_dir: Path | str, *, seeds: int = 20, quick: bool = False
                    title=f"Versus the ILP optimum, {label}\n(uniform 1 km², M={size['n_servers']}, "
                          f"K={size['n_users']}, I={3 * size['models_per_family']})")
         first = first or png_path
+    assert first is not None
     return first
 
 
@@ -360,6 +362,7 @@ def _timed(call: Callable[[PlacementProblem], PlacementResult],
         runs += 1
         if best is None or result.runtime_s < best.runtime_s:
             best = result
+    assert best is not None
     return best, runs
 
 

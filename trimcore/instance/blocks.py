@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
+from trimcore._persist import Stored
 from trimcore._validate import float_array
 from trimcore.errors import invalid
 
@@ -21,8 +24,8 @@ __all__ = ["ModelLibrary", "WORD_BITS"]
 WORD_BITS = 64
 
 
-@dataclass(frozen=True, eq=False)
-class ModelLibrary:
+@dataclass(frozen=True, eq=False, repr=False)
+class ModelLibrary(Stored):
     """Immutable block structure of a model library.
 
     Build it with :meth:`from_lists` (which validates); the constructor trusts its arguments.
@@ -48,6 +51,21 @@ class ModelLibrary:
     model_family: np.ndarray
     family_names: tuple[str, ...]
     block_names: tuple[str, ...] = field(default=())
+
+    repr_fields: ClassVar[tuple[str, ...]] = ("n_models", "n_blocks", "n_families", "model_names")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the library to ``path`` (see :func:`trimcore.instance.io.save_library`)."""
+        from trimcore.instance.io import save_library
+
+        return save_library(path, self)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ModelLibrary:
+        """Read a library written by :meth:`save`, validated again by :meth:`from_lists`."""
+        from trimcore.instance.io import load_library
+
+        return load_library(path)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -227,7 +245,7 @@ class ModelLibrary:
 
     def family_savings(self) -> list[dict[str, float | int | str]]:
         """Per family: number of models, sum of model sizes, size of the union of their blocks."""
-        rows = []
+        rows: list[dict[str, float | int | str]] = []
         for f, name in enumerate(self.family_names):
             members = np.flatnonzero(self.model_family == f)
             if members.size == 0:

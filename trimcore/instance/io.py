@@ -24,6 +24,7 @@ import os
 import stat
 import sys
 import tempfile
+import typing
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -380,7 +381,9 @@ def _decode(value: Any, depth: int = 0) -> Any:
 def save_dataclass(path: str | os.PathLike[str], kind: str, obj: object) -> Path:
     """Atomically save a dataclass instance (e.g. a problem or a result).
 
-    Supported field values: ``numpy.ndarray`` (stored as an array named after the field),
+    Supported field values: ``numpy.ndarray`` (stored as an array named after the field), other
+    dataclass instances (stored the same way, recursively, under ``"<field>."``; the loader
+    finds their class from the field's type annotation),
     :class:`ModelLibrary` (stored as arrays ``"<field>.block_sizes"``, ``"<field>.indptr"``,
     ``"<field>.indices"``, ``"<field>.model_family"`` plus its names in the metadata), and
     ``None`` / ``bool`` / ``int`` / ``float`` / ``str`` (NumPy scalars included) or tuples,
@@ -409,8 +412,15 @@ def save_dataclass(path: str | os.PathLike[str], kind: str, obj: object) -> Path
     if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
         raise invalid("obj", "a dataclass instance", type(obj).__name__)
     arrays: dict[str, np.ndarray] = {}
+    meta = _dataclass_parts(obj, "", arrays)
+    return save_arrays(path, kind, arrays, meta)
+
+
+def _dataclass_parts(obj: Any, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Metadata of one dataclass instance; its arrays go into ``arrays`` under ``prefix``."""
     libraries: dict[str, Any] = {}
     values: dict[str, Any] = {}
+    nested: dict[str, Any] = {}
     array_fields: list[str] = []
     for f in dataclasses.fields(obj):
         if not f.init:
@@ -420,16 +430,65 @@ def save_dataclass(path: str | os.PathLike[str], kind: str, obj: object) -> Path
         if isinstance(value, np.ndarray):
             if value.dtype.hasobject:
                 raise invalid(where, "an array without Python objects", f"dtype {value.dtype}")
-            arrays[f.name] = value
+            arrays[prefix + f.name] = value
             array_fields.append(f.name)
         elif isinstance(value, ModelLibrary):
-            lib_arrays, libraries[f.name] = library_parts(value, prefix=f"{f.name}.")
+            lib_arrays, libraries[f.name] = library_parts(value, prefix=f"{prefix}{f.name}.")
             arrays.update(lib_arrays)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            nested[f.name] = _dataclass_parts(value, f"{prefix}{f.name}.", arrays)
         else:
             values[f.name] = _encode(value, where)
-    meta = {"class": type(obj).__qualname__, "array_fields": array_fields, "libraries": libraries,
-            "values": values}
-    return save_arrays(path, kind, arrays, meta)
+    return {"class": type(obj).__qualname__, "array_fields": array_fields, "libraries": libraries,
+            "values": values, "nested": nested}
+
+
+def _nested_type(p: Path, cls: type, name: str) -> type:
+    """The dataclass type that field ``name`` of ``cls`` declares (``X`` or ``X | None``)."""
+    try:
+        hint = typing.get_type_hints(cls)[name]
+    except (KeyError, NameError, TypeError) as exc:
+        raise _bad(p, f"{cls.__qualname__}.{name} has no resolvable type ({type(exc).__name__})") from None
+    for candidate in (hint, *typing.get_args(hint)):
+        if isinstance(candidate, type) and dataclasses.is_dataclass(candidate):
+            return candidate
+    raise _bad(p, f"{cls.__qualname__}.{name} is stored as a dataclass but declared {hint}")
+
+
+def _build_dataclass(p: Path, cls: type[T], arrays: Mapping[str, np.ndarray], meta: Any, prefix: str) -> T:
+    """``cls(**fields)`` from the parts :func:`_dataclass_parts` wrote under ``prefix``."""
+    try:
+        array_fields = list(meta["array_fields"])
+        libraries = dict(meta["libraries"])
+        values = {k: _decode(v) for k, v in dict(meta["values"]).items()}
+        nested = dict(meta.get("nested", {}))
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise _bad(p, f"malformed dataclass metadata ({type(exc).__name__}: {exc})") from None
+    kwargs: dict[str, Any] = {}
+    for name in array_fields:
+        if prefix + name not in arrays:
+            raise _bad(p, f"array field {prefix + name!r} is missing")
+        kwargs[name] = arrays[prefix + name]
+    for name, lib_meta in libraries.items():
+        kwargs[name] = library_from_parts(p, arrays, lib_meta, prefix=f"{prefix}{name}.")
+    kwargs.update(values)
+    init_fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    for name, sub in nested.items():
+        if name in init_fields:
+            kwargs[name] = _build_dataclass(p, _nested_type(p, cls, name), arrays, sub, f"{prefix}{name}.")
+        else:
+            kwargs[name] = sub
+    unknown = sorted(set(kwargs) - set(init_fields))
+    missing = sorted(n for n, f in init_fields.items() if n not in kwargs
+                     and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+    if unknown or missing:
+        raise _bad(p, f"fields do not match {cls.__qualname__}: unknown {unknown}, missing {missing}")
+    try:
+        return cls(**kwargs)
+    except InstanceError as exc:
+        raise _bad(p, f"invalid {cls.__qualname__}: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise _bad(p, f"cannot build {cls.__qualname__} ({type(exc).__name__}: {exc})") from exc
 
 
 def load_dataclass(path: str | os.PathLike[str], cls: type[T], kind: str) -> T:
@@ -457,30 +516,4 @@ def load_dataclass(path: str | os.PathLike[str], cls: type[T], kind: str) -> T:
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         raise invalid("cls", "a dataclass type", cls)
     arrays, meta = load_arrays(path, kind)
-    p = _existing_path(path)
-    try:
-        array_fields = list(meta["array_fields"])
-        libraries = dict(meta["libraries"])
-        values = {k: _decode(v) for k, v in dict(meta["values"]).items()}
-    except (KeyError, TypeError, ValueError, RecursionError) as exc:
-        raise _bad(p, f"malformed dataclass metadata ({type(exc).__name__}: {exc})") from None
-    kwargs: dict[str, Any] = {}
-    for name in array_fields:
-        if name not in arrays:
-            raise _bad(p, f"array field {name!r} is missing")
-        kwargs[name] = arrays[name]
-    for name, lib_meta in libraries.items():
-        kwargs[name] = library_from_parts(p, arrays, lib_meta, prefix=f"{name}.")
-    kwargs.update(values)
-    init_fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(kwargs) - set(init_fields))
-    missing = sorted(n for n, f in init_fields.items() if n not in kwargs
-                     and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
-    if unknown or missing:
-        raise _bad(p, f"fields do not match {cls.__qualname__}: unknown {unknown}, missing {missing}")
-    try:
-        return cls(**kwargs)
-    except InstanceError as exc:
-        raise _bad(p, f"invalid {cls.__qualname__}: {exc}") from exc
-    except (TypeError, ValueError) as exc:
-        raise _bad(p, f"cannot build {cls.__qualname__} ({type(exc).__name__}: {exc})") from exc
+    return _build_dataclass(_existing_path(path), cls, arrays, meta, "")

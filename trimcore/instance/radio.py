@@ -21,6 +21,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
+from trimcore._tolerances import LAMBERT_IMAG_RTOL, VERIFY_RTOL
 from trimcore._validate import float_array, positive_scalar
 from trimcore.errors import invalid
 
@@ -51,7 +52,6 @@ _TINY = float(np.finfo(np.float64).tiny)
 # (an absolute error 1e-17 in the argument becomes a relative error ~3e-17/(1-c)^2 in b).
 _CLOSED_FORM_MARGIN = 1e-3
 _LOG_C_MIN = -575.0  # c < ~1e-250: -c e^{-c} is (nearly) subnormal, W_{-1} loses accuracy
-_VERIFY_RTOL = 1e-9
 
 
 def _out(arr: np.ndarray) -> np.ndarray | float:
@@ -242,9 +242,9 @@ def _closed_form(rate: np.ndarray, alpha: np.ndarray, c: np.ndarray) -> np.ndarr
         x_new = x - h / dh
         x = np.where(np.isfinite(x_new) & (x_new > 0), x_new, x)
         b = alpha / x
-    ok = np.isfinite(b) & (b > 0) & (np.abs(w.imag) <= 1e-12 * np.abs(w.real))
+    ok = np.isfinite(b) & (b > 0) & (np.abs(w.imag) <= LAMBERT_IMAG_RTOL * np.abs(w.real))
     r = _rate(np.where(ok, b, 1.0), alpha)
-    ok &= np.abs(r - rate) <= _VERIFY_RTOL * rate
+    ok &= np.abs(r - rate) <= VERIFY_RTOL * rate
     # Guarantee shannon_rate(b) >= rate in floating point by nudging b up (at most ~1e-6 here).
     for j in range(60):
         short = ok & (r < rate)

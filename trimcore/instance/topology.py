@@ -25,12 +25,13 @@ import io
 import math
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from trimcore._validate import float_array, integer, make_rng, positive_scalar
+from trimcore._persist import Stored
+from trimcore._validate import float_array, integer, make_rng, make_streams, positive_scalar
 from trimcore.errors import invalid
 from trimcore.instance import radio
 
@@ -58,18 +59,6 @@ _VARIANTS = ("direct", "backhaul")
 
 
 # ---------------------------------------------------------------------------------------- helpers
-def _streams(seed: Any, n: int) -> list[np.random.Generator]:
-    """``n`` independent generators derived from ``seed`` (see the module docstring)."""
-    if isinstance(seed, np.random.Generator):
-        spawn = getattr(seed, "spawn", None)
-        return list(spawn(n)) if spawn is not None else [seed] * n
-    try:
-        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    except (TypeError, ValueError):
-        raise invalid("seed", "None, an int >= 0, a SeedSequence or a Generator", seed) from None
-    return [np.random.default_rng(child) for child in ss.spawn(n)]
-
-
 def _fold(x: np.ndarray, length: float) -> np.ndarray:
     """Reflect ``x`` into ``[0, length]`` (mirror images at every multiple of ``length``)."""
     r = np.mod(x, 2.0 * length)
@@ -114,8 +103,8 @@ def _eua_data() -> tuple[np.ndarray, np.ndarray, float, float, tuple[str, ...]]:
 
 
 # ---------------------------------------------------------------------------------------- topology
-@dataclass(frozen=True, eq=False)
-class Topology:
+@dataclass(frozen=True, eq=False, repr=False)
+class Topology(Stored):
     """Edge-server and user positions in a ``width x height`` rectangle (metres).
 
     The constructor validates and stores read-only float64 copies.
@@ -142,6 +131,8 @@ class Topology:
     width: float
     height: float
     server_names: tuple[str, ...] = field(default=())
+
+    repr_fields: ClassVar[tuple[str, ...]] = ("n_servers", "n_users", "width", "height")
 
     def __post_init__(self) -> None:
         width = positive_scalar("width", self.width)
@@ -204,7 +195,7 @@ class Topology:
         k = integer("n_users", n_users, 1)
         w = positive_scalar("width", width)
         h = positive_scalar("height", height)
-        rs, ru = _streams(seed, 2)
+        rs, ru = make_streams(seed, 2)
         servers = rs.uniform(0.0, 1.0, (m, 2)) * (w, h)
         users = ru.uniform(0.0, 1.0, (k, 2)) * (w, h)
         return cls(servers, users, w, h)
@@ -230,7 +221,7 @@ class Topology:
         k = integer("n_users", n_users, 1)
         w = positive_scalar("width", width)
         h = positive_scalar("height", height)
-        _, ru = _streams(seed, 2)
+        _, ru = make_streams(seed, 2)
         yy, xx = np.meshgrid((np.arange(nr) + 0.5) * (h / nr), (np.arange(nc) + 0.5) * (w / nc),
                              indexing="ij")
         servers = np.stack([xx.ravel(), yy.ravel()], axis=1)
@@ -264,7 +255,7 @@ class Topology:
         Data: Lai et al., ICSOC 2018 (EUA dataset), MIT licence, see ``trimcore/data/eua/LICENSE``.
         """
         s_xy, u_xy, w, h, names = _eua_data()
-        rs, ru = _streams(seed, 2)
+        rs, ru = make_streams(seed, 2)
         s_idx = _subset("n_servers", n_servers, s_xy.shape[0], rs)
         u_idx = _subset("n_users", n_users, u_xy.shape[0], ru)
         return cls(s_xy[s_idx], u_xy[u_idx], w, h, tuple(names[i] for i in s_idx))
@@ -379,7 +370,7 @@ def downlink_rates(
     if (p_dbm == np.inf).any():
         raise invalid("tx_power_dbm", "finite values (or -inf for a silent server)", "+inf")
     gain = radio.channel_gain(topology.distances(), min_distance_m=min_distance_m)
-    alpha = radio.snr_bandwidth(radio.dbm_to_watt(p_dbm)[:, None], gain,
+    alpha = radio.snr_bandwidth(np.asarray(radio.dbm_to_watt(p_dbm))[:, None], gain,
                                 radio.noise_psd_w_per_hz(noise_dbm_per_hz))
     return np.asarray(radio.shannon_rate(b, alpha), dtype=np.float64)
 

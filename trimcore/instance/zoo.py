@@ -26,14 +26,18 @@ are not counted).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from trimcore._validate import integer, make_rng, real
+from trimcore._validate import float_array, integer, make_rng, real
 from trimcore.errors import invalid
 from trimcore.instance.blocks import ModelLibrary
 
 __all__ = [
+    "INFER_TIME_S",
+    "INPUT_BITS",
+    "per_model_values",
     "ARCHITECTURES",
     "BYTES_PER_PARAM",
     "DEFAULT_FREEZE_DEPTH",
@@ -726,3 +730,47 @@ def random_library(
     families = rng.integers(0, n_families, size=n_models)
     return ModelLibrary.from_lists(sizes, model_blocks, families=families,
                                    family_names=[f"family{f}" for f in range(n_families)])
+
+
+# ---------------------------------------------------------------------------------------- per-model constants
+#: Default batch-1 inference time per architecture (spec §7; resnet18/34 and the LLM are INFERRED).
+INFER_TIME_S: dict[str, float] = {"resnet18": 0.002, "resnet34": 0.0035, "resnet50": 0.005, "vit_b16": 0.008,
+                                  "bert_base": 0.006, "llama2_7b": 1.0, "default": 0.005}
+#: Default input size per architecture in bits (spec §7): a 224x224x3 8-bit image, or 128 tokens.
+INPUT_BITS: dict[str, float] = {"resnet18": 1_204_224.0, "resnet34": 1_204_224.0, "resnet50": 1_204_224.0,
+                                "vit_b16": 1_204_224.0, "bert_base": 4_096.0, "llama2_7b": 4_096.0,
+                                "default": 1_204_224.0}
+
+
+
+
+
+
+def _family_key(name: str) -> str:
+    """The architecture of a family name: the part before the first ``-``."""
+    return name.split("-")[0]
+
+
+def per_model_values(field_name: str, value: Any, library: ModelLibrary, table: Mapping[str, float]) -> np.ndarray:
+    """One value per model of ``library``: a scalar, a sequence, or by architecture.
+
+    ``value=None`` takes each model's entry of ``table`` by its family name, or by the family
+    name up to a ``"-"`` (``"resnet50-frozen"`` -> ``"resnet50"``), else ``table["default"]``;
+    a mapping overrides entries of ``table``. Raises InstanceError naming ``field_name``.
+    """
+    n = library.n_models
+    if value is None or isinstance(value, Mapping):
+        src = dict(table)
+        if isinstance(value, Mapping):
+            src.update({str(key): v for key, v in value.items()})
+        fams = [_family_key(library.family_names[f]) for f in library.model_family.tolist()]
+        full = [library.family_names[f] for f in library.model_family.tolist()]
+        vals = [src.get(fn, src.get(fk, src["default"])) for fn, fk in zip(full, fams)]
+        return float_array(field_name, vals, (n,), minimum=0.0)
+    arr = float_array(field_name, value, minimum=0.0)
+    if arr.ndim == 0:
+        return np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise invalid(field_name, f"a scalar, one value per model ({n}) or a mapping family -> value",
+                      f"shape {arr.shape}")
+    return arr

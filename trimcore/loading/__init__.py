@@ -1,6 +1,6 @@
 """PartialLoading: loading-order scheduling and bandwidth allocation that reuse loaded blocks.
 
-Spec: ``papers/partialloading.md``. A :class:`LoadingProblem` (one GPU, K users, a
+Spec: ``docs/partialloading.md``. A :class:`LoadingProblem` (one GPU, K users, a
 parameter-sharing model library, an FDMA uplink) is solved by
 
 * :func:`partialloading_dp` -- DP-PL, optimal for tree (backbone) sharing and a common deadline;
@@ -23,14 +23,9 @@ from trimcore.loading.baselines import (
 from trimcore.loading.dp import partialloading_dp, partialloading_dp_edf
 from trimcore.loading.exact import brute_force_schedule, partialloading_optimal
 from trimcore.loading.greedy import partialloading_greedy
-from trimcore.loading.problem import (
-    Evaluation,
-    LoadingProblem,
-    SharingTree,
-    make_loading_instance,
-    sharing_tree,
-)
+from trimcore.loading.problem import Evaluation, LoadingProblem
 from trimcore.loading.result import LoadingResult
+from trimcore.loading.tree import SharingTree, sharing_tree
 
 __all__ = [
     "Evaluation",
@@ -42,7 +37,6 @@ __all__ = [
     "equal_bandwidth_schedule",
     "fcfs_schedule",
     "grouping_schedule",
-    "make_loading_instance",
     "no_sharing_schedule",
     "partialloading_dp",
     "partialloading_dp_edf",

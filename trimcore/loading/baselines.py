@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ from trimcore.errors import invalid
 from trimcore.loading.dp import partialloading_dp, partialloading_dp_edf
 from trimcore.loading.greedy import partialloading_greedy, sequential_admission
 from trimcore.loading.problem import SPREADS, LoadingProblem
-from trimcore.loading.result import LoadingResult, make_result
+from trimcore.loading.result import LoadingResult, loading_backend, make_result
 
 __all__ = [
     "no_sharing_schedule",
@@ -37,7 +38,8 @@ __all__ = [
 ]
 
 #: Schedulers B1 can run on the no-sharing model.
-SCHEDULERS = {"dp": partialloading_dp, "greedy": partialloading_greedy, "dp_edf": partialloading_dp_edf}
+SCHEDULERS: dict[str, Callable[..., LoadingResult]] = {
+    "dp": partialloading_dp, "greedy": partialloading_greedy, "dp_edf": partialloading_dp_edf}
 
 
 def _spread(spread: str) -> None:
@@ -45,15 +47,15 @@ def _spread(spread: str) -> None:
         raise invalid("spread", f"one of {SPREADS}", spread)
 
 
-def no_sharing_schedule(problem: LoadingProblem, *, scheduler: str = "dp", seed: Any = None,
-                        backend: str = "auto", **options: Any) -> LoadingResult:
+def no_sharing_schedule(problem: LoadingProblem, *, scheduler: str = "dp", backend: str = "auto",
+                        **options: Any) -> LoadingResult:
     """B1: run ``scheduler`` with full reloads (no parameter sharing, spec eq. 2').
 
     Parameters
     ----------
     problem : LoadingProblem
     scheduler : {"dp", "greedy", "dp_edf"}
-    seed, backend
+    backend
         Passed on.
     **options
         Options of the scheduler (e.g. ``deadline="min"`` for ``"dp"``).
@@ -61,13 +63,13 @@ def no_sharing_schedule(problem: LoadingProblem, *, scheduler: str = "dp", seed:
     Returns
     -------
     LoadingResult
-        Scored on the ``loading="full"`` problem; ``algorithm`` is ``"no_sharing_<scheduler>"``.
+        Scored on the ``loading="full"`` problem; ``options["scheduler"]`` names the scheduler.
     """
     if not isinstance(scheduler, str) or scheduler not in SCHEDULERS:
         raise invalid("scheduler", f"one of {sorted(SCHEDULERS)}", scheduler)
     full = problem.with_options(loading="full")
-    res = SCHEDULERS[scheduler](full, seed=seed, backend=backend, **options)
-    return dataclasses.replace(res, algorithm=f"no_sharing_{scheduler}",
+    res = SCHEDULERS[scheduler](full, backend=backend, **options)
+    return dataclasses.replace(res, algorithm="no_sharing_schedule",
                                options={**res.options, "scheduler": scheduler, "loading": "full"})
 
 
@@ -77,30 +79,31 @@ def _admit(problem: LoadingProblem, candidates: np.ndarray, name: str, options: 
     return make_result(problem, order, name, options, started, spread=spread, backend=backend)
 
 
-def fcfs_schedule(problem: LoadingProblem, *, spread: str = "proportional", seed: Any = None,
-                  backend: str = "auto") -> LoadingResult:
+def fcfs_schedule(problem: LoadingProblem, *, spread: str = "proportional", backend: str = "auto") -> LoadingResult:
     """B2: first come, first served (user index = arrival order), partial loading.
 
     Users are taken in index order and appended whenever the order stays feasible (GPU chain
     and bandwidth, decoupling theorem); the others are skipped.
     """
     _spread(spread)
+    backend = loading_backend(backend, "fcfs_schedule")
     started = time.perf_counter()
-    return _admit(problem, np.arange(problem.n_users), "fcfs", {"spread": spread}, started, spread, backend)
+    return _admit(problem, np.arange(problem.n_users), "fcfs_schedule", {"spread": spread}, started, spread, backend)
 
 
 def edf_schedule(problem: LoadingProblem, *, spread: str = "proportional", seed: Any = None,
                  backend: str = "auto") -> LoadingResult:
     """B3: earliest deadline first, ties broken randomly with ``seed``; otherwise like B2."""
     _spread(spread)
-    started = time.perf_counter()
     rng = make_rng(seed)
+    backend = loading_backend(backend, "edf_schedule")
+    started = time.perf_counter()
     tie = rng.permutation(problem.n_users)
     cand = np.lexsort((tie, problem.deadline))
-    return _admit(problem, cand, "edf", {"spread": spread, "seed": seed}, started, spread, backend)
+    return _admit(problem, cand, "edf_schedule", {"spread": spread, "seed": seed}, started, spread, backend)
 
 
-def grouping_schedule(problem: LoadingProblem, *, spread: str = "proportional", seed: Any = None,
+def grouping_schedule(problem: LoadingProblem, *, spread: str = "proportional",
                       backend: str = "auto") -> LoadingResult:
     """B4: group requests per model, largest group first, full reloads (no cross-model reuse).
 
@@ -109,30 +112,34 @@ def grouping_schedule(problem: LoadingProblem, *, spread: str = "proportional", 
     ``loading="full"`` problem, on which the result is scored.
     """
     _spread(spread)
+    backend = loading_backend(backend, "grouping_schedule")
     started = time.perf_counter()
     full = problem.with_options(loading="full")
     users = np.flatnonzero(full.schedulable)
     counts = np.bincount(full.user_model[users], minlength=full.n_models)
     cand = users[np.lexsort((users, full.infer_time[users], full.user_model[users], -counts[full.user_model[users]]))]
-    return _admit(full, cand, "model_grouping", {"spread": spread, "loading": "full"}, started, spread, backend)
+    return _admit(full, cand, "grouping_schedule", {"spread": spread, "loading": "full"}, started, spread, backend)
 
 
 def random_schedule(problem: LoadingProblem, *, spread: str = "proportional", seed: Any = None,
                     backend: str = "auto") -> LoadingResult:
     """B5: a random permutation (``seed``) processed like B2; average over draws in experiments."""
     _spread(spread)
+    rng = make_rng(seed)
+    backend = loading_backend(backend, "random_schedule")
     started = time.perf_counter()
-    cand = make_rng(seed).permutation(problem.n_users)
-    return _admit(problem, cand, "random_order", {"spread": spread, "seed": seed}, started, spread, backend)
+    cand = rng.permutation(problem.n_users)
+    return _admit(problem, cand, "random_schedule", {"spread": spread, "seed": seed}, started, spread, backend)
 
 
-def equal_bandwidth_schedule(problem: LoadingProblem, *, seed: Any = None, backend: str = "auto") -> LoadingResult:
+def equal_bandwidth_schedule(problem: LoadingProblem, *, backend: str = "auto") -> LoadingResult:
     """B6: the greedy's candidate order, but every scheduled user gets ``B / N`` (no P2).
 
     Every round takes the candidates in Greedy-PL's order ``(L + t_k, T_k, upload demand, k)``
     and appends the first one with which the simulated timeline, every user of the order holding
     ``B / (N + 1)``, meets every deadline. The result carries that equal allocation.
     """
+    backend = loading_backend(backend, "equal_bandwidth_schedule")
     started = time.perf_counter()
     p = problem
     limit = p.deadline_limit
@@ -152,7 +159,7 @@ def equal_bandwidth_schedule(problem: LoadingProblem, *, seed: Any = None, backe
         for idx in key[gpu[key]].tolist():
             trial = [*order, int(active[idx])]
             band[:] = 0.0
-            band[trial] = p.bandwidth / len(trial)
+            band[trial] = p.bandwidth_hz / len(trial)
             if p.evaluate(trial, band, backend=backend).feasible:
                 chosen = idx
                 break
@@ -165,6 +172,6 @@ def equal_bandwidth_schedule(problem: LoadingProblem, *, seed: Any = None, backe
         active = np.delete(active, chosen)
     band[:] = 0.0
     if order:
-        band[order] = p.bandwidth / len(order)
-    return make_result(p, np.asarray(order, dtype=np.int64), "equal_bandwidth", {}, started, bandwidth=band,
+        band[order] = p.bandwidth_hz / len(order)
+    return make_result(p, np.asarray(order, dtype=np.int64), "equal_bandwidth_schedule", {}, started, bandwidth=band,
                        backend=backend)

@@ -12,7 +12,6 @@ condition binds it repairs by excluding the user with the largest ``beta`` and r
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import numpy as np
 
@@ -24,9 +23,10 @@ from trimcore.loading.problem import (
     SPREADS,
     Evaluation,
     LoadingProblem,
-    SharingTree,
 )
-from trimcore.loading.result import LoadingResult, make_result
+from trimcore.loading.result import LoadingResult, loading_backend, make_result
+from trimcore.loading.tree import SharingTree
+from trimcore.result import Status
 
 __all__ = ["partialloading_dp", "partialloading_dp_edf", "REPAIRS", "DEADLINE_POLICIES"]
 
@@ -96,7 +96,7 @@ class _TreeDP:
     def _truncate(self, values: np.ndarray) -> np.ndarray:
         return values[:int(np.searchsorted(values, self.cap, side="right"))]
 
-    def solve(self) -> np.ndarray:
+    def solve(self) -> dict[int, np.ndarray]:
         """Recompute the dirty tables; return the users served by the best count, per leaf."""
         tree = self.tree
         t = self.problem.infer_time
@@ -173,7 +173,6 @@ def partialloading_dp(
     deadline: str = "common",
     repair: str = "rerun",
     spread: str = "proportional",
-    seed: Any = None,
     backend: str = "auto",
 ) -> LoadingResult:
     """DP-PL: optimal scheduling for backbone / tree sharing with a common deadline (spec §5.3).
@@ -189,8 +188,6 @@ def partialloading_dp(
         re-run the DP (default, spec §10 #9), or only drop it and re-order (spec §5.3 step 9).
     spread : {"proportional", "equal", "none"}
         Leftover bandwidth rule (see :meth:`LoadingProblem.evaluate`).
-    seed : ignored
-        The DP is deterministic (accepted for a uniform signature).
     backend : {"auto", "numba", "reference"}
         Tier of the DP tables (identical decisions on every tier).
 
@@ -211,6 +208,7 @@ def partialloading_dp(
     _check_options(spread, repair)
     if not isinstance(deadline, str) or deadline not in DEADLINE_POLICIES:
         raise invalid("deadline", f"one of {DEADLINE_POLICIES}", deadline)
+    backend = loading_backend(backend, "partialloading_dp", ("loading.minplus",))
     started = time.perf_counter()
     tree = problem.sharing_tree
     common = problem.common_deadline
@@ -248,8 +246,8 @@ def partialloading_dp(
             served[leaf] = served[leaf][served[leaf] != victim]
             order = dp.order(served)
     options = {"deadline": deadline, "deadline_used": t_used, "repair": repair, "spread": spread,
-               "repairs": repairs, "dp_value": dp_value, "backend": backend}
-    status = "optimal" if (common is not None and repairs == 0) else "heuristic"
+               "repairs": repairs, "dp_value": dp_value}
+    status: Status = "optimal" if (common is not None and repairs == 0) else "feasible"
     bound = dp_value if common is not None else None
     return make_result(problem, order, "partialloading_dp", options, started, bandwidth=ev.bandwidth,
                        status=status, upper_bound=bound, backend=backend)
@@ -277,7 +275,6 @@ def partialloading_dp_edf(
     *,
     repair: str = "rerun",
     spread: str = "proportional",
-    seed: Any = None,
     backend: str = "auto",
 ) -> LoadingResult:
     """DP-EDF: the best deadline-ordered schedule, any sharing and per-user deadlines (spec §5.5).
@@ -293,7 +290,6 @@ def partialloading_dp_edf(
     problem : LoadingProblem
     repair : {"rerun", "drop"}
     spread : {"proportional", "equal", "none"}
-    seed : ignored
     backend : {"auto", "numba", "reference"}
 
     Returns
@@ -302,6 +298,7 @@ def partialloading_dp_edf(
         Always feasible (the repair ends, at worst, with the empty order).
     """
     _check_options(spread, repair)
+    backend = loading_backend(backend, "partialloading_dp_edf", ("loading.edf_dp",))
     started = time.perf_counter()
     allowed = problem.schedulable.copy()
     switch = problem.switch_matrix(backend)
@@ -322,6 +319,6 @@ def partialloading_dp_edf(
         repairs += 1
         allowed[victim] = False
         order = order[order != victim]
-    options = {"repair": repair, "spread": spread, "repairs": repairs, "backend": backend}
+    options = {"repair": repair, "spread": spread, "repairs": repairs}
     return make_result(problem, order, "partialloading_dp_edf", options, started, bandwidth=ev.bandwidth,
                        backend=backend)

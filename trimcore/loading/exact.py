@@ -31,11 +31,13 @@ from typing import Any
 import numpy as np
 
 from trimcore._solver import solver_stdout_silenced
+from trimcore._tolerances import ALGO_BANDWIDTH_RTOL, CUT_SHRINK, INTEGER_BOUND_SLACK
 from trimcore._validate import integer, positive_scalar
 from trimcore.errors import SolverError, invalid
 from trimcore.kernels import kernel
 from trimcore.loading.problem import SPREADS, LoadingProblem
-from trimcore.loading.result import LoadingResult, make_result
+from trimcore.loading.result import LoadingResult, loading_backend, make_result
+from trimcore.result import Status
 
 __all__ = ["partialloading_optimal", "brute_force_schedule", "BRUTE_FORCE_MAX", "EXACT_METHODS"]
 
@@ -43,7 +45,6 @@ __all__ = ["partialloading_optimal", "brute_force_schedule", "BRUTE_FORCE_MAX", 
 BRUTE_FORCE_MAX = 10
 #: ``method`` options of :func:`partialloading_optimal`.
 EXACT_METHODS = ("auto", "brute_force", "milp")
-_CUT_SHRINK = 1.0 - 1e-7   # tangent cuts are scaled down a hair so rounding never cuts a feasible point
 _MAX_ROUNDS = 200
 _MAX_COEF = 1e9        # HiGHS treats |coefficients| >= 1e15 as infinite; stay far below
 
@@ -88,7 +89,7 @@ def brute_force_schedule(problem: LoadingProblem, *, limit: int = 8, backend: st
     with np.errstate(invalid="ignore"):
         sums = np.add.reduceat(beta, ptr[:-1])
     lengths = np.diff(ptr)
-    ok = np.isfinite(sums) & (sums <= problem.bandwidth_limit * (1.0 + 1e-12))
+    ok = np.isfinite(sums) & (sums <= problem.bandwidth_limit * (1.0 + ALGO_BANDWIDTH_RTOL))
     rank = np.lexsort((np.arange(n_seq), -lengths))   # longest first, then depth-first order
     for s in rank[ok[rank]].tolist():
         order = seq_users[ptr[s]:ptr[s + 1]]
@@ -127,7 +128,7 @@ class _Milp:
         setup = mat[models[:, None], models[None, :]]           # L(m_j -> m_k)
         first = mat[p.start_state(), models]
         # a served user holds at most B, so its upload (and start) is not before s_k / r_k(B)
-        tau_min = p.upload_time(users, np.full(n, p.bandwidth))
+        tau_min = p.upload_time(users, np.full(n, p.bandwidth_hz))
         self.tau_min = tau_min
         self.last = last
         # variable layout: x | y (src->k, then j->k for j != k) | S | pos | b (normalised by B)
@@ -192,12 +193,12 @@ class _Milp:
         ss = np.array([s for _, s in keep])
         beta, slope = _beta_and_slope(self.p, self.users[ks], ss)
         added = 0
-        b_tot = self.p.bandwidth
+        b_tot = self.p.bandwidth_hz
         for k, s, bv, dv in zip(ks.tolist(), ss.tolist(), beta.tolist(), slope.tolist()):
             self.cut_points.add((k, s))
             if not (np.isfinite(bv) and np.isfinite(dv)):
                 continue
-            c = _CUT_SHRINK / b_tot
+            c = CUT_SHRINK / b_tot
             intercept = bv - dv * s                                  # value of the tangent at S = 0
             if max(abs(c * dv), c * intercept) > _MAX_COEF:          # optional cut, numerically useless
                 continue
@@ -255,7 +256,6 @@ def partialloading_optimal(
     time_limit: float = 60.0,
     brute_force_limit: int = 8,
     spread: str = "proportional",
-    seed: Any = None,
     backend: str = "auto",
 ) -> LoadingResult:
     """Exact optimum of P0: the most users served by their deadlines (spec §6 B7).
@@ -271,7 +271,6 @@ def partialloading_optimal(
         At most :data:`BRUTE_FORCE_MAX`.
     spread : {"proportional", "equal", "none"}
         Leftover bandwidth rule of the returned allocation.
-    seed : ignored
     backend : {"auto", "numba", "reference"}
 
     Returns
@@ -294,6 +293,7 @@ def partialloading_optimal(
         raise invalid("spread", f"one of {SPREADS}", spread)
     time_limit = positive_scalar("time_limit", time_limit)
     limit = integer("brute_force_limit", brute_force_limit, 0, BRUTE_FORCE_MAX)
+    backend = loading_backend(backend, "partialloading_optimal", ("loading.enumerate",))
     started = time.perf_counter()
     users = np.flatnonzero(problem.schedulable)
     if method == "brute_force" or (method == "auto" and users.size <= limit):
@@ -315,7 +315,8 @@ def _optimal_milp(problem: LoadingProblem, users: np.ndarray, time_limit: float,
                            spread=spread, status="optimal", upper_bound=0, backend=backend)
     model = _Milp(problem, users, backend)
     model.initial_cuts()
-    status, bound, rounds, stalled = "time_limit", int(users.size), 0, False
+    status: Status = "time_limit"
+    bound, rounds, stalled = int(users.size), 0, False
     while rounds < _MAX_ROUNDS:
         remaining = time_limit - (time.perf_counter() - started)
         if remaining <= 0:
@@ -326,7 +327,7 @@ def _optimal_milp(problem: LoadingProblem, users: np.ndarray, time_limit: float,
             raise SolverError(f"HiGHS failed on the PartialLoading MILP: {res.message}")
         dual = getattr(res, "mip_dual_bound", None)
         if dual is not None and np.isfinite(dual):
-            bound = min(bound, int(math.floor(-dual + 1e-6)))
+            bound = min(bound, int(math.floor(-dual + INTEGER_BOUND_SLACK)))
         if res.x is None:
             break
         local, starts = model.order_of(res.x)

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import bisect
 import time
-from typing import Any
 
 import numpy as np
 
+from trimcore._tolerances import FILTER_SLACK
 from trimcore.errors import invalid
 from trimcore.loading.problem import ALGO_BANDWIDTH_RTOL, SPREADS, LoadingProblem
-from trimcore.loading.result import LoadingResult, make_result
+from trimcore.loading.result import LoadingResult, loading_backend, make_result
 
 __all__ = ["partialloading_greedy", "Timeline", "sequential_admission", "GREEDY_VARIANTS"]
 
 #: ``variant`` options of :func:`partialloading_greedy`.
 GREEDY_VARIANTS = ("append", "insert")
-# Safety factor of the necessary-condition filters (they only skip work, never accept).
-_FILTER_SLACK = 1.0 + 1e-7
 
 
 class Timeline:
@@ -49,7 +47,7 @@ class Timeline:
         self.fin = 0.0            # F~ of the last position
         self.total = 0.0          # sum of beta
         self.resident = problem.initial_model
-        self.bcap = problem.bandwidth * (1.0 + ALGO_BANDWIDTH_RTOL)
+        self.bcap = problem.bandwidth_hz * (1.0 + ALGO_BANDWIDTH_RTOL)
         self._rows: dict[int, np.ndarray] = {}
 
     @property
@@ -138,7 +136,7 @@ def _greedy_append(problem: LoadingProblem, backend: str) -> np.ndarray:
     limit = p.deadline_limit
     while active.size:
         # drop users that can never be appended again: F~ and sum(beta) only grow
-        keep = (tl.fin + p.infer_time[active] <= limit[active]) & (tl.total + own[active] <= tl.bcap * _FILTER_SLACK)
+        keep = (tl.fin + p.infer_time[active] <= limit[active]) & (tl.total + own[active] <= tl.bcap * FILTER_SLACK)
         active = active[keep]
         if not active.size:
             break
@@ -155,7 +153,7 @@ def _greedy_append(problem: LoadingProblem, backend: str) -> np.ndarray:
             k = int(active[idx])
             sigma = float(p.deadline[k]) - float(fin[idx])
             r = bisect.bisect_left(sigmas, sigma)
-            if r < len(sigmas) and loads[r] + own[k] > tl.bcap * _FILTER_SLACK:
+            if r < len(sigmas) and loads[r] + own[k] > tl.bcap * FILTER_SLACK:
                 continue
             ok, f_k, beta, total = tl.trial(k, float(lam[idx]))
             if ok:
@@ -182,11 +180,11 @@ def _greedy_insert(problem: LoadingProblem, backend: str) -> np.ndarray:
     order: list[int] = []
     active = np.flatnonzero(p.schedulable)
     own = p.own_min_bandwidth
-    bcap = p.bandwidth * (1.0 + ALGO_BANDWIDTH_RTOL)
+    bcap = p.bandwidth_hz * (1.0 + ALGO_BANDWIDTH_RTOL)
     total = 0.0
     while active.size:
         # inserting never lowers anybody's beta, so sum(beta) + beta_k(T_k - t_k) must fit
-        active = active[total + own[active] <= bcap * _FILTER_SLACK]
+        active = active[total + own[active] <= bcap * FILTER_SLACK]
         if not active.size:
             break
         n = len(order)
@@ -234,7 +232,6 @@ def partialloading_greedy(
     *,
     variant: str = "append",
     spread: str = "proportional",
-    seed: Any = None,
     backend: str = "auto",
 ) -> LoadingResult:
     """Greedy-PL: sharing-aware greedy scheduling for any sharing and per-user deadlines (spec §5.4).
@@ -252,10 +249,9 @@ def partialloading_greedy(
     variant : {"append", "insert"}
     spread : {"proportional", "equal", "none"}
         Leftover bandwidth rule (see :meth:`LoadingProblem.evaluate`).
-    seed : ignored
-        The greedy is deterministic (accepted for a uniform signature).
     backend : {"auto", "numba", "reference"}
-        Tier of the switching-time kernels (identical decisions on every tier).
+        Tier of the switching-time kernels (identical decisions on every tier);
+        ``options["backend"]`` says which one ran.
 
     Returns
     -------
@@ -266,8 +262,9 @@ def partialloading_greedy(
         raise invalid("variant", f"one of {GREEDY_VARIANTS}", variant)
     if not isinstance(spread, str) or spread not in SPREADS:
         raise invalid("spread", f"one of {SPREADS}", spread)
+    backend = loading_backend(backend, "partialloading_greedy")
     started = time.perf_counter()
     order = _greedy_append(problem, backend) if variant == "append" else _greedy_insert(problem, backend)
-    options = {"variant": variant, "spread": spread, "backend": backend}
+    options = {"variant": variant, "spread": spread}
     return make_result(problem, order, "partialloading_greedy", options, started, spread=spread, backend=backend)
 

@@ -1,4 +1,4 @@
-"""The PartialLoading problem (spec §2-§4), its evaluator (§5.1) and its sharing tree (§5.3).
+"""The PartialLoading problem (spec §2-§4) and its evaluator (§5.1); its sharing tree: loading/tree.py.
 
 One edge server with one GPU serves one inference request per user. Serving a request needs
 its model in GPU memory; only the blocks missing from the resident model are loaded (spec eq. 1),
@@ -15,25 +15,25 @@ to at most ``B``. It then simulates the timeline with the resulting (or a given)
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from trimcore._validate import float_array, index_array, integer, make_rng, positive_scalar
+from trimcore._persist import Stored
+from trimcore._tolerances import ALGO_BANDWIDTH_RTOL, BANDWIDTH_RTOL, DEADLINE_ATOL, DEADLINE_RTOL, MEMORY_RTOL
+from trimcore._validate import float_array, index_array, integer, positive_scalar
 from trimcore.errors import InstanceError, invalid
 from trimcore.instance import radio
 from trimcore.instance.blocks import ModelLibrary
 from trimcore.kernels import kernel
+from trimcore.loading.tree import LOADING_MODES, SharingTree, sharing_tree
 
 __all__ = [
     "LoadingProblem",
     "Evaluation",
-    "SharingTree",
-    "sharing_tree",
-    "make_loading_instance",
     "DEADLINE_RTOL",
     "DEADLINE_ATOL",
     "BANDWIDTH_RTOL",
@@ -42,42 +42,17 @@ __all__ = [
     "LOADING_MODES",
     "RATE_MODELS",
     "SPREADS",
-    "INFER_TIME_S",
-    "INPUT_BITS",
 ]
 
-#: Relative tolerance of every deadline check: on time iff ``F <= T + DEADLINE_ATOL + DEADLINE_RTOL * T``.
-DEADLINE_RTOL = 1e-9
-#: Absolute tolerance of the deadline check, seconds.
-DEADLINE_ATOL = 1e-12
-#: Relative tolerance of the GPU memory check ``D_{m_k} + M^act_k <= Q (1 + MEMORY_RTOL)`` (eq. 3).
-MEMORY_RTOL = 1e-9
-#: Relative tolerance of the evaluator's bandwidth check ``sum b <= B (1 + BANDWIDTH_RTOL)``.
-BANDWIDTH_RTOL = 1e-9
-#: Tighter bandwidth tolerance used inside the algorithms, so that what they accept the evaluator accepts.
-ALGO_BANDWIDTH_RTOL = 1e-12
-#: ``loading`` options: spec eq. 1 (blocks missing from the resident model) or eq. 2' (no sharing).
-LOADING_MODES = ("partial", "full")
 #: ``rate_model`` options: Shannon with noise proportional to bandwidth (eq. 4) or fixed PSD (linear rate).
 RATE_MODELS = ("shannon", "fixed_psd")
 #: ``spread`` options: how the bandwidth left over after ``beta`` is handed out (spec §4 P2).
 SPREADS = ("proportional", "equal", "none")
 _BW_METHODS = ("lambertw", "bisection")
 
-#: Default batch-1 inference time per architecture (spec §7; resnet18/34 and the LLM are INFERRED).
-INFER_TIME_S: dict[str, float] = {"resnet18": 0.002, "resnet34": 0.0035, "resnet50": 0.005, "vit_b16": 0.008,
-                                  "bert_base": 0.006, "llama2_7b": 1.0, "default": 0.005}
-#: Default input size per architecture in bits (spec §7): a 224x224x3 8-bit image, or 128 tokens.
-INPUT_BITS: dict[str, float] = {"resnet18": 1_204_224.0, "resnet34": 1_204_224.0, "resnet50": 1_204_224.0,
-                                "vit_b16": 1_204_224.0, "bert_base": 4_096.0, "llama2_7b": 4_096.0,
-                                "default": 1_204_224.0}
-
-
-
-
 # ---------------------------------------------------------------------------------------- evaluation
-@dataclass(frozen=True, eq=False)
-class Evaluation:
+@dataclass(frozen=True, eq=False, repr=False)
+class Evaluation(Stored):
     """What :meth:`LoadingProblem.evaluate` finds for one service order.
 
     Position arrays (length N) follow the order; user arrays (length K) are indexed by user and
@@ -130,151 +105,12 @@ class Evaluation:
     on_time: np.ndarray
     gpu_feasible: bool = True
 
+    repr_fields: ClassVar[tuple[str, ...]] = ("served", "feasible", "reason", "order", "bandwidth")
+
     @property
     def makespan(self) -> float:
         """Finish time of the last task (0 for an empty order)."""
         return float(self.finish[-1]) if self.finish.size else 0.0
-
-
-# ---------------------------------------------------------------------------------------- sharing tree
-@dataclass(frozen=True, eq=False)
-class SharingTree:
-    """Laminar (tree) block sharing, the structure behind ``partialloading_dp`` (spec §5.3, A1).
-
-    Inner nodes are the distinct *owner sets* ``{models containing block j}``; a node's size is
-    the total size of the blocks with that owner set. Every model ``i`` also has a leaf of size 0
-    below the deepest node that contains it, so a model's blocks are the nodes on its
-    leaf-to-root path and ``L(i -> i')`` is the size of the nodes on ``i'``'s path below the
-    lowest common ancestor. The root has size 0.
-
-    Attributes
-    ----------
-    parent : ndarray of int64, shape (V,)
-        Parent node, ``-1`` at the root.
-    node_bytes : ndarray of float64, shape (V,)
-    children_ptr, children : ndarray of int64
-        CSR lists of children, ascending node id.
-    leaf_model : ndarray of int64, shape (V,)
-        Model of a leaf, ``-1`` for other nodes.
-    model_leaf : ndarray of int64, shape (I,)
-    postorder : ndarray of int64, shape (V,)
-        Children before parents, root last.
-    root : int
-    """
-
-    parent: np.ndarray
-    node_bytes: np.ndarray
-    children_ptr: np.ndarray
-    children: np.ndarray
-    leaf_model: np.ndarray
-    model_leaf: np.ndarray
-    postorder: np.ndarray
-    root: int
-
-    @property
-    def n_nodes(self) -> int:
-        """Number of nodes V (inner nodes, one leaf per model, the root)."""
-        return self.parent.shape[0]
-
-    def children_of(self, node: int) -> np.ndarray:
-        """Children of ``node``, ascending id."""
-        return self.children[self.children_ptr[node]:self.children_ptr[node + 1]]
-
-    def path(self, model: int) -> list[int]:
-        """Nodes from the leaf of ``model`` up to the root."""
-        out, v = [], int(self.model_leaf[model])
-        while v >= 0:
-            out.append(v)
-            v = int(self.parent[v])
-        return out
-
-
-def _seqsum(values: np.ndarray) -> float:
-    return float(np.cumsum(values)[-1]) if values.size else 0.0
-
-
-def sharing_tree(library: ModelLibrary, loading: str = "partial") -> SharingTree:
-    """The sharing tree of ``library`` under ``loading`` (see :class:`SharingTree`).
-
-    With ``loading="full"`` every model is its own node (no sharing), which is always a tree.
-
-    Raises
-    ------
-    InstanceError
-        If the sharing is not laminar: two blocks are shared by model sets that overlap without
-        one containing the other (assumption A1 of spec §5.3 violated).
-    """
-    if not isinstance(loading, str) or loading not in LOADING_MODES:
-        raise invalid("loading", f"one of {LOADING_MODES}", loading)
-    n_models = library.n_models
-    sets: list[tuple[int, ...]] = []
-    node_blocks: list[list[int]] = []
-    if loading == "full":
-        for i in range(n_models):
-            sets.append((i,))
-            node_blocks.append(library.blocks_of(i).tolist())
-    else:
-        ptr, owners = library.block_models
-        index: dict[tuple[int, ...], int] = {}
-        for j in range(library.n_blocks):
-            key = tuple(owners[ptr[j]:ptr[j + 1]].tolist())
-            if not key:
-                continue
-            if key not in index:
-                index[key] = len(sets)
-                sets.append(key)
-                node_blocks.append([])
-            node_blocks[index[key]].append(j)
-    n_sets = len(sets)
-    member: list[list[int]] = [[] for _ in range(n_models)]
-    for s, key in enumerate(sets):
-        for i in key:
-            member[i].append(s)
-    root = n_sets + n_models
-    parent = np.full(root + 1, -1, dtype=np.int64)
-    checked: set[tuple[int, int]] = set()
-    for i in range(n_models):
-        chain = sorted(member[i], key=lambda s: (-len(sets[s]), s))
-        for a, b in zip(chain, chain[1:]):
-            if (a, b) not in checked:
-                if not set(sets[b]) <= set(sets[a]) or (parent[b] >= 0 and parent[b] != a):
-                    raise invalid(
-                        "model_blocks",
-                        "laminar (tree) sharing, assumption A1 of partialloading_dp: block sets shared by "
-                        "nested or disjoint groups of models",
-                        f"block {node_blocks[a][0]} is shared by models {list(sets[a])} and block "
-                        f"{node_blocks[b][0]} by models {list(sets[b])}, which overlap without nesting")
-                checked.add((a, b))
-            parent[b] = a
-        parent[chain[0]] = root
-        parent[n_sets + i] = chain[-1]
-    node_bytes = np.zeros(root + 1)
-    for s, blocks in enumerate(node_blocks):
-        node_bytes[s] = _seqsum(library.block_sizes[np.asarray(blocks, dtype=np.int64)])
-    leaf_model = np.full(root + 1, -1, dtype=np.int64)
-    leaf_model[n_sets:root] = np.arange(n_models)
-    kids = parent[:root]
-    order = np.argsort(kids, kind="stable")
-    counts = np.bincount(kids, minlength=root + 1)
-    children_ptr = np.zeros(root + 2, dtype=np.int64)
-    np.cumsum(counts, out=children_ptr[1:])
-    children = np.arange(root, dtype=np.int64)[order]
-    post: list[int] = []
-    stack = [(root, False)]
-    while stack:
-        v, done = stack.pop()
-        if done:
-            post.append(v)
-            continue
-        stack.append((v, True))
-        for c in children[children_ptr[v]:children_ptr[v + 1]][::-1].tolist():
-            stack.append((c, False))
-    arrays = [parent, node_bytes, children_ptr, children, leaf_model]
-    model_leaf = np.arange(n_sets, root, dtype=np.int64)
-    postorder = np.asarray(post, dtype=np.int64)
-    for a in (*arrays, model_leaf, postorder):
-        a.setflags(write=False)
-    return SharingTree(parent, node_bytes, children_ptr, children, leaf_model, model_leaf, postorder, root)
 
 
 # ---------------------------------------------------------------------------------------- the problem
@@ -288,12 +124,13 @@ def _per_user(field_name: str, value: Any, n_users: int, **kw: Any) -> np.ndarra
     return arr
 
 
-@dataclass(frozen=True, eq=False)
-class LoadingProblem:
+@dataclass(frozen=True, eq=False, repr=False)
+class LoadingProblem(Stored):
     """User scheduling and uplink bandwidth allocation on one GPU (PartialLoading, spec §1-§4).
 
-    Build it with :meth:`from_arrays`, :meth:`build` (a library, users in a cell, Zipf demand,
-    radio parameters) or :func:`make_loading_instance`. The constructor validates every field
+    Build it with :meth:`from_arrays`, :meth:`from_random_cell` (a library, users in a cell, Zipf
+    demand, radio parameters) or :func:`trimcore.experiments.scenarios.make_loading_instance`.
+    The constructor validates every field
     and raises :class:`~trimcore.errors.InstanceError` naming it.
 
     Attributes
@@ -312,8 +149,10 @@ class LoadingProblem:
         ``alpha_k = P_k g_k / N0`` in Hz (rate ``b log2(1 + alpha/b)``); with
         ``rate_model="fixed_psd"`` the linear SNR ``p_k g_k / N0`` of a fixed power spectral
         density (rate ``b log2(1 + snr)``).
-    bandwidth : float
-        Total uplink bandwidth ``B`` in Hz, > 0.
+    bandwidth_hz : float
+        Total uplink bandwidth ``B`` in Hz, > 0. (In loading, ``bandwidth`` always names a per-user
+        allocation in Hz, ``bandwidth_hz`` the total; :meth:`from_arrays` keeps the contract's
+        positional name ``bandwidth`` for the total.)
     load_rate : float
         GPU loading rate ``R_L`` in bytes/s, > 0.
     gpu_memory : float
@@ -335,15 +174,17 @@ class LoadingProblem:
     deadline: np.ndarray
     input_bits: np.ndarray
     snr_bw: np.ndarray
-    bandwidth: float
+    bandwidth_hz: float
     load_rate: float
     gpu_memory: float
     initial_model: int = -1
-    act_memory: np.ndarray | float | None = None
+    act_memory: np.ndarray | Sequence[float] | float | None = None
     loading: str = "partial"
     rate_model: str = "shannon"
     bw_method: str = "lambertw"
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    repr_fields: ClassVar[tuple[str, ...]] = ("n_users", "n_models", "bandwidth_hz", "gpu_memory", "loading", "library")
 
     def __post_init__(self) -> None:
         if not isinstance(self.library, ModelLibrary):
@@ -360,7 +201,7 @@ class LoadingProblem:
         values["snr_bw"] = _per_user("snr_bw", self.snr_bw, k, minimum=0.0)
         act = 0.0 if self.act_memory is None else self.act_memory
         values["act_memory"] = _per_user("act_memory", act, k, minimum=0.0)
-        values["bandwidth"] = positive_scalar("bandwidth", self.bandwidth)
+        values["bandwidth_hz"] = positive_scalar("bandwidth_hz", self.bandwidth_hz)
         values["load_rate"] = positive_scalar("load_rate", self.load_rate)
         values["gpu_memory"] = positive_scalar("gpu_memory", self.gpu_memory)
         values["initial_model"] = integer("initial_model", self.initial_model, -1, lib.n_models - 1)
@@ -392,7 +233,7 @@ class LoadingProblem:
         rate_model: str = "shannon",
         bw_method: str = "lambertw",
     ) -> LoadingProblem:
-        """Build a problem from plain arrays (the API contract of ``ARCHITECTURE.md``).
+        """Build a problem from plain arrays (the published API contract, see ``docs/architecture.md``).
 
         Parameters
         ----------
@@ -405,7 +246,8 @@ class LoadingProblem:
         infer_time, deadline, input_bits, snr_bw : array_like of float, shape (K,), or scalar
             See the class attributes (a scalar applies to every user).
         bandwidth : float
-            Total uplink bandwidth in Hz.
+            Total uplink bandwidth in Hz (the problem's :attr:`bandwidth_hz`; the name is the
+            published contract's).
         load_rate : float
             Bytes per second into GPU memory.
         gpu_memory : float
@@ -421,11 +263,12 @@ class LoadingProblem:
             On any malformed input, naming the field.
         """
         library = ModelLibrary.from_lists(block_sizes, model_blocks)
-        return cls(library, user_model, infer_time, deadline, input_bits, snr_bw, bandwidth, load_rate,
-                   gpu_memory, initial_model, act_memory, loading, rate_model, bw_method)
+        # the constructor validates and normalises array-likes into the fields' arrays
+        return cls(library, user_model, infer_time, deadline, input_bits, snr_bw,  # type: ignore[arg-type]
+                   bandwidth, load_rate, gpu_memory, initial_model, act_memory, loading, rate_model, bw_method)
 
     @classmethod
-    def build(
+    def from_random_cell(
         cls,
         library: ModelLibrary,
         n_users: int = 30,
@@ -435,29 +278,15 @@ class LoadingProblem:
         bandwidth_hz: float = 20e6,
         load_rate: float = 8e9,
         gpu_memory: float = 40e9,
-        infer_time: float | Sequence[float] | Mapping[str, float] | None = None,
-        input_bits: float | Sequence[float] | Mapping[str, float] | None = None,
         act_memory: float = 0.0,
-        radius_m: float = 250.0,
-        min_distance_m: float = 20.0,
-        tx_power_dbm: float = 23.0,
-        noise_dbm_per_hz: float = -174.0,
-        fading: str = "rayleigh",
-        zipf_exponent: float = 0.8,
-        ranking: str = "global",
         initial_model: int = -1,
         loading: str = "partial",
         rate_model: str = "shannon",
         bw_method: str = "lambertw",
+        **cell_options: Any,
     ) -> LoadingProblem:
-        """A cell scenario (spec §7): users in a disc around the server, Zipf requests, radio.
-
-        Users are uniform (by area) in the annulus ``min_distance_m <= d <= radius_m`` around the
-        server; the channel gain is the path loss ``128.1 + 37.6 log10(d / km)`` times Rayleigh
-        fading ``|h|^2 ~ Exp(1)`` (``fading="none"``: average channel); ``alpha_k = P g / N0``
-        (:mod:`trimcore.instance.radio`). With ``rate_model="fixed_psd"`` the power is spread
-        over the whole band (PSD ``P / B``), so the SNR is ``alpha_k / B``. Each user requests one
-        model drawn from a Zipf popularity (:func:`trimcore.instance.demand.zipf_popularity`).
+        """A cell scenario (spec §7): the users of :func:`trimcore.instance.cell.random_cell` around
+        one server with this GPU.
 
         Parameters
         ----------
@@ -469,50 +298,23 @@ class LoadingProblem:
             Common or per-user deadline in s.
         bandwidth_hz, load_rate, gpu_memory, act_memory, initial_model, loading, rate_model, bw_method
             See :class:`LoadingProblem` (defaults: 20 MHz, 8 GB/s, 40 GB).
-        infer_time, input_bits : float, per-model sequence, mapping family -> value, or None
-            None: per architecture from :data:`INFER_TIME_S` / :data:`INPUT_BITS` (the family
-            name up to a ``"-"``; unknown families get the ``"default"`` entry).
-        radius_m, min_distance_m : float
-            Cell radius and minimum distance in m (250 m and 20 m).
-        tx_power_dbm, noise_dbm_per_hz : float
-            23 dBm and -174 dBm/Hz.
-        fading : {"rayleigh", "none"}
-        zipf_exponent : float, default 0.8
-        ranking : {"global", "per_user"}
-            One random popularity ranking for all users (default) or one per user.
+        **cell_options
+            The user side, see :func:`~trimcore.instance.cell.random_cell` (``infer_time``,
+            ``input_bits``, ``radius_m``, ``min_distance_m``, ``tx_power_dbm``,
+            ``noise_dbm_per_hz``, ``fading``, ``zipf_exponent``, ``ranking``).
 
         Returns
         -------
         LoadingProblem
         """
-        if not isinstance(library, ModelLibrary):
-            raise invalid("library", "a ModelLibrary", type(library).__name__)
-        from trimcore.instance.demand import zipf_popularity
+        from trimcore.instance.cell import random_cell
 
-        k = integer("n_users", n_users, 1)
-        r_max = positive_scalar("radius_m", radius_m)
-        r_min = positive_scalar("min_distance_m", min_distance_m, allow_zero=True)
-        if r_min > r_max:
-            raise invalid("min_distance_m", f"a value <= radius_m = {r_max}", r_min)
-        if not isinstance(fading, str) or fading not in ("rayleigh", "none"):
-            raise invalid("fading", "'rayleigh' or 'none'", fading)
-        b = positive_scalar("bandwidth_hz", bandwidth_hz)
-        pos_rng, fade_rng, req_rng = _streams(seed, 3)
-        dist = np.sqrt(pos_rng.uniform(r_min ** 2, r_max ** 2, k))
-        gain = np.asarray(radio.channel_gain(dist, min_distance_m=max(r_min, 1e-3)))
-        if fading == "rayleigh":
-            gain = gain * fade_rng.exponential(1.0, k)
-        alpha = np.asarray(radio.snr_bandwidth(radio.dbm_to_watt(tx_power_dbm), gain,
-                                               radio.noise_psd_w_per_hz(noise_dbm_per_hz)), dtype=np.float64)
-        snr = alpha / b if rate_model == "fixed_psd" else alpha
-        pop = zipf_popularity(k, library.n_models, zipf_exponent, ranking=ranking, seed=req_rng)
-        cum = np.cumsum(pop, axis=1)
-        u = req_rng.random(k) * cum[:, -1]
-        models = np.minimum((cum <= u[:, None]).sum(axis=1), library.n_models - 1).astype(np.int64)
-        t_model = _per_model("infer_time", infer_time, library, INFER_TIME_S)
-        s_model = _per_model("input_bits", input_bits, library, INPUT_BITS)
-        return cls(library, models, t_model[models], deadline, s_model[models], snr, b, load_rate, gpu_memory,
-                   initial_model, act_memory, loading, rate_model, bw_method)
+        cell = random_cell(library, n_users, seed=seed, bandwidth_hz=bandwidth_hz, rate_model=rate_model,
+                           **cell_options)
+        return cls(library, cell.user_model, cell.infer_time, deadline, cell.input_bits,  # type: ignore[arg-type]
+                   cell.snr_bw,
+                   cell.bandwidth_hz, load_rate, gpu_memory, initial_model, act_memory, loading, rate_model,
+                   bw_method)
 
     def with_options(self, **changes: Any) -> LoadingProblem:
         """A copy with some fields replaced (validated again), e.g. ``with_options(loading="full")``."""
@@ -542,7 +344,7 @@ class LoadingProblem:
     @property
     def bandwidth_limit(self) -> float:
         """``B (1 + BANDWIDTH_RTOL)``: the evaluator's bandwidth budget."""
-        return self.bandwidth * (1.0 + BANDWIDTH_RTOL)
+        return self.bandwidth_hz * (1.0 + BANDWIDTH_RTOL)
 
     @property
     def common_deadline(self) -> float | None:
@@ -762,7 +564,7 @@ class LoadingProblem:
         n = arr.shape[0]
         if n == 0:
             return alloc
-        b_total = self.bandwidth
+        b_total = self.bandwidth_hz
         if not band_ok:
             finite = np.where(np.isfinite(beta_pos), beta_pos, 0.0)
             s = float(finite.sum())
@@ -782,82 +584,3 @@ class LoadingProblem:
         return self.evaluate(order, bandwidth).served
 
 
-def _streams(seed: Any, n: int) -> list[np.random.Generator]:
-    if isinstance(seed, np.random.Generator):
-        return list(seed.spawn(n))
-    if isinstance(seed, np.random.SeedSequence):
-        return [np.random.default_rng(s) for s in seed.spawn(n)]
-    make_rng(seed)  # validates
-    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n)]
-
-
-def _family_key(name: str) -> str:
-    return name.split("-")[0]
-
-
-def _per_model(field_name: str, value: Any, library: ModelLibrary, table: dict[str, float]) -> np.ndarray:
-    n = library.n_models
-    if value is None or isinstance(value, Mapping):
-        src = dict(table)
-        if isinstance(value, Mapping):
-            src.update({str(key): v for key, v in value.items()})
-        fams = [_family_key(library.family_names[f]) for f in library.model_family.tolist()]
-        full = [library.family_names[f] for f in library.model_family.tolist()]
-        vals = [src.get(fn, src.get(fk, src["default"])) for fn, fk in zip(full, fams)]
-        return float_array(field_name, vals, (n,), minimum=0.0)
-    arr = float_array(field_name, value, minimum=0.0)
-    if arr.ndim == 0:
-        return np.full(n, float(arr))
-    if arr.shape != (n,):
-        raise invalid(field_name, f"a scalar, one value per model ({n}) or a mapping family -> value",
-                      f"shape {arr.shape}")
-    return arr
-
-
-def make_loading_instance(
-    n_users: int,
-    n_models: int,
-    n_clusters: int,
-    seed: Any = 0,
-    *,
-    deadline: float | None = None,
-    bandwidth_hz: float | None = None,
-    served_fraction: float = 0.5,
-    **build_options: Any,
-) -> LoadingProblem:
-    """Seeded backbone-sharing instance for benchmarks and scale tests.
-
-    The library is :func:`~trimcore.instance.zoo.synthetic_library` with ``n_models`` models in
-    ``n_clusters`` families and one shared backbone per family (``nested=False``; 75 % of a
-    model's 150 MB median size is the backbone); users are placed by :meth:`LoadingProblem.build`.
-
-    Parameters
-    ----------
-    n_users, n_models, n_clusters : int
-        K, I and the number of clusters.
-    seed : int, default 0
-    deadline : float, optional
-        Common deadline in s. Default: ``served_fraction`` times the makespan of serving every
-        user with models grouped (union of the requested blocks / ``R_L`` plus all inference
-        times), so roughly that fraction of the users can be served.
-    bandwidth_hz : float, optional
-        Default ``20 MHz * n_users / 30`` (the spec's 20 MHz cell of 30 users, scaled).
-    served_fraction : float, default 0.5
-    **build_options
-        Passed to :meth:`LoadingProblem.build`.
-    """
-    from trimcore.instance.zoo import synthetic_library
-
-    k = integer("n_users", n_users, 1)
-    lib_seed, cell_seed = np.random.SeedSequence(integer("seed", seed, 0)).spawn(2)
-    library = synthetic_library(n_models, n_families=n_clusters, nested=False, shared_fraction=0.75,
-                                median_bytes=150e6, seed=np.random.default_rng(lib_seed))
-    bw = 20e6 * k / 30.0 if bandwidth_hz is None else bandwidth_hz
-    build_options.setdefault("infer_time", 0.006)
-    lp = LoadingProblem.build(library, k, seed=cell_seed, deadline=1.0 if deadline is None else deadline,
-                              bandwidth_hz=bw, **build_options)
-    if deadline is None:
-        frac = positive_scalar("served_fraction", served_fraction)
-        total = library.union_size(np.unique(lp.user_model)) / lp.load_rate + float(lp.infer_time.sum())
-        lp = lp.with_options(deadline=frac * total)
-    return lp

@@ -1,9 +1,10 @@
-"""TrimCaching: parameter-sharing model placement on edge servers (papers/trimcaching.md)."""
+"""TrimCaching: parameter-sharing model placement on edge servers (docs/trimcaching.md)."""
 
 from trimcore.placement.baselines import independent_caching, popularity_caching, random_caching
 from trimcore.placement.bounds import certified_upper_bound, submodular_bound
-from trimcore.placement.exact import brute_force_placement, lp_relaxation_bound, optimal_placement
+from trimcore.placement.exact import brute_force_placement, optimal_placement
 from trimcore.placement.greedy import trimcaching_gen
+from trimcore.placement.ilp import lp_relaxation_bound
 from trimcore.placement.problem import PlacementProblem
 from trimcore.placement.result import PlacementResult
 from trimcore.placement.spec import trimcaching_spec

@@ -10,14 +10,15 @@ from trimcore._validate import make_rng
 from trimcore.errors import invalid
 from trimcore.placement.greedy import GREEDY_RTOL
 from trimcore.placement.problem import PlacementProblem
-from trimcore.placement.result import PlacementResult, make_result
-from trimcore.placement.spec import server_ordering, successive_knapsack
+from trimcore.placement.result import PlacementResult
+from trimcore.placement.scoring import DEFAULT_BOUND, make_result, placement_backend
+from trimcore.placement.spec import SPEC_KERNELS, server_ordering, successive_knapsack
 
 __all__ = ["independent_caching", "popularity_caching", "random_caching"]
 
 
 def independent_caching(problem: PlacementProblem, eps: float = 0.1, *, knapsack: str = "auto",
-                        server_order: str = "index", bound: str | None = "auto",
+                        server_order: str = "index", bound: str | None = DEFAULT_BOUND,
                         backend: str = "auto") -> PlacementResult:
     """Conventional content caching that ignores block sharing (spec §6).
 
@@ -28,6 +29,7 @@ def independent_caching(problem: PlacementProblem, eps: float = 0.1, *, knapsack
     """
     if not (isinstance(eps, (int, float)) and 0.0 < eps < 1.0):
         raise invalid("eps", "a number in (0, 1)", eps)
+    backend = placement_backend(SPEC_KERNELS, backend, bound, "independent_caching")
     started = time.perf_counter()
     x, counters = successive_knapsack(problem, eps=eps, atomic=True, knapsack=knapsack,
                                       server_order=server_ordering(problem, server_order), backend=backend)
@@ -53,13 +55,14 @@ def _fill_in_order(problem: PlacementProblem, order_of: list[np.ndarray], sharin
     return x
 
 
-def popularity_caching(problem: PlacementProblem, *, sharing_aware: bool = True, bound: str | None = "auto",
+def popularity_caching(problem: PlacementProblem, *, sharing_aware: bool = True, bound: str | None = DEFAULT_BOUND,
                        backend: str = "auto") -> PlacementResult:
     """Every server fills its storage with the globally most popular models (spec §6, optional).
 
     ``sharing_aware`` counts only blocks not yet on the server (union storage); otherwise full
     model sizes.
     """
+    backend = placement_backend((), backend, bound, "popularity_caching")
     started = time.perf_counter()
     order = np.argsort(-problem.popularity_by_model.sum(axis=1), kind="stable")
     x = _fill_in_order(problem, [order] * problem.n_servers, sharing_aware)
@@ -68,10 +71,11 @@ def popularity_caching(problem: PlacementProblem, *, sharing_aware: bool = True,
 
 
 def random_caching(problem: PlacementProblem, *, seed: int | None = None, sharing_aware: bool = True,
-                   bound: str | None = "auto", backend: str = "auto") -> PlacementResult:
-    """Every server fills its storage with models in a random order (seeded)."""
-    started = time.perf_counter()
+                   bound: str | None = DEFAULT_BOUND, backend: str = "auto") -> PlacementResult:
+    """Every server fills its storage with models in a random order (seeded through ``make_rng``)."""
     rng = make_rng(seed)
+    backend = placement_backend((), backend, bound, "random_caching")
+    started = time.perf_counter()
     orders = [rng.permutation(problem.n_models) for _ in range(problem.n_servers)]
     x = _fill_in_order(problem, orders, sharing_aware)
     return make_result(problem, x, "random_caching", {"seed": seed, "sharing_aware": sharing_aware}, started,

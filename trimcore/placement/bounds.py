@@ -15,16 +15,18 @@ from __future__ import annotations
 import numpy as np
 
 from trimcore._numeric import fractional_knapsack
+from trimcore._tolerances import BOUND_RTOL
 from trimcore.errors import invalid
 from trimcore.kernels import kernel
+from trimcore.placement.ilp import lp_relaxation_bound, lp_size
 from trimcore.placement.problem import PlacementProblem
 
-__all__ = ["certified_upper_bound", "submodular_bound", "covered_requests", "LP_AUTO_LIMIT", "BOUND_SLACK"]
+__all__ = ["BOUND_METHODS", "certified_upper_bound", "submodular_bound", "covered_requests", "LP_AUTO_LIMIT"]
 
+#: What ``bound=`` accepts (besides None).
+BOUND_METHODS = ("submodular", "lp", "auto")
 #: ``bound="auto"`` solves the LP relaxation only below this many LP variables.
 LP_AUTO_LIMIT = 20_000
-#: Added to solver-derived bounds to absorb the LP solver's feasibility tolerances.
-BOUND_SLACK = 1e-7
 
 
 def covered_requests(problem: PlacementProblem, placement: np.ndarray) -> np.ndarray:
@@ -56,13 +58,7 @@ def submodular_bound(problem: PlacementProblem, placement: np.ndarray, *, backen
         weights = np.add.reduceat(share[lib.indices], lib.indptr[:-1])[positive]
         extra += fractional_knapsack(gains[positive], weights, float(problem.capacity[m]))
     base = problem.hit_weight(x, backend=backend)
-    return min(1.0, (base + extra) / problem.total_popularity * (1.0 + 1e-12))
-
-
-def lp_size(problem: PlacementProblem) -> int:
-    """Number of variables of the LP relaxation (x, y and z variables)."""
-    return (problem.n_servers * (problem.n_models + problem.library.n_blocks)
-            + int(np.count_nonzero(problem.popularity_by_model)))
+    return min(1.0, (base + extra) / problem.total_popularity * (1.0 + BOUND_RTOL))
 
 
 def certified_upper_bound(problem: PlacementProblem, placement: np.ndarray, *, method: str = "auto",
@@ -73,12 +69,10 @@ def certified_upper_bound(problem: PlacementProblem, placement: np.ndarray, *, m
     ----------
     method : {"auto", "submodular", "lp"}
     """
-    if method not in ("auto", "submodular", "lp"):
-        raise invalid("bound", "one of 'auto', 'submodular', 'lp' or None", method)
+    if method not in BOUND_METHODS:
+        raise invalid("bound", f"one of {BOUND_METHODS} or None", method)
     best, how = submodular_bound(problem, placement, backend=backend), "submodular"
     if method == "lp" or (method == "auto" and lp_size(problem) <= LP_AUTO_LIMIT):
-        from trimcore.placement.exact import lp_relaxation_bound
-
         value = lp_relaxation_bound(problem)
         if method == "lp" or value < best:
             best, how = value, "lp"

@@ -6,16 +6,18 @@ import time
 
 import numpy as np
 
+from trimcore._tolerances import ALGORITHM_RTOL
 from trimcore.errors import invalid
 from trimcore.kernels import kernel
 from trimcore.placement.problem import PlacementProblem
-from trimcore.placement.result import PlacementResult, make_result
+from trimcore.placement.result import PlacementResult
+from trimcore.placement.scoring import DEFAULT_BOUND, make_result, placement_backend
 
 __all__ = ["trimcaching_gen", "greedy_placement", "GREEDY_RTOL", "RULES"]
 
-#: Storage tolerance inside the algorithms; tighter than the evaluator's 1e-9 so that every
+#: Storage tolerance inside the algorithms; tighter than the evaluator's so that every
 #: placement an algorithm accepts is feasible for the evaluator too.
-GREEDY_RTOL = 1e-12
+GREEDY_RTOL = ALGORITHM_RTOL
 RULES = ("gain", "ratio", "best_of_both")
 
 
@@ -51,7 +53,7 @@ def greedy_placement(problem: PlacementProblem, rule: str, *, lazy: bool = True,
 
 
 def trimcaching_gen(problem: PlacementProblem, rule: str = "best_of_both", *, lazy: bool = True,
-                    bound: str | None = "auto", backend: str = "auto") -> PlacementResult:
+                    bound: str | None = DEFAULT_BOUND, backend: str = "auto") -> PlacementResult:
     """TrimCaching Gen: sharing-aware greedy placement for the general case (spec §5.2).
 
     Parameters
@@ -62,9 +64,12 @@ def trimcaching_gen(problem: PlacementProblem, rule: str = "best_of_both", *, la
         placement (ties to ``"ratio"``). No constant-factor guarantee (spec §5.2).
     lazy : bool
         Exact lazy evaluation with a priority queue (same placement as the plain scan).
-    bound : {"auto", "submodular", "lp"} or None
-        Certified upper bound to attach (see :mod:`trimcore.placement.bounds`).
+    bound : {"submodular", "lp", "auto"} or None
+        Certified upper bound to attach (see :mod:`trimcore.placement.bounds`): the cheap
+        submodular bound by default; ``"lp"`` solves the LP relaxation (slower, often tighter).
+        Its time is ``bound_runtime_s``, apart from ``runtime_s``.
     backend : {"auto", "cpp", "reference"}
+        Kernel tier; ``options["backend"]`` says which one ran.
 
     Returns
     -------
@@ -73,6 +78,7 @@ def trimcaching_gen(problem: PlacementProblem, rule: str = "best_of_both", *, la
     """
     if not isinstance(rule, str) or rule not in RULES:
         raise invalid("rule", f"one of {RULES}", rule)
+    backend = placement_backend(("placement.greedy_placement",), backend, bound, "trimcaching_gen")
     started = time.perf_counter()
     runs = ("ratio", "gain") if rule == "best_of_both" else (rule,)
     best_x, best_value, best_rule = None, -1.0, runs[0]
@@ -81,5 +87,6 @@ def trimcaching_gen(problem: PlacementProblem, rule: str = "best_of_both", *, la
         value = problem.hit_weight(x, backend=backend)
         if value > best_value:
             best_x, best_value, best_rule = x, value, r
+    assert best_x is not None  # runs is never empty
     options = {"rule": rule, "lazy": lazy, "chosen_rule": best_rule}
     return make_result(problem, best_x, "trimcaching_gen", options, started, bound=bound, backend=backend)

@@ -87,7 +87,7 @@ def mobility_hit_ratio(
     replaced = np.zeros(n_slots + 1, dtype=bool)
     placement = None
     for t in range(n_slots + 1):
-        problem = PlacementProblem.build(library, topology.with_users(walk[t]), popularity, capacity,
+        problem = PlacementProblem.from_topology(library, topology.with_users(walk[t]), popularity, capacity,
                                          latency_limit, **radio)
         if placement is None or (replace_every is not None and t % replace_every == 0):
             placement = algorithm(problem).placement

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from trimcore._persist import Stored
+from trimcore._tolerances import FEASIBILITY_RTOL
 from trimcore._validate import bool_array, float_array, index_array
 from trimcore.errors import InstanceError, invalid
 from trimcore.instance.blocks import ModelLibrary
-from trimcore.kernels import kernel
+from trimcore.kernels import choose_backend, kernel
 
 __all__ = ["PlacementProblem", "FEASIBILITY_RTOL"]
 
-#: Relative tolerance of the storage check ``storage_used <= capacity``.
-FEASIBILITY_RTOL = 1e-9
 
 
-@dataclass(frozen=True, eq=False)
-class PlacementProblem:
+@dataclass(frozen=True, eq=False, repr=False)
+class PlacementProblem(Stored):
     """Which models to cache on which edge servers (TrimCaching, spec §3-§4).
 
     A request of user ``k`` for model ``i`` is a hit when some server ``m`` holding ``i`` can
@@ -30,7 +30,7 @@ class PlacementProblem:
     is the size of the union of the blocks of its models.
 
     Build it with :meth:`from_arrays` (dense eligibility, small instances), :meth:`from_library`
-    (compact eligibility ``eligible[m, k, i] = size_i <= max_size[m, k]``) or :meth:`build`
+    (compact eligibility ``eligible[m, k, i] = size_i <= max_size[m, k]``) or :meth:`from_topology`
     (from a topology and latency limits). The constructor itself trusts its arguments.
 
     Attributes
@@ -56,6 +56,10 @@ class PlacementProblem:
     pair_len: np.ndarray
     pair_users: np.ndarray
     max_size: np.ndarray | None = None
+    # per-tier views of the eligibility CSR (the native one validated and copied once)
+    _views: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    repr_fields: ClassVar[tuple[str, ...]] = ("n_servers", "n_users", "n_models", "capacity", "library")
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -146,7 +150,7 @@ class PlacementProblem:
                            order.astype(np.int32).reshape(-1), smax)
 
     @classmethod
-    def build(
+    def from_topology(
         cls,
         library: ModelLibrary,
         topology: Any,
@@ -235,8 +239,21 @@ class PlacementProblem:
     def hit_weight(self, placement: np.ndarray, *, backend: str = "auto") -> float:
         """Total popularity of the requests served from the edge (the unnormalised U(X))."""
         x = self.check_placement(placement)
-        return kernel("placement.hit_weight", backend)(x, self.pair_ptr, self.pair_len, self.pair_users,
-                                             self.popularity_by_model)
+        tier = choose_backend(("placement.coverage_view", "placement.hit_weight"), backend)
+        return kernel("placement.hit_weight", tier)(x, self.coverage_view(tier), self.popularity_by_model)
+
+    def coverage_view(self, backend: str) -> Any:
+        """The eligibility CSR as tier ``backend``'s kernels read it, built once per tier and kept.
+
+        The C++ view is a validated, owned copy (``_core.CoverageIndex``): many evaluations of
+        one problem then check only the placement. The arrays are read-only, so it stays valid.
+        """
+        view = self._views.get(backend)
+        if view is None:
+            view = kernel("placement.coverage_view", backend)(self.pair_ptr, self.pair_len, self.pair_users,
+                                                              self.n_servers, self.n_users, self.n_models)
+            self._views[backend] = view
+        return view
 
     def hit_ratio(self, placement: np.ndarray, *, backend: str = "auto") -> float:
         """Expected cache hit ratio: ``sum p[k,i] hit(k,i) / sum p[k,i]``."""

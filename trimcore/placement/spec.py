@@ -16,12 +16,14 @@ from functools import reduce
 import numpy as np
 
 from trimcore._numeric import fractional_knapsack, sequential_sum
+from trimcore._tolerances import GRID_ROUNDING_RTOL, PRUNE_RTOL
 from trimcore.errors import InstanceError, invalid
 from trimcore.kernels import kernel
 from trimcore.kernels.knapsack.reference import fptas_rounded_values
 from trimcore.placement.greedy import GREEDY_RTOL
 from trimcore.placement.problem import PlacementProblem
-from trimcore.placement.result import PlacementResult, make_result
+from trimcore.placement.result import PlacementResult
+from trimcore.placement.scoring import DEFAULT_BOUND, make_result, placement_backend
 
 __all__ = ["trimcaching_spec", "successive_knapsack", "solve_knapsack", "KNAPSACK_METHODS",
            "GRID_CELL_LIMIT"]
@@ -31,6 +33,8 @@ KNAPSACK_METHODS = ("auto", "fptas", "grid")
 GRID_CELL_LIMIT = 1 << 22
 #: ``"auto"`` uses the FPTAS up to this many table cells (items x rounded values), then the grid.
 FPTAS_TABLE_LIMIT = 50_000_000
+#: Kernels of the successive knapsack greedy (Spec and independent caching).
+SPEC_KERNELS = ("placement.server_gains", "knapsack.knapsack_fptas", "knapsack.knapsack_grid")
 #: No FPTAS table beyond this many bytes: the whole footprint, one byte per cell of the
 #: back-tracking table plus the 8-byte row beside it, ``(n + 8) * columns``, counted before allocating.
 FPTAS_HARD_LIMIT = 4_000_000_000
@@ -68,8 +72,8 @@ def solve_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float, eps
                           "or 'grid', or a larger eps)", f"{n} items x {fptas_cols:.0f} value cells = "
                           f"{footprint:.3g} bytes")
         return kernel("knapsack.knapsack_fptas", backend)(values, weights, float(capacity), float(eps)), "fptas"
-    unit = capacity / grid_cells
-    units = np.ceil(weights / unit * (1.0 + 1e-12)).astype(np.int64)
+    cell = capacity / grid_cells
+    units = np.ceil(weights / cell * (1.0 + GRID_ROUNDING_RTOL)).astype(np.int64)
     keep = units <= grid_cells
     idx = np.flatnonzero(keep)
     chosen = kernel("knapsack.knapsack_grid", backend)(values[keep], units[keep], int(grid_cells))
@@ -142,7 +146,7 @@ def successive_knapsack(problem: PlacementProblem, *, eps: float, atomic: bool, 
             # the knapsack can only win with a value above best_value; its LP relaxation bounds it,
             # so skipping combos whose bound falls short changes no decision (margin for rounding)
             bound = float(gains[free].sum()) + fractional_knapsack(gains[paid], private[paid], room)
-            if bound < best_value * (1.0 - 1e-9):
+            if bound < best_value * (1.0 - PRUNE_RTOL):
                 counters["pruned"] += 1
                 continue
             chosen, used = solve_knapsack(gains[paid], private[paid], room, eps, knapsack, grid_cells, backend)
@@ -152,15 +156,15 @@ def successive_knapsack(problem: PlacementProblem, *, eps: float, atomic: bool, 
             value = sequential_sum(gains[selected])
             if value > best_value:
                 best_value, best_set = value, selected
-        for i in best_set:
-            x[m, i] = True
-            covered[i, problem.users_of(m, int(i))] = 1
+        for model in best_set.tolist():
+            x[m, model] = True
+            covered[model, problem.users_of(m, model)] = 1
     return x, counters
 
 
 def trimcaching_spec(problem: PlacementProblem, eps: float = 0.1, *, knapsack: str = "auto",
                      grid_cells: int = 4096, max_combinations: int = 4096, server_order: str = "index",
-                     bound: str | None = "auto", backend: str = "auto") -> PlacementResult:
+                     bound: str | None = DEFAULT_BOUND, backend: str = "auto") -> PlacementResult:
     """TrimCaching Spec: successive greedy + knapsack DP, a (1 - eps)/2 approximation (spec §5.1).
 
     Parameters
@@ -192,6 +196,7 @@ def trimcaching_spec(problem: PlacementProblem, eps: float = 0.1, *, knapsack: s
         raise invalid("grid_cells", f"an integer in [1, {GRID_CELL_LIMIT}]", grid_cells)
     if not (isinstance(max_combinations, int) and max_combinations >= 1):
         raise invalid("max_combinations", "an integer >= 1", max_combinations)
+    backend = placement_backend(SPEC_KERNELS, backend, bound, "trimcaching_spec")
     started = time.perf_counter()
     order = server_ordering(problem, server_order)
     x, counters = successive_knapsack(problem, eps=eps, atomic=False, knapsack=knapsack, grid_cells=grid_cells,

@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _sequential_sum(values: np.ndarray) -> float:
-    """``((0 + v0) + v1) + ...`` (the order the compiled tier uses)."""
-    return float(np.cumsum(values)[-1]) if values.size else 0.0
+from trimcore._numeric import sequential_sum
 
 
 def _missing_bytes(prev: int, q: int, full: bool, indptr: np.ndarray, indices: np.ndarray,
@@ -29,7 +26,7 @@ def _missing_bytes(prev: int, q: int, full: bool, indptr: np.ndarray, indices: n
     blocks = indices[indptr[q]:indptr[q + 1]]
     if not full and prev >= 0:
         blocks = blocks[~np.isin(blocks, indices[indptr[prev]:indptr[prev + 1]])]
-    return _sequential_sum(block_sizes[blocks])
+    return sequential_sum(block_sizes[blocks])
 
 
 def loading_order_times(seq_models: np.ndarray, initial: int, full: bool, indptr: np.ndarray,
@@ -206,7 +203,9 @@ def loading_enumerate(switch: np.ndarray, models: np.ndarray, infer: np.ndarray,
         ``(F_n - t_n) + min_{m >= n} (T_m - F_m)``.
     """
     k_users = models.shape[0]
-    ptr, users, latest = [0], [], []
+    ptr: list[int] = [0]
+    users: list[int] = []
+    latest: list[float] = []
 
     def visit(seq: list[int], fin: list[float], state: int, used: list[bool]) -> None:
         for k in range(k_users):

@@ -59,10 +59,17 @@ def _hit_weight(placement, pair_ptr, pair_len, pair_users, weight):  # pragma: n
     return total
 
 
-def hit_weight(placement: np.ndarray, pair_ptr: np.ndarray, pair_len: np.ndarray, pair_users: np.ndarray,
+def coverage_view(pair_ptr: np.ndarray, pair_len: np.ndarray, pair_users: np.ndarray, n_servers: int,
+                  n_users: int, n_models: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """See :func:`trimcore.kernels.placement.reference.coverage_view` (the arrays themselves)."""
+    return pair_ptr, pair_len, pair_users
+
+
+def hit_weight(placement: np.ndarray, coverage: tuple[np.ndarray, np.ndarray, np.ndarray],
                popularity_by_model: np.ndarray) -> float:
     """See :func:`trimcore.kernels.placement.reference.hit_weight`."""
+    pair_ptr, pair_len, pair_users = coverage
     return float(_hit_weight(placement, pair_ptr, pair_len, pair_users, popularity_by_model))
 
 
-KERNELS = {"storage_used": storage_used, "hit_weight": hit_weight}
+KERNELS = {"storage_used": storage_used, "coverage_view": coverage_view, "hit_weight": hit_weight}

@@ -6,7 +6,6 @@ Importing this module fails (ImportError) when the extension was not built, whic
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import numpy as np
@@ -19,39 +18,16 @@ def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.
     return _core.storage_used(placement, model_bits, block_sizes)
 
 
-# Validated coverage indexes, one per problem (keyed by the identity of its read-only arrays):
-# evaluating many placements of one problem then checks only the placement.
-_INDEXES: dict[tuple[int, int, int, int], tuple[tuple[weakref.ref, ...], Any]] = {}
+def coverage_view(pair_ptr: np.ndarray, pair_len: np.ndarray, pair_users: np.ndarray, n_servers: int,
+                  n_users: int, n_models: int) -> Any:
+    """A validated, owned copy of the eligibility CSR (``_core.CoverageIndex``); a problem keeps
+    it, so evaluating many placements checks only the placement."""
+    return _core.CoverageIndex(pair_ptr, pair_len, pair_users, n_servers, n_users, n_models)
 
 
-def _coverage_index(placement: np.ndarray, pair_ptr: np.ndarray, pair_len: np.ndarray, pair_users: np.ndarray,
-                    popularity_by_model: np.ndarray) -> Any | None:
-    arrays = (pair_ptr, pair_len, pair_users)
-    if any(not isinstance(a, np.ndarray) or a.flags.writeable for a in arrays):
-        return None  # mutable input: validate on every call instead
-    key = (id(pair_ptr), id(pair_len), id(pair_users), popularity_by_model.shape[1])
-    entry = _INDEXES.get(key)
-    if entry is not None and all(ref() is a for ref, a in zip(entry[0], arrays)):
-        return entry[1]
-    n_models = popularity_by_model.shape[0]
-    index = _core.CoverageIndex(pair_ptr, pair_len, pair_users, placement.shape[0], popularity_by_model.shape[1],
-                                n_models)  # validates and copies
-    for stale in [k for k, (refs, _) in _INDEXES.items() if any(r() is None for r in refs)]:
-        del _INDEXES[stale]
-    _INDEXES[key] = (tuple(weakref.ref(a) for a in arrays), index)
-    return index
-
-
-def hit_weight(placement: np.ndarray, pair_ptr: np.ndarray, pair_len: np.ndarray, pair_users: np.ndarray,
-               popularity_by_model: np.ndarray) -> float:
+def hit_weight(placement: np.ndarray, coverage: Any, popularity_by_model: np.ndarray) -> float:
     """See :func:`trimcore.kernels.placement.reference.hit_weight`."""
-    if (isinstance(placement, np.ndarray) and placement.ndim == 2 and isinstance(popularity_by_model, np.ndarray)
-            and popularity_by_model.ndim == 2 and placement.shape[1] == popularity_by_model.shape[0]
-            and pair_ptr.shape == (placement.shape[0] * placement.shape[1],)):
-        index = _coverage_index(placement, pair_ptr, pair_len, pair_users, popularity_by_model)
-        if index is not None:
-            return float(_core.hit_weight_indexed(placement, index, popularity_by_model))
-    return float(_core.hit_weight(placement, pair_ptr, pair_len, pair_users, popularity_by_model))
+    return float(_core.hit_weight_indexed(placement, coverage, popularity_by_model))
 
 
 def greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_bits, block_sizes, capacity,
@@ -68,6 +44,7 @@ def server_gains(server, pair_ptr, pair_len, pair_users, popularity_by_model, co
 
 KERNELS = {
     "storage_used": storage_used,
+    "coverage_view": coverage_view,
     "hit_weight": hit_weight,
     "greedy_placement": greedy_placement,
     "server_gains": server_gains,

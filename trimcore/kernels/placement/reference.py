@@ -23,21 +23,38 @@ def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.
     out = np.zeros(placement.shape[0])
     for m in range(placement.shape[0]):
         present = bits[placement[m]].any(axis=0)
-        out[m] = block_sizes[present].sum()
+        out[m] = sequential_sum(block_sizes[present])  # ascending block ids, as the compiled tiers
     return out
 
 
-def hit_weight(placement: np.ndarray, pair_ptr: np.ndarray, pair_len: np.ndarray, pair_users: np.ndarray,
+def coverage_view(pair_ptr: np.ndarray, pair_len: np.ndarray, pair_users: np.ndarray, n_servers: int,
+                  n_users: int, n_models: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The eligibility CSR in the form this tier's :func:`hit_weight` reads (here: the arrays).
+
+    A problem builds it once per tier and keeps it (the native tier validates and copies there).
+    """
+    return pair_ptr, pair_len, pair_users
+
+
+def hit_weight(placement: np.ndarray, coverage: tuple[np.ndarray, np.ndarray, np.ndarray],
                popularity_by_model: np.ndarray) -> float:
-    """Total popularity of the requests (k, i) served by some server that holds model i."""
+    """Total popularity of the requests (k, i) served by some server that holds model i.
+
+    ``coverage`` is this tier's :func:`coverage_view` of the problem's eligibility.
+    """
+    pair_ptr, pair_len, pair_users = coverage
     n_servers, n_models = placement.shape
+    # one running sum in the compiled tiers' order (model, then server, then the pair's users,
+    # each user at its first hit), so that every tier returns the same bits
     total = 0.0
     for i in range(n_models):
-        hit = np.zeros(popularity_by_model.shape[1], dtype=bool)
+        seen = np.zeros(popularity_by_model.shape[1], dtype=bool)
         for m in np.flatnonzero(placement[:, i]):
             p = m * n_models + i
-            hit[pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]] = True
-        total += popularity_by_model[i, hit].sum()
+            users = pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]
+            fresh = users[~seen[users]]
+            seen[fresh] = True
+            total = sequential_sum(np.concatenate(([total], popularity_by_model[i, fresh])))
     return float(total)
 
 
@@ -109,6 +126,7 @@ def server_gains(server, pair_ptr, pair_len, pair_users, popularity_by_model, co
 
 KERNELS = {
     "storage_used": storage_used,
+    "coverage_view": coverage_view,
     "hit_weight": hit_weight,
     "greedy_placement": greedy_placement,
     "server_gains": server_gains,
