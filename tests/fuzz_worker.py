@@ -144,13 +144,16 @@ def file_loader(case: dict) -> None:
         tio.load_library(path)
     elif loader == "arrays":
         tio.load_arrays(path)
-    elif loader == "loading_problem":
-        problem = tio.load_dataclass(path, tc.LoadingProblem, "LoadingProblem")
-        problem.served(np.arange(problem.n_users))
-    elif loader == "placement_result":  # its validation is #9's; here: never a crash, never a raw error
-        tc.PlacementResult.load(path)
-    else:  # pragma: no cover - a typo in the suite
-        raise KeyError(loader)
+    else:  # a Stored kind: its constructor validates what load read
+        import trimcore.instance.topology as topology
+        from trimcore.coverage import CoverageResult
+
+        kinds = {"ModelLibrary": tc.ModelLibrary, "LoadingProblem": tc.LoadingProblem, "Topology": topology.Topology,
+                 "PlacementResult": tc.PlacementResult, "LoadingResult": tc.LoadingResult,
+                 "CoverageResult": CoverageResult}
+        obj = kinds[loader].load(path)
+        if loader == "LoadingProblem":
+            obj.served(np.arange(obj.n_users))
 
 
 def scenario_file(case: dict) -> None:

@@ -11,7 +11,7 @@ Entry points: the public constructors (``PlacementProblem.from_arrays`` / ``from
 the instance builders (zoo libraries, demand, topologies, loading instances),
 ``max_coverage`` on both its tiers, every raw ``trimcore._core`` binding, the knapsack kernels,
 crafted files for every loader (problem, library, raw arrays, dataclass problem, both result
-kinds where they can be saved), scenario TOML files, and the options of the placement and the
+kinds), scenario TOML files, and the options of the placement and the
 loading algorithms.
 """
 
@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 #: Cases per entry point (the numbers docs/reliability.md reports).
 CASES = {"placement_from_arrays": 150, "placement_from_library": 120, "placement_evaluators": 150,
          "library_from_lists": 120, "loading_problem": 100, "max_coverage": 150, "core_binding": 400,
-         "knapsack_kernels": 150, "problem_file": 150, "file_loader": 200, "scenario_file": 80,
+         "knapsack_kernels": 150, "problem_file": 150, "file_loader": 240, "scenario_file": 80,
          "algorithm_options": 60, "instance_builders": 200, "loading_algorithms": 80}
 #: One batch may take this long before it counts as a hang (it takes a few seconds).
 BATCH_TIMEOUT_S = 300
@@ -388,29 +388,43 @@ def _dataclass_file(obj: Any, kind: str) -> tuple[dict, dict]:
 
 @st.composite
 def case_file_loader(draw: Any) -> dict:
+    import dataclasses
     import tempfile
 
     from trimcore.instance.io import load_arrays
 
     inst = draw(small_instance())
-    # LoadingResult has no save / load yet (#9 moves it onto trimcore.result.Result)
-    loader = draw(st.sampled_from(["library", "arrays", "loading_problem", "placement_result"]))
+    loader = draw(st.sampled_from(["library", "arrays", "ModelLibrary", "LoadingProblem", "Topology",
+                                   "PlacementResult", "LoadingResult", "CoverageResult"]))
     if loader in ("library", "arrays"):
         lib = tc.ModelLibrary.from_lists(inst["block_sizes"], inst["model_blocks"])
         with tempfile.TemporaryDirectory() as folder:
             arrays, meta = load_arrays(save_library(Path(folder) / "l", lib))
         kind = "library"
-    elif loader == "loading_problem":
-        arrays, meta = _dataclass_file(_loading_problem(inst), "LoadingProblem")
-        kind = "LoadingProblem"
     else:
-        import dataclasses
+        if loader == "ModelLibrary":
+            obj: Any = tc.ModelLibrary.from_lists(inst["block_sizes"], inst["model_blocks"])
+        elif loader == "LoadingProblem":
+            obj = _loading_problem(inst)
+        elif loader == "Topology":
+            from trimcore.instance.topology import Topology
 
-        res = tc.popularity_caching(tc.PlacementProblem.from_arrays(*_problem_args(inst)), bound=None)
-        res = dataclasses.replace(res, runtime_s=0.0)  # the same bytes each time hypothesis replays the case
+            obj = Topology.uniform(2, 3, seed=0)
+        elif loader == "PlacementResult":
+            obj = tc.popularity_caching(tc.PlacementProblem.from_arrays(*_problem_args(inst)), bound=None)
+        elif loader == "LoadingResult":
+            from trimcore.loading import fcfs_schedule
+
+            obj = fcfs_schedule(_loading_problem(inst))
+        else:
+            obj = tc.max_coverage([0, 2, 3], [0, 1, 2], 1)
+        if any(f.name == "runtime_s" for f in dataclasses.fields(obj)):  # the same bytes on every replay
+            obj = dataclasses.replace(obj, runtime_s=0.0)
+        if any(f.name == "bound_runtime_s" for f in dataclasses.fields(obj)):
+            obj = dataclasses.replace(obj, bound_runtime_s=0.0)
         with tempfile.TemporaryDirectory() as folder:
-            arrays, meta = load_arrays(res.save(Path(folder) / "r"))
-        kind = "PlacementResult"
+            arrays, meta = load_arrays(obj.save(Path(folder) / "f"))
+        kind = loader
     choice = draw(st.integers(0, 5))
     if choice <= 2 and arrays:
         name = draw(st.sampled_from(sorted(arrays)))
