@@ -347,6 +347,8 @@ def test_every_named_scenario_passes_the_schema(name):
     (["run", "trimcaching", "--figure", "capacity", "--backend", "cpp"], "--backend: expected auto"),
     (["run", "--out", "/proc/nope"], "--out: expected a folder that can be created and written"),
     (["run", "--config", "/nowhere.toml"], "--config: expected an existing scenario TOML file"),
+    (["run", "trimcaching", "--figure", "capacity", "--scenario", "llm"], "--scenario: expected no --scenario"),
+    (["run", "trimcaching", "--figure", "capacity", "--bound", "lp"], "--bound: expected no --bound for a paper"),
 ])
 def test_cli_refuses_bad_arguments_before_any_work(tmp_path, capsys, monkeypatch, argv, match):
     import trimcore.experiments.scenarios as scenarios
