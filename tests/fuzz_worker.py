@@ -19,6 +19,7 @@ The parent accepts ``ok``, ``refused`` and ``memory``.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import sys
 import tempfile
@@ -236,6 +237,8 @@ def _outcome(target: str, case: Any) -> dict[str, str]:
 def _limit_memory(gigabytes: float = 4.0) -> None:
     """Cap the address space: an input that makes trimcore allocate without bound then raises a
     MemoryError (an "unclear" outcome naming the case) instead of swapping the machine to death."""
+    if "asan" in os.environ.get("LD_PRELOAD", ""):
+        return  # AddressSanitizer maps terabytes of shadow memory: no address-space cap under it
     try:
         import resource
     except ImportError:  # pragma: no cover - not POSIX
@@ -250,6 +253,7 @@ def main(cases_path: str) -> None:
     _limit_memory()
     with open(cases_path, "rb") as handle:
         cases = pickle.load(handle)
+    print(json.dumps({"package": str(Path(tc.__file__).resolve().parent)}), flush=True)
     for i, (target, case) in enumerate(cases):
         print(json.dumps({"start": i}), flush=True)
         print(json.dumps({"i": i, **_outcome(target, case)}), flush=True)

@@ -566,6 +566,14 @@ def run_batch(cases: list[tuple[str, Any]], tmp_path: Path) -> Counter:
     path = tmp_path / "cases.pkl"
     path.write_bytes(pickle.dumps(cases))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *(p for p in sys.path if p)])}
+    # .ci/run points these at a copy of the package whose _core is built with ASan + UBSan: memory errors
+    # that do not segfault then abort the worker too
+    sanitized = os.environ.get("TRIMCORE_FUZZ_PACKAGE")
+    if sanitized:
+        env["PYTHONPATH"] = os.pathsep.join([sanitized, env["PYTHONPATH"]])
+        env["LD_PRELOAD"] = os.environ.get("TRIMCORE_FUZZ_PRELOAD", "")
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1")
+        env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
     try:
         proc = subprocess.run([sys.executable, str(HERE / "fuzz_worker.py"), str(path)], capture_output=True,
                               text=True, env=env, timeout=BATCH_TIMEOUT_S)
@@ -574,6 +582,9 @@ def run_batch(cases: list[tuple[str, Any]], tmp_path: Path) -> Counter:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         lines, code = out.splitlines(), None
     records = [json.loads(line) for line in lines if line.startswith("{")]
+    package = next((r["package"] for r in records if "package" in r), None)
+    if sanitized:
+        assert package is not None and package.startswith(sanitized), (package, sanitized)
     finished = [r for r in records if "outcome" in r]
     if code != 0 or len(finished) != len(cases):
         started = [r["start"] for r in records if "start" in r]
