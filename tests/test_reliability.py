@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import warnings
@@ -143,10 +142,9 @@ def test_spec_memory_guard_counts_the_whole_table():
 def _run_python(code: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter that imports trimcore exactly as this test session does."""
     full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **(env or {})}
-    # a neutral working directory: `-c` puts it first on sys.path, and the checkout's trimcore/ (without a
-    # built _core in CI) must not shadow the installed package
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          env=full_env, timeout=timeout, cwd=tempfile.gettempdir())
+    # -P: no working directory on sys.path, or a source checkout would shadow the installed package
+    return subprocess.run([sys.executable, "-P", "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          env=full_env, timeout=timeout)
 
 
 _NUMBA_AND_CPP_CALLS = """
@@ -255,7 +253,7 @@ _KILLED_SWEEP = """
 
 def _start_sweep(target, n_points: int, hang_at: int = -1) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(_KILLED_SWEEP), str(target), str(n_points),
+    return subprocess.Popen([sys.executable, "-P", "-c", textwrap.dedent(_KILLED_SWEEP), str(target), str(n_points),
                              str(hang_at)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=target.parent)
 

@@ -1,5 +1,6 @@
 """trimcore: parameter-sharing AI model placement, loading and caching at the network edge."""
 
+from trimcore._paths import cmake_prefix, get_include
 from trimcore.coverage import CoverageResult, max_coverage
 from trimcore.errors import BackendUnavailableError, InstanceError
 from trimcore.instance import ModelLibrary
@@ -22,6 +23,18 @@ from trimcore.placement import (
     trimcaching_gen,
     trimcaching_spec,
 )
+from trimcore.pulling import (
+    OnlineResult,
+    PullingProblem,
+    PullingResult,
+    pulling_cloud,
+    pulling_lp,
+    pulling_nbs,
+    pulling_nonshare,
+    pulling_online,
+    pulling_optimal,
+    pulling_rounding,
+)
 
 __version__ = "0.1.0"
 __all__ = [
@@ -33,6 +46,16 @@ __all__ = [
     "ModelLibrary",
     "PlacementProblem",
     "PlacementResult",
+    "OnlineResult",
+    "PullingProblem",
+    "PullingResult",
+    "pulling_cloud",
+    "pulling_lp",
+    "pulling_nbs",
+    "pulling_nonshare",
+    "pulling_online",
+    "pulling_optimal",
+    "pulling_rounding",
     "independent_caching",
     "max_coverage",
     "optimal_placement",
@@ -46,5 +69,7 @@ __all__ = [
     "trimcaching_spec",
     "available_backends",
     "resolve_backend",
+    "cmake_prefix",
+    "get_include",
     "__version__",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -26,7 +27,8 @@ __all__ = ["main"]
 #: With ``--bound auto`` the main job adds the LP-relaxation bound (solved once for all
 #: algorithms) when the LP has at most this many variables; ``--bound lp`` always adds it.
 CLI_LP_LIMIT = 100_000
-PAPERS = {"trimcaching": "trimcore.experiments.trimcaching", "partialloading": "trimcore.experiments.partialloading"}
+PAPERS = {"trimcaching": "trimcore.experiments.trimcaching", "partialloading": "trimcore.experiments.partialloading",
+          "pulling": "trimcore.experiments.pulling"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +48,19 @@ def _parser() -> argparse.ArgumentParser:
                      help="certified upper bound attached to each placement (default: %(default)s)")
     run.add_argument("--backend", default="auto", help="kernel backend: auto, cpp, numba, reference")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    library = sub.add_parser("library", help="model libraries from weight files")
+    library_sub = library.add_subparsers(dest="library_command", required=True)
+    scan = library_sub.add_parser("scan", help="find the blocks checkpoints share by content; write the library")
+    scan.add_argument("paths", nargs="+", type=Path,
+                      help="one checkpoint per model: .safetensors, .npz, sharded or PEFT adapter directory")
+    scan.add_argument("--out", type=Path, required=True, help="library file to write (.npz)")
+    scan.add_argument("--granularity", choices=["tensor", "layer"], default="tensor",
+                      help="a block is a distinct tensor, or a distinct layer (default: %(default)s)")
+    scan.add_argument("--names", nargs="+", default=None, help="model names (default: file names)")
+    scan.add_argument("--families", nargs="+", default=None,
+                      help="a family name per model (default: models that share blocks)")
+    scan.add_argument("--no-progress", action="store_true", help="no progress bar")
+    scan.set_defaults(paper=None)
     info = sub.add_parser("info", help="version and available backends")
     info.set_defaults(paper=None)
     return parser
@@ -67,6 +82,34 @@ def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def sharing_table(lib: Any) -> str:
+    """Per family and in all: the models' sum of sizes against the size of the union of their blocks."""
+    rows = [(f["family"], f["models"], _human_bytes(f["sum_model_bytes"]), _human_bytes(f["union_bytes"]),
+             f"{f['saving']:.1%}") for f in lib.family_savings()]
+    total = float(lib.model_sizes.sum())
+    union = lib.union_size(np.arange(lib.n_models))
+    rows.append(("all", lib.n_models, _human_bytes(total), _human_bytes(union), f"{1 - union / total:.1%}"))
+    return _table(rows, ["family", "models", "sum of sizes", "union", "saved"])
+
+
+def run_library_scan(args: argparse.Namespace) -> int:
+    """``trimcore library scan``: a library from checkpoints, written atomically, and its sharing table."""
+    from trimcore.instance.blocks import ModelLibrary
+
+    out = args.out if args.out.suffix == ".npz" else args.out.with_name(args.out.name + ".npz")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise InstanceError(f"--out: expected a file in a writable directory, got {str(out)!r}")
+    started = time.perf_counter()
+    lib = ModelLibrary.from_weights(args.paths, granularity=args.granularity, names=args.names,
+                                    families=args.families, progress=False if args.no_progress else None)
+    print(f"scanned {lib.n_models} models in {time.perf_counter() - started:.2f} s: {lib.n_blocks} distinct "
+          f"{args.granularity} blocks, {lib.shared_blocks.size} of them shared")
+    print(sharing_table(lib))
+    print(f"wrote {lib.save(out)}")
+    return 0
+
+
 def run_default(args: argparse.Namespace) -> int:
     """The main job: every placement algorithm on one scenario; table, CSV and PNG."""
     import trimcore as tc
@@ -84,12 +127,7 @@ def run_default(args: argparse.Namespace) -> int:
     print(f"  capacity {_human_bytes(float(problem.capacity.mean()))} per server; "
           f"requests reachable in time: {_reachable_share(problem):.1%}")
     print("\nBlock sharing per family (storage of all models: sum of sizes vs size of the union):")
-    fam_rows = [(f["family"], f["models"], _human_bytes(f["sum_model_bytes"]), _human_bytes(f["union_bytes"]),
-                 f"{f['saving']:.1%}") for f in lib.family_savings()]
-    total = float(lib.model_sizes.sum())
-    union = lib.union_size(np.arange(lib.n_models))
-    fam_rows.append(("all", lib.n_models, _human_bytes(total), _human_bytes(union), f"{1 - union / total:.1%}"))
-    print(_table(fam_rows, ["family", "models", "sum of sizes", "union", "saved"]))
+    print(sharing_table(lib))
 
     # each algorithm attaches the cheap submodular bound; the LP relaxation is solved once below
     cheap = {"bound": "submodular", "backend": args.backend}
@@ -138,7 +176,33 @@ def run_default(args: argparse.Namespace) -> int:
                            "best_upper_bound": best_bound} for label, r in results])
     png_path = _plot_default(args.out / "placement.png", results, spec.get("name", "custom"), best_bound)
     print(f"\nwrote {csv_path} and {png_path}")
+    _pulling_section(args.out)
     return 0
+
+
+def _pulling_section(out: Path) -> None:
+    """Model selection and block pulling (Chasing Common Knowledge) on a small paper scenario."""
+    import trimcore as tc
+    from trimcore.experiments.pulling import lp_row
+    from trimcore.pulling.instances import paper_instance
+
+    pp = paper_instance(30, 100, 10, 2, seed=0)
+    lp = tc.pulling.solve_lp(pp)
+    runs = [("Appro (rounding)", tc.pulling_rounding(pp, 20, 0, lp=lp)), ("NonShare", tc.pulling_nonshare(pp)),
+            ("SC (data center)", tc.pulling_cloud(pp))]
+    lp_metrics = lp_row(pp, lp)
+    rows = [("LP (lower bound)", f"{lp.value:.1f}", f"{lp_metrics['mean_cost']:.1f}",
+             f"{lp_metrics['mean_accuracy']:.3f}", "-")]
+    rows += [(label, f"{r.total_delay:.1f}", f"{r.mean_cost:.1f}", f"{r.mean_accuracy:.3f}",
+              "yes" if r.feasible else "NO") for label, r in runs]
+    print(f"\nModel selection and pulling with parameter sharing ({pp.n_cloudlets} cloudlets, {pp.n_requests} "
+          f"requests, {pp.n_models} models in {pp.n_families} families):")
+    print(_table(rows, ["algorithm", "total delay (s)", "avg cost", "avg accuracy", "feasible"]))
+    appro, nonshare = runs[0][1], runs[1][1]
+    if nonshare.total_delay > 0:
+        print(f"Pulling shared blocks from nearby siblings: {appro.total_delay / nonshare.total_delay - 1:+.1%} "
+              f"total delay vs NonShare (Appro / LP = {appro.options['ratio_lp']:.3f}).")
+    _write_csv(out / "pulling.csv", [{"label": label, **r.summary()} for label, r in runs])
 
 
 def _reachable_share(problem: Any) -> float:
@@ -316,6 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(f"trimcore {__version__}; backends available: {', '.join(tc.available_backends())}")
             return 0
+        if args.command == "library":
+            return run_library_scan(args)
         check_args(args)
         if args.paper is None:
             return run_default(args)

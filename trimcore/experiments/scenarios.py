@@ -141,6 +141,9 @@ _SECTIONS: dict[str, dict[str, dict[str, tuple[str, Any]]]] = {
                      "rank": ("an integer or a list of integers", _per_family(_is_int))},
         "synthetic": {"n_models": _INT, "n_families": _INT, "n_stages": _INT, "shared_fraction": _NUM,
                       "median_bytes": _NUM, "sigma": _NUM, "nested": _BOOL},
+        "file": {"path": _STR},
+        "weights": {"paths": ("a list of checkpoint paths", _list_of(lambda v: isinstance(v, str))),
+                    "granularity": _STR, "names": ("a list of model names", _list_of(lambda v: isinstance(v, str)))},
     },
     "topology": {
         "eua": {"n_servers": _INT, "n_users": _INT},
@@ -164,7 +167,7 @@ _REQUIRED_ABSENT_OK = {"n_servers", "n_users"}
 #: Keys a kind cannot do without (its builder has no default for them).
 _REQUIRED: dict[tuple[str, str], tuple[str, ...]] = {
     ("topology", "uniform"): ("n_servers", "n_users"), ("topology", "grid"): ("rows", "cols", "n_users"),
-    ("library", "synthetic"): ("n_models",)}
+    ("library", "synthetic"): ("n_models",), ("library", "file"): ("path",), ("library", "weights"): ("paths",)}
 
 
 def _given(value: Any) -> str:
@@ -214,9 +217,20 @@ def check_scenario(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_library(spec: dict[str, Any], seed: int | None = None) -> ModelLibrary:
-    """Model library of a scenario's ``library`` section."""
+    """Model library of a scenario's ``library`` section.
+
+    Besides the zoo's kinds: ``kind = "file"`` loads a saved library (``path``, e.g. written by
+    ``trimcore library scan``) and ``kind = "weights"`` scans checkpoints (``paths``, optional
+    ``granularity`` and ``names``; see :meth:`ModelLibrary.from_weights`). Paths are relative to
+    the working directory.
+    """
     options = dict(spec)
     kind = options.pop("kind", "frozen_backbone")
+    if kind == "file":
+        return ModelLibrary.load(options["path"])
+    if kind == "weights":
+        return ModelLibrary.from_weights(options["paths"], granularity=options.get("granularity", "tensor"),
+                                         names=options.get("names"))
     builders: dict[str, Callable[..., ModelLibrary]] = {
         "frozen_backbone": zoo.frozen_backbone_library, "nested_sharing": zoo.nested_sharing_library,
         "llm_lora": zoo.llm_lora_library, "synthetic": zoo.synthetic_library}

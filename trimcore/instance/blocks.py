@@ -61,6 +61,21 @@ class ModelLibrary(Stored):
         return save_library(path, self)
 
     @classmethod
+    def from_weights(cls, paths: Sequence[str | Path], *, granularity: str = "tensor",
+                     names: Sequence[str] | None = None, families: Sequence[str] | None = None,
+                     workers: int | None = None, progress: bool | None = None) -> ModelLibrary:
+        """A library from real checkpoints, its shared blocks found by content.
+
+        See :func:`trimcore.instance.weights.library_from_weights` (the formats: ``.safetensors``,
+        sharded directories, ``.npz``, PEFT adapter directories; ``granularity`` ``"tensor"`` or
+        ``"layer"``).
+        """
+        from trimcore.instance.weights import library_from_weights
+
+        return library_from_weights(paths, granularity=granularity, names=names, families=families,
+                                    workers=workers, progress=progress)
+
+    @classmethod
     def load(cls, path: str | Path) -> ModelLibrary:
         """Read a library written by :meth:`save`, validated again by :meth:`from_lists`."""
         from trimcore.instance.io import load_library
