@@ -19,6 +19,7 @@ The parent accepts ``ok``, ``refused`` and ``memory``.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import sys
 import tempfile
@@ -144,13 +145,16 @@ def file_loader(case: dict) -> None:
         tio.load_library(path)
     elif loader == "arrays":
         tio.load_arrays(path)
-    elif loader == "loading_problem":
-        problem = tio.load_dataclass(path, tc.LoadingProblem, "LoadingProblem")
-        problem.served(np.arange(problem.n_users))
-    elif loader == "placement_result":  # its validation is #9's; here: never a crash, never a raw error
-        tc.PlacementResult.load(path)
-    else:  # pragma: no cover - a typo in the suite
-        raise KeyError(loader)
+    else:  # a Stored kind: its constructor validates what load read
+        import trimcore.instance.topology as topology
+        from trimcore.coverage import CoverageResult
+
+        kinds = {"ModelLibrary": tc.ModelLibrary, "LoadingProblem": tc.LoadingProblem, "Topology": topology.Topology,
+                 "PlacementResult": tc.PlacementResult, "LoadingResult": tc.LoadingResult,
+                 "CoverageResult": CoverageResult}
+        obj = kinds[loader].load(path)
+        if loader == "LoadingProblem":
+            obj.served(np.arange(obj.n_users))
 
 
 def scenario_file(case: dict) -> None:
@@ -170,10 +174,45 @@ def algorithm_options(case: dict) -> None:
         assert res.hit_ratio <= res.upper_bound + 1e-9, (res.hit_ratio, res.upper_bound)
 
 
+def _builders() -> dict[str, Any]:
+    from trimcore.experiments.scenarios import make_loading_instance
+    from trimcore.instance import demand, topology, zoo
+
+    return {"frozen_backbone_library": zoo.frozen_backbone_library,
+            "nested_sharing_library": zoo.nested_sharing_library,
+            "llm_lora_library": zoo.llm_lora_library, "synthetic_library": zoo.synthetic_library,
+            "random_library": zoo.random_library, "zipf_popularity": demand.zipf_popularity,
+            "request_trace": demand.request_trace, "uniform": topology.Topology.uniform,
+            "grid": topology.Topology.grid, "eua": topology.Topology.eua, "latency_limits": topology.latency_limits,
+            "make_loading_instance": make_loading_instance}
+
+
+def instance_builders(case: dict) -> None:
+    out = _builders()[case["fn"]](**case["kwargs"])
+    if isinstance(out, tc.ModelLibrary):
+        assert np.all(out.model_sizes > 0) and out.n_models >= 1
+    elif isinstance(out, np.ndarray):  # popularity, latency limits: finite, >= 0
+        assert np.all(np.isfinite(out)) and np.all(out >= 0), out
+    elif isinstance(out, tuple):  # a request trace: ids in range
+        users, models = out
+        assert users.shape == models.shape and (users.size == 0 or users.min() >= 0)
+
+
+def loading_algorithms(case: dict) -> None:
+    import trimcore.loading as loading
+    from trimcore.experiments.scenarios import make_loading_instance
+
+    problem = make_loading_instance(*case["instance"])
+    res = getattr(loading, case["algorithm"])(problem, **case["options"])
+    # the result's own count must be what the evaluator says of its decision
+    assert res.served == problem.served(res.order, res.bandwidth), (res.served, case)
+    assert 0 <= res.served <= problem.n_users
+
+
 TARGETS = {f.__name__: f for f in (placement_from_arrays, placement_from_library, placement_evaluators,
                                    library_from_lists, loading_problem, max_coverage, core_binding,
                                    knapsack_kernels, problem_file, file_loader, scenario_file,
-                                   algorithm_options)}
+                                   algorithm_options, instance_builders, loading_algorithms)}
 
 
 def _outcome(target: str, case: Any) -> dict[str, str]:
@@ -198,6 +237,8 @@ def _outcome(target: str, case: Any) -> dict[str, str]:
 def _limit_memory(gigabytes: float = 4.0) -> None:
     """Cap the address space: an input that makes trimcore allocate without bound then raises a
     MemoryError (an "unclear" outcome naming the case) instead of swapping the machine to death."""
+    if "asan" in os.environ.get("LD_PRELOAD", ""):
+        return  # AddressSanitizer maps terabytes of shadow memory: no address-space cap under it
     try:
         import resource
     except ImportError:  # pragma: no cover - not POSIX
@@ -212,6 +253,7 @@ def main(cases_path: str) -> None:
     _limit_memory()
     with open(cases_path, "rb") as handle:
         cases = pickle.load(handle)
+    print(json.dumps({"package": str(Path(tc.__file__).resolve().parent)}), flush=True)
     for i, (target, case) in enumerate(cases):
         print(json.dumps({"start": i}), flush=True)
         print(json.dumps({"i": i, **_outcome(target, case)}), flush=True)

@@ -8,9 +8,11 @@ passes the target's correctness checks (tiers agree, hit ratio in [0, 1], value 
 
 Entry points: the public constructors (``PlacementProblem.from_arrays`` / ``from_library``,
 ``ModelLibrary.from_lists``, ``LoadingProblem.from_arrays``), the evaluators on every backend,
+the instance builders (zoo libraries, demand, topologies, loading instances),
 ``max_coverage`` on both its tiers, every raw ``trimcore._core`` binding, the knapsack kernels,
 crafted files for every loader (problem, library, raw arrays, dataclass problem, both result
-kinds where they can be saved), scenario TOML files, and the placement algorithms' options.
+kinds), scenario TOML files, and the options of the placement and the
+loading algorithms.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ HERE = Path(__file__).resolve().parent
 #: Cases per entry point (the numbers docs/reliability.md reports).
 CASES = {"placement_from_arrays": 150, "placement_from_library": 120, "placement_evaluators": 150,
          "library_from_lists": 120, "loading_problem": 100, "max_coverage": 150, "core_binding": 400,
-         "knapsack_kernels": 150, "problem_file": 150, "file_loader": 200, "scenario_file": 80,
-         "algorithm_options": 60}
+         "knapsack_kernels": 150, "problem_file": 150, "file_loader": 240, "scenario_file": 80,
+         "algorithm_options": 60, "instance_builders": 200, "loading_algorithms": 80}
 #: One batch may take this long before it counts as a hang (it takes a few seconds).
 BATCH_TIMEOUT_S = 300
 
@@ -386,29 +388,43 @@ def _dataclass_file(obj: Any, kind: str) -> tuple[dict, dict]:
 
 @st.composite
 def case_file_loader(draw: Any) -> dict:
+    import dataclasses
     import tempfile
 
     from trimcore.instance.io import load_arrays
 
     inst = draw(small_instance())
-    # LoadingResult has no save / load yet (#9 moves it onto trimcore.result.Result)
-    loader = draw(st.sampled_from(["library", "arrays", "loading_problem", "placement_result"]))
+    loader = draw(st.sampled_from(["library", "arrays", "ModelLibrary", "LoadingProblem", "Topology",
+                                   "PlacementResult", "LoadingResult", "CoverageResult"]))
     if loader in ("library", "arrays"):
         lib = tc.ModelLibrary.from_lists(inst["block_sizes"], inst["model_blocks"])
         with tempfile.TemporaryDirectory() as folder:
             arrays, meta = load_arrays(save_library(Path(folder) / "l", lib))
         kind = "library"
-    elif loader == "loading_problem":
-        arrays, meta = _dataclass_file(_loading_problem(inst), "LoadingProblem")
-        kind = "LoadingProblem"
     else:
-        import dataclasses
+        if loader == "ModelLibrary":
+            obj: Any = tc.ModelLibrary.from_lists(inst["block_sizes"], inst["model_blocks"])
+        elif loader == "LoadingProblem":
+            obj = _loading_problem(inst)
+        elif loader == "Topology":
+            from trimcore.instance.topology import Topology
 
-        res = tc.popularity_caching(tc.PlacementProblem.from_arrays(*_problem_args(inst)), bound=None)
-        res = dataclasses.replace(res, runtime_s=0.0)  # the same bytes each time hypothesis replays the case
+            obj = Topology.uniform(2, 3, seed=0)
+        elif loader == "PlacementResult":
+            obj = tc.popularity_caching(tc.PlacementProblem.from_arrays(*_problem_args(inst)), bound=None)
+        elif loader == "LoadingResult":
+            from trimcore.loading import fcfs_schedule
+
+            obj = fcfs_schedule(_loading_problem(inst))
+        else:
+            obj = tc.max_coverage([0, 2, 3], [0, 1, 2], 1)
+        if any(f.name == "runtime_s" for f in dataclasses.fields(obj)):  # the same bytes on every replay
+            obj = dataclasses.replace(obj, runtime_s=0.0)
+        if any(f.name == "bound_runtime_s" for f in dataclasses.fields(obj)):
+            obj = dataclasses.replace(obj, bound_runtime_s=0.0)
         with tempfile.TemporaryDirectory() as folder:
-            arrays, meta = load_arrays(res.save(Path(folder) / "r"))
-        kind = "PlacementResult"
+            arrays, meta = load_arrays(obj.save(Path(folder) / "f"))
+        kind = loader
     choice = draw(st.integers(0, 5))
     if choice <= 2 and arrays:
         name = draw(st.sampled_from(sorted(arrays)))
@@ -461,12 +477,74 @@ def case_algorithm_options(draw: Any) -> dict:
     return {"problem": _problem_args(inst), "algorithm": algorithm, "options": options}
 
 
+#: Valid small keyword arguments of every instance builder (zoo, demand, topology, loading).
+BUILDER_KWARGS: dict[str, dict[str, Any]] = {
+    "frozen_backbone_library": {"families": ["resnet18"], "models_per_family": 2, "dtype": "fp32", "seed": 0},
+    "nested_sharing_library": {"families": ["resnet18"], "models_per_family": 2, "seed": 0, "depth_range": (2, 4)},
+    "llm_lora_library": {"n_adapters": 3, "n_bases": 1, "rank": 8, "seed": 0},
+    "synthetic_library": {"n_models": 5, "n_families": 2, "n_stages": 3, "shared_fraction": 0.5, "seed": 0},
+    "random_library": {"n_models": 4, "n_blocks": 6, "max_blocks_per_model": 3, "seed": 0, "n_families": 2},
+    "zipf_popularity": {"n_users": 4, "n_models": 3, "exponent": 0.8, "ranking": "per_user", "seed": 0},
+    "request_trace": {"popularity": np.full((3, 2), 0.5), "n_requests": 5, "seed": 0},
+    "uniform": {"n_servers": 2, "n_users": 4, "width": 100.0, "height": 100.0, "seed": 0},
+    "grid": {"rows": 2, "cols": 2, "n_users": 3, "width": 100.0, "height": 100.0, "seed": 0},
+    "eua": {"n_servers": 3, "n_users": 5, "seed": 0},
+    "latency_limits": {"n_users": 4, "low": 1.0, "high": 2.0, "seed": 0},
+    "make_loading_instance": {"n_users": 6, "n_models": 3, "n_clusters": 2, "seed": 0},
+}
+#: What a keyword may be replaced with (no huge sizes: a Python loop over 2**40 items is a hang, not a bug).
+BAD_VALUES = [-1, 0, 1, 2, 1.5, np.nan, np.inf, -np.inf, "3", None, True, [1, 2], (5, 2), np.array([1.0, np.nan]),
+              -0.0, 5e-324]
+
+
+@st.composite
+def case_instance_builders(draw: Any) -> dict:
+    fn = draw(st.sampled_from(sorted(BUILDER_KWARGS)))
+    kwargs = dict(BUILDER_KWARGS[fn])
+    for key in draw(st.lists(st.sampled_from(sorted(kwargs)), min_size=1, max_size=2, unique=True)):
+        kwargs[key] = draw(st.sampled_from(BAD_VALUES))
+    return {"fn": fn, "kwargs": kwargs}
+
+
+LOADING_OPTIONS: dict[str, dict[str, list]] = {
+    "partialloading_dp": {"deadline": ["common", "per_user", "nope"], "repair": ["rerun", "nope"]},
+    "partialloading_dp_edf": {"repair": ["rerun", "nope", 3]},
+    "partialloading_greedy": {"variant": ["append", "insert", "nope", None]},
+    "partialloading_optimal": {"method": ["auto", "brute_force", "nope"], "time_limit": [0.5, -1.0, np.nan, "1"],
+                               "brute_force_limit": [4, 0, -1, 1.5]},
+    "no_sharing_schedule": {"scheduler": ["dp", "greedy", "nope", 7]},
+    "fcfs_schedule": {}, "edf_schedule": {}, "grouping_schedule": {}, "random_schedule": {},
+    "equal_bandwidth_schedule": {},
+}
+
+
+@st.composite
+def case_loading_algorithms(draw: Any) -> dict:
+    algorithm = draw(st.sampled_from(sorted(LOADING_OPTIONS)))
+    options: dict[str, Any] = {key: draw(st.sampled_from(values)) for key, values in LOADING_OPTIONS[algorithm].items()
+                               if draw(st.booleans())}
+    import inspect
+
+    import trimcore.loading as loading
+
+    takes = inspect.signature(getattr(loading, algorithm)).parameters  # seeds only on randomized schedulers
+    if "spread" in takes and draw(st.booleans()):
+        options["spread"] = draw(st.sampled_from(["proportional", "equal", "nope", np.array([1, 2])]))
+    if "seed" in takes and draw(st.booleans()):
+        options["seed"] = draw(st.sampled_from([0, 3, None, -1, 1.5, "x"]))
+    if "backend" in takes and draw(st.booleans()):
+        options["backend"] = draw(st.sampled_from(["auto", "numba", "reference", "cpp", "nope"]))
+    instance = (draw(st.integers(1, 8)), draw(st.integers(1, 4)), draw(st.integers(1, 2)), draw(st.integers(0, 99)))
+    return {"instance": instance, "algorithm": algorithm, "options": options}
+
+
 BUILDERS = {"placement_from_arrays": case_placement_from_arrays, "placement_from_library": case_placement_from_library,
             "placement_evaluators": case_placement_evaluators, "library_from_lists": case_library_from_lists,
             "loading_problem": case_loading_problem, "max_coverage": case_max_coverage,
             "core_binding": case_core_binding, "knapsack_kernels": case_knapsack, "problem_file": case_problem_file,
             "file_loader": case_file_loader, "scenario_file": case_scenario_file,
-            "algorithm_options": case_algorithm_options}
+            "algorithm_options": case_algorithm_options, "instance_builders": case_instance_builders,
+            "loading_algorithms": case_loading_algorithms}
 
 
 # ------------------------------------------------------------------------------ the runner
@@ -488,6 +566,14 @@ def run_batch(cases: list[tuple[str, Any]], tmp_path: Path) -> Counter:
     path = tmp_path / "cases.pkl"
     path.write_bytes(pickle.dumps(cases))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *(p for p in sys.path if p)])}
+    # .ci/run points these at a copy of the package whose _core is built with ASan + UBSan: memory errors
+    # that do not segfault then abort the worker too
+    sanitized = os.environ.get("TRIMCORE_FUZZ_PACKAGE")
+    if sanitized:
+        env["PYTHONPATH"] = os.pathsep.join([sanitized, env["PYTHONPATH"]])
+        env["LD_PRELOAD"] = os.environ.get("TRIMCORE_FUZZ_PRELOAD", "")
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1")
+        env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
     try:
         proc = subprocess.run([sys.executable, str(HERE / "fuzz_worker.py"), str(path)], capture_output=True,
                               text=True, env=env, timeout=BATCH_TIMEOUT_S)
@@ -496,6 +582,9 @@ def run_batch(cases: list[tuple[str, Any]], tmp_path: Path) -> Counter:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         lines, code = out.splitlines(), None
     records = [json.loads(line) for line in lines if line.startswith("{")]
+    package = next((r["package"] for r in records if "package" in r), None)
+    if sanitized:
+        assert package is not None and package.startswith(sanitized), (package, sanitized)
     finished = [r for r in records if "outcome" in r]
     if code != 0 or len(finished) != len(cases):
         started = [r["start"] for r in records if "start" in r]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -252,9 +253,9 @@ _KILLED_SWEEP = """
 
 def _start_sweep(target, n_points: int, hang_at: int = -1) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(_KILLED_SWEEP), str(target), str(n_points),
+    return subprocess.Popen([sys.executable, "-P", "-c", textwrap.dedent(_KILLED_SWEEP), str(target), str(n_points),
                              str(hang_at)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=target.parent)
 
 
 def test_sigkill_mid_sweep_loses_no_finished_point(tmp_path):
@@ -344,6 +345,8 @@ def test_every_named_scenario_passes_the_schema(name):
     (["run", "trimcaching", "--figure", "capacity", "--backend", "cpp"], "--backend: expected auto"),
     (["run", "--out", "/proc/nope"], "--out: expected a folder that can be created and written"),
     (["run", "--config", "/nowhere.toml"], "--config: expected an existing scenario TOML file"),
+    (["run", "trimcaching", "--figure", "capacity", "--scenario", "llm"], "--scenario: expected no --scenario"),
+    (["run", "trimcaching", "--figure", "capacity", "--bound", "lp"], "--bound: expected no --bound for a paper"),
 ])
 def test_cli_refuses_bad_arguments_before_any_work(tmp_path, capsys, monkeypatch, argv, match):
     import trimcore.experiments.scenarios as scenarios
@@ -462,3 +465,65 @@ def test_deeply_nested_dataclass_values_are_an_instance_error(tmp_path):
         np.savez(fh, __header__=np.frombuffer(header.encode(), dtype=np.uint8))
     with pytest.raises(InstanceError, match="malformed dataclass metadata .*nested deeper than 100"):
         load_dataclass(path, Box, "Box")
+
+
+def test_string_options_given_an_array_are_an_instance_error():
+    # found by the fuzz suite: `array not in ("per_user", "global")` raised NumPy's truth-value ValueError
+    from trimcore.instance.demand import zipf_popularity
+
+    with pytest.raises(InstanceError, match="ranking"):
+        zipf_popularity(4, 3, ranking=np.array([1.0, 2.0]))
+    prob = tc.PlacementProblem.from_arrays([1.0], [[0]], [1.0], np.ones((1, 1, 1), bool), [[1.0]])
+    with pytest.raises(InstanceError, match="knapsack"):
+        tc.trimcaching_spec(prob, knapsack=np.array(["auto", "grid"]), bound=None)
+    with pytest.raises(InstanceError, match="rule"):
+        tc.trimcaching_gen(prob, rule=np.array(["gain", "ratio"]), bound=None)
+    from trimcore.experiments.scenarios import make_loading_instance
+    from trimcore.loading import random_schedule
+
+    with pytest.raises(InstanceError, match="spread"):
+        random_schedule(make_loading_instance(3, 2, 1), spread=np.array([1, 2]))
+
+
+def test_random_caching_refuses_a_negative_seed_by_name():
+    prob = tc.PlacementProblem.from_arrays([1.0], [[0]], [1.0], np.ones((1, 1, 1), bool), [[1.0]])
+    with pytest.raises(InstanceError, match="seed"):
+        tc.random_caching(prob, seed=-1)
+
+
+def test_library_family_ids_beyond_the_models_need_names():
+    # a family id of 2**62 built 2**62 default labels (out of memory)
+    with pytest.raises(InstanceError, match="families"):
+        tc.ModelLibrary.from_lists([1.0, 1.0], [[0], [1]], families=np.array([0, 2**62]))
+    lib = tc.ModelLibrary.from_lists([1.0, 1.0], [[0], [1]], families=[0, 3], family_names=["a", "b", "c", "d"])
+    assert lib.family_names == ("a", "b", "c", "d")
+
+
+def test_a_decompression_bomb_is_refused_before_it_inflates(tmp_path):
+    import zipfile
+
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("popularity_by_model.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_1_0(member, {"descr": "<f8", "fortran_order": False,
+                                                          "shape": (2**25,)})
+            zeros = bytes(2**24)
+            for _ in range(16):  # 256 MiB of zeros in a quarter of a MiB on disk
+                member.write(zeros)
+    assert path.stat().st_size < 2**24
+    with pytest.raises(InstanceError, match="decompression bomb"):
+        load_arrays(path)
+    # savez_compressed files of ordinary data still load
+    ok = tmp_path / "ok.npz"
+    data = np.random.default_rng(0).random(1000)
+    head = json.dumps({"format": "trimcore", "version": 1, "kind": "x", "meta": {},
+                       "arrays": {"a": [data.dtype.str, [1000]]}}).encode()
+    np.savez_compressed(ok, a=data, __header__=np.frombuffer(head, dtype=np.uint8))
+    np.testing.assert_array_equal(load_arrays(ok)[0]["a"], data)
+
+
+def test_a_scenario_value_the_builder_refuses_names_its_section(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[topology]\nkind = "uniform"\nn_servers = 0\nn_users = 5\n')
+    with pytest.raises(InstanceError, match=r"scenario \[topology\]: n_servers: expected an integer >= 1, got 0"):
+        build_placement(load_scenario(path))

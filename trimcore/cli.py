@@ -242,18 +242,24 @@ def _reachable_share(problem: Any) -> float:
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write ``rows`` atomically (temporary file, fsync, rename)."""
+    """Write ``rows`` atomically (a temporary file of its own beside ``path``, fsync, rename)."""
     import csv
     import os
+    import tempfile
 
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _plot_default(path: Path, results: list, name: str, bound: float | None) -> Path:
@@ -331,6 +337,11 @@ def check_args(args: argparse.Namespace) -> None:
     if args.paper is None and paper_only:
         raise invalid(paper_only[0], "a paper to apply to (e.g. 'trimcore run trimcaching --figure capacity "
                       f"{paper_only[0]} ...'); the main job has no such option", "no paper")
+    main_only = [flag for flag, value in (("--scenario", args.scenario != "default"), ("--config", args.config),
+                                          ("--bound", args.bound != "auto")) if value]
+    if args.paper is not None and main_only:
+        raise invalid(main_only[0], f"no {main_only[0]} for a paper's figures (it applies to the main job, "
+                      "'trimcore run' without a paper)", args.paper)
     if args.seeds is not None and args.seeds < 1:
         raise invalid("--seeds", "an integer >= 1", args.seeds)
     if args.workers < 0:

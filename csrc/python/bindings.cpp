@@ -389,6 +389,7 @@ py::array_t<std::int64_t> max_coverage(const py::handle& indptr_o, const py::han
     }
   }
   if (defect.set >= 0) {
+    if (defect.bad_shape) fail("indptr: expected offsets from 0, non-decreasing, fewer than 2^31 sets and elements");
     if (defect.out_of_range)
       fail("indices: expected ids in [0, " + std::to_string(n_elements) + "), got " + std::to_string(defect.element));
     fail("indices: set " + std::to_string(defect.set) + " lists an element twice");

@@ -193,6 +193,22 @@ void max_coverage() {
   CHECK(d.set == 1 && d.out_of_range && d.element == 9);
   std::vector<double> gains(3);
   CHECK(!trimcore::coverage_gains(3, ptr, bad, 4, weights, nullptr, gains.data()));
+  // offsets a C++ caller got wrong, zero threads, no defect slot: refused, never read out of bounds
+  const std::int64_t down[] = {0, 4, 2, 5}, late[] = {1, 2, 4, 5};
+  for (const std::int64_t* offsets : {down, late}) {
+    CHECK(trimcore::max_coverage_greedy(3, offsets, ids, 4, weights, costs, 2.0, 1e-12, trimcore::Rule::Gain, &d).empty());
+    CHECK(d.bad_shape);
+    CHECK(!trimcore::coverage_gains(3, offsets, ids, 4, weights, nullptr, gains.data()));
+  }
+  CHECK(trimcore::max_coverage_greedy(3, ptr, ids, 4, weights, costs, 2.0, 1e-12, trimcore::Rule::Gain, &d, 0).empty());
+  CHECK(d.bad_shape);
+  bool thrown = false;
+  try {
+    trimcore::max_coverage_greedy(3, ptr, bad, 4, weights, costs, 2.0, 1e-12, trimcore::Rule::Gain, nullptr);
+  } catch (const std::invalid_argument&) {
+    thrown = true;
+  }
+  CHECK(thrown);
 }
 
 }  // namespace

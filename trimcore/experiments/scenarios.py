@@ -7,9 +7,10 @@ choice derives from ``scenario["seed"]``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -267,23 +268,39 @@ def build_placement(spec: dict[str, Any], *, with_parts: bool = False) -> Any:
     """
     seed = int(spec.get("seed", 0))
     streams = np.random.SeedSequence(seed).spawn(4)
-    library = build_library(spec["library"], int(streams[0].generate_state(1)[0]))
-    topo = build_topology(spec["topology"], int(streams[1].generate_state(1)[0]))
-    low, high = spec["latency_s"] if isinstance(spec["latency_s"], list | tuple) else (spec["latency_s"],) * 2
-    limits = topology.latency_limits(topo.n_users, float(low), float(high), seed=int(streams[2].generate_state(1)[0]))
-    pop = demand.zipf_popularity(topo.n_users, library.n_models, spec["demand"].get("exponent", 0.8),
-                                 ranking=spec["demand"].get("ranking", "per_user"),
-                                 seed=int(streams[3].generate_state(1)[0]))
-    capacity = spec["capacity_mb"]
-    capacity = np.asarray(capacity, dtype=float) * MB
-    if capacity.ndim == 0:
-        capacity = np.full(topo.n_servers, float(capacity))
+    with _section("library"):
+        library = build_library(spec["library"], int(streams[0].generate_state(1)[0]))
+    with _section("topology"):
+        topo = build_topology(spec["topology"], int(streams[1].generate_state(1)[0]))
+    with _section("latency_s"):
+        low, high = spec["latency_s"] if isinstance(spec["latency_s"], list | tuple) else (spec["latency_s"],) * 2
+        limits = topology.latency_limits(topo.n_users, float(low), float(high),
+                                         seed=int(streams[2].generate_state(1)[0]))
+    with _section("demand"):
+        pop = demand.zipf_popularity(topo.n_users, library.n_models, spec["demand"].get("exponent", 0.8),
+                                     ranking=spec["demand"].get("ranking", "per_user"),
+                                     seed=int(streams[3].generate_state(1)[0]))
+    with _section("capacity_mb"):
+        capacity = spec["capacity_mb"]
+        capacity = np.asarray(capacity, dtype=float) * MB
+        if capacity.ndim == 0:
+            capacity = np.full(topo.n_servers, float(capacity))
     radio = dict(spec.get("radio", {}))
-    problem = PlacementProblem.from_topology(library, topo, pop, capacity, limits, **radio)
+    with _section("capacity_mb / radio"):
+        problem = PlacementProblem.from_topology(library, topo, pop, capacity, limits, **radio)
     if with_parts:
         return problem, {"library": library, "topology": topo, "latency_limit": limits, "radio": radio,
                          "popularity": pop, "capacity": capacity}
     return problem
+
+
+@contextlib.contextmanager
+def _section(name: str) -> Iterator[None]:
+    """Prefix an InstanceError raised while building a scenario's section with the section's name."""
+    try:
+        yield
+    except InstanceError as exc:
+        raise InstanceError(f"scenario [{name}]: {exc}") from None
 
 
 def large_placement_instance(n_servers: int, n_users: int, n_models: int, *, seed: int = 0,

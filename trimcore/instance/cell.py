@@ -93,7 +93,7 @@ def random_cell(
     r_min = positive_scalar("min_distance_m", min_distance_m, allow_zero=True)
     if r_min > r_max:
         raise invalid("min_distance_m", f"a value <= radius_m = {r_max}", r_min)
-    if fading not in ("rayleigh", "none"):
+    if not isinstance(fading, str) or fading not in ("rayleigh", "none"):
         raise invalid("fading", "'rayleigh' or 'none'", fading)
     b = positive_scalar("bandwidth_hz", bandwidth_hz)
     pos_rng, fade_rng, req_rng = make_streams(seed, 3)

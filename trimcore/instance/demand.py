@@ -79,7 +79,7 @@ def zipf_popularity(
     """
     k = integer("n_users", n_users, 1)
     w = zipf_weights(n_models, exponent)
-    if ranking not in RANKINGS:
+    if not isinstance(ranking, str) or ranking not in RANKINGS:
         raise invalid("ranking", "'per_user' or 'global'", ranking)
     rng = make_rng(seed)
     if ranking == "global":

@@ -25,6 +25,7 @@ import stat
 import sys
 import tempfile
 import typing
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -206,6 +207,23 @@ def _parse_header(path: Path, raw: np.ndarray, kind: str | None) -> dict[str, An
     return header
 
 
+#: A compressed member may inflate at most this many times (plus 1 MiB): trimcore writes stored
+#: (uncompressed) members, so more is a crafted decompression bomb, refused before reading it.
+MAX_INFLATION = 64
+
+
+def _check_inflation(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except Exception:  # noqa: BLE001 - any damage: np.load below reports what the file is
+        return
+    for member in members:
+        if member.file_size > MAX_INFLATION * member.compress_size + 2**20:
+            raise _bad(path, f"member {member.filename!r} would inflate from {member.compress_size} to "
+                             f"{member.file_size} bytes (more than {MAX_INFLATION}x: a decompression bomb?)")
+
+
 def load_arrays(path: str | os.PathLike[str], kind: str | None = None) -> tuple[dict[str, np.ndarray], dict]:
     """Read a file written by :func:`save_arrays`.
 
@@ -237,6 +255,7 @@ def load_arrays(path: str | os.PathLike[str], kind: str | None = None) -> tuple[
         raise _bad(p, "no such file")
     if not p.is_file():
         raise _bad(p, "not a regular file")
+    _check_inflation(p)
     try:
         loaded = np.load(p, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):

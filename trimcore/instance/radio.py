@@ -322,7 +322,7 @@ def min_bandwidth(
     >>> bool(shannon_rate(b, 1e9) >= 1e6)
     True
     """
-    if method not in ("lambertw", "bisection"):
+    if not isinstance(method, str) or method not in ("lambertw", "bisection"):
         raise invalid("method", "'lambertw' or 'bisection'", method)
     rate = float_array("rate_bps", rate_bps, minimum=0.0, allow_inf=True)
     alpha = float_array("snr_bw_hz", snr_bw_hz, minimum=0.0)

@@ -418,7 +418,7 @@ def max_deliverable_size(
     ndarray of float64, shape (M, K)
         Sizes in bytes (0 where the rate is 0 or the limit is 0).
     """
-    if variant not in _VARIANTS:
+    if not isinstance(variant, str) or variant not in _VARIANTS:
         raise invalid("variant", "'direct' or 'backhaul'", variant)
     rates = downlink_rates(topology, bandwidth_hz=bandwidth_hz, tx_power_dbm=tx_power_dbm,
                            noise_dbm_per_hz=noise_dbm_per_hz, min_distance_m=min_distance_m)

@@ -43,7 +43,7 @@ SCHEDULERS: dict[str, Callable[..., LoadingResult]] = {
 
 
 def _spread(spread: str) -> None:
-    if spread not in SPREADS:
+    if not isinstance(spread, str) or spread not in SPREADS:
         raise invalid("spread", f"one of {SPREADS}", spread)
 
 
@@ -65,7 +65,7 @@ def no_sharing_schedule(problem: LoadingProblem, *, scheduler: str = "dp", backe
     LoadingResult
         Scored on the ``loading="full"`` problem; ``options["scheduler"]`` names the scheduler.
     """
-    if scheduler not in SCHEDULERS:
+    if not isinstance(scheduler, str) or scheduler not in SCHEDULERS:
         raise invalid("scheduler", f"one of {sorted(SCHEDULERS)}", scheduler)
     full = problem.with_options(loading="full")
     res = SCHEDULERS[scheduler](full, backend=backend, **options)

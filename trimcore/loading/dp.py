@@ -37,9 +37,9 @@ DEADLINE_POLICIES = ("common", "min")
 
 
 def _check_options(spread: str, repair: str) -> None:
-    if spread not in SPREADS:
+    if not isinstance(spread, str) or spread not in SPREADS:
         raise invalid("spread", f"one of {SPREADS}", spread)
-    if repair not in REPAIRS:
+    if not isinstance(repair, str) or repair not in REPAIRS:
         raise invalid("repair", f"one of {REPAIRS}", repair)
 
 
@@ -206,7 +206,7 @@ def partialloading_dp(
         ``deadline="common"`` (A2, field ``deadline``).
     """
     _check_options(spread, repair)
-    if deadline not in DEADLINE_POLICIES:
+    if not isinstance(deadline, str) or deadline not in DEADLINE_POLICIES:
         raise invalid("deadline", f"one of {DEADLINE_POLICIES}", deadline)
     backend = loading_backend(backend, "partialloading_dp", ("loading.minplus",))
     started = time.perf_counter()

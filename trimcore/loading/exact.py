@@ -287,9 +287,9 @@ def partialloading_optimal(
     SolverError
         If HiGHS fails for a reason other than the time limit.
     """
-    if method not in EXACT_METHODS:
+    if not isinstance(method, str) or method not in EXACT_METHODS:
         raise invalid("method", f"one of {EXACT_METHODS}", method)
-    if spread not in SPREADS:
+    if not isinstance(spread, str) or spread not in SPREADS:
         raise invalid("spread", f"one of {SPREADS}", spread)
     time_limit = positive_scalar("time_limit", time_limit)
     limit = integer("brute_force_limit", brute_force_limit, 0, BRUTE_FORCE_MAX)

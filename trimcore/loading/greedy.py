@@ -258,9 +258,9 @@ def partialloading_greedy(
     LoadingResult
         Always feasible.
     """
-    if variant not in GREEDY_VARIANTS:
+    if not isinstance(variant, str) or variant not in GREEDY_VARIANTS:
         raise invalid("variant", f"one of {GREEDY_VARIANTS}", variant)
-    if spread not in SPREADS:
+    if not isinstance(spread, str) or spread not in SPREADS:
         raise invalid("spread", f"one of {SPREADS}", spread)
     backend = loading_backend(backend, "partialloading_greedy")
     started = time.perf_counter()

@@ -207,7 +207,7 @@ class LoadingProblem(Stored):
         values["initial_model"] = integer("initial_model", self.initial_model, -1, lib.n_models - 1)
         for name, allowed in (("loading", LOADING_MODES), ("rate_model", RATE_MODELS),
                               ("bw_method", _BW_METHODS)):
-            if getattr(self, name) not in allowed:
+            if not isinstance(getattr(self, name), str) or getattr(self, name) not in allowed:
                 raise invalid(name, f"one of {allowed}", getattr(self, name))
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -521,7 +521,7 @@ class LoadingProblem(Stored):
         InstanceError
             If ``order`` is not a list of distinct user indices or ``bandwidth`` is malformed.
         """
-        if spread not in SPREADS:
+        if not isinstance(spread, str) or spread not in SPREADS:
             raise invalid("spread", f"one of {SPREADS}", spread)
         arr = self.check_order(order)
         k, n = self.n_users, arr.shape[0]

@@ -79,7 +79,7 @@ def sharing_tree(library: ModelLibrary, loading: str = "partial") -> SharingTree
         If the sharing is not laminar: two blocks are shared by model sets that overlap without
         one containing the other (assumption A1 of spec §5.3 violated).
     """
-    if loading not in LOADING_MODES:
+    if not isinstance(loading, str) or loading not in LOADING_MODES:
         raise invalid("loading", f"one of {LOADING_MODES}", loading)
     n_models = library.n_models
     sets: list[tuple[int, ...]] = []

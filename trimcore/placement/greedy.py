@@ -38,7 +38,7 @@ def greedy_placement(problem: PlacementProblem, rule: str, *, lazy: bool = True,
     (ties: larger gain, then lower server, then lower model). ``lazy`` uses the exact
     priority-queue variant (same placement as the plain scan).
     """
-    if rule not in ("gain", "ratio"):
+    if not isinstance(rule, str) or rule not in ("gain", "ratio"):
         raise invalid("rule", "'gain' or 'ratio'", rule)
     lib = problem.library
     block_ptr, block_models = lib.block_models
@@ -76,7 +76,7 @@ def trimcaching_gen(problem: PlacementProblem, rule: str = "best_of_both", *, la
     PlacementResult
         ``options["chosen_rule"]`` tells which greedy won under ``"best_of_both"``.
     """
-    if rule not in RULES:
+    if not isinstance(rule, str) or rule not in RULES:
         raise invalid("rule", f"one of {RULES}", rule)
     backend = placement_backend(("placement.greedy_placement",), backend, bound, "trimcaching_gen")
     started = time.perf_counter()

@@ -39,7 +39,7 @@ def placement_backend(kernels: tuple[str, ...], backend: str, bound: str | None,
         ``bound`` is not one of :data:`~trimcore.placement.bounds.BOUND_METHODS` or None, or an
         explicit ``backend`` lacks one of the kernels (the message names the tiers they have).
     """
-    if bound is not None and bound not in BOUND_METHODS:
+    if bound is not None and (not isinstance(bound, str) or bound not in BOUND_METHODS):
         raise invalid("bound", f"one of {BOUND_METHODS} or None", bound)
     needed = (*kernels, *SCORING_KERNELS, *(BOUND_KERNELS if bound is not None else ()))
     return choose_backend(needed, backend, algorithm=algorithm)

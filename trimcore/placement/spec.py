@@ -190,7 +190,7 @@ def trimcaching_spec(problem: PlacementProblem, eps: float = 0.1, *, knapsack: s
     """
     if not (isinstance(eps, (int, float)) and 0.0 < eps < 1.0):
         raise invalid("eps", "a number in (0, 1)", eps)
-    if knapsack not in KNAPSACK_METHODS:
+    if not isinstance(knapsack, str) or knapsack not in KNAPSACK_METHODS:
         raise invalid("knapsack", f"one of {KNAPSACK_METHODS}", knapsack)
     if not (isinstance(grid_cells, int) and 1 <= grid_cells <= GRID_CELL_LIMIT):
         raise invalid("grid_cells", f"an integer in [1, {GRID_CELL_LIMIT}]", grid_cells)

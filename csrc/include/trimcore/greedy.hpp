@@ -293,6 +293,7 @@ struct CsrDefect {
   std::int64_t set = -1;
   std::int64_t element = 0;
   bool out_of_range = false;
+  bool bad_shape = false;  // offsets not from 0 and non-decreasing, too many sets or elements, threads < 1
 };
 
 namespace detail {
@@ -318,6 +319,15 @@ inline std::int64_t check_csr_offsets(const std::int64_t* offsets, std::size_t n
   if (n_offsets == 0 || offsets[0] != 0 || offsets[n_offsets - 1] != n_entries)
     return static_cast<std::int64_t>(n_offsets);
   for (std::size_t t = 1; t < n_offsets; ++t)
+    if (offsets[t] < offsets[t - 1]) return static_cast<std::int64_t>(t);
+  return -1;
+}
+
+// The offsets of a CSR whose entry count the callee cannot know: from 0, non-decreasing. Returns the
+// first bad position, or -1.
+inline std::int64_t first_bad_offset(const std::int64_t* offsets, std::size_t n_sets) {
+  if (offsets[0] != 0) return 0;
+  for (std::size_t t = 1; t <= n_sets; ++t)
     if (offsets[t] < offsets[t - 1]) return static_cast<std::int64_t>(t);
   return -1;
 }

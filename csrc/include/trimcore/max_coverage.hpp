@@ -47,6 +47,7 @@
 #include <exception>
 #include <limits>
 #include <new>
+#include <stdexcept>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -471,31 +472,46 @@ std::vector<std::int64_t> max_coverage_greedy(std::size_t n_sets, const std::int
 
 // Greedy max coverage under one additive budget (see above). indptr/indices: n_sets < 2^31 sets in
 // CSR form (indptr non-decreasing from 0); weights: n_elements < 2^31 finite values >= 0; costs:
-// n_sets finite values >= 0. The CSR ids are checked on the way (in range, no repeat inside a
-// set): on a defect it is reported in *defect and nothing is chosen. n_threads (>= 1) bounds the
+// n_sets finite values >= 0. The offsets, sizes and n_threads are checked first (bad_shape) and the
+// CSR ids on the way (in range, no repeat inside a set): on a defect it is reported in *defect (or
+// thrown as std::invalid_argument when defect is null) and nothing is chosen. n_threads (>= 1) bounds the
 // threads of the first pass and of the index build. Returns the chosen sets in selection order.
 inline std::vector<std::int64_t> max_coverage_greedy(std::size_t n_sets, const std::int64_t* indptr,
                                                      const std::int32_t* indices, std::size_t n_elements,
                                                      const double* weights, const double* costs, double budget,
                                                      double rtol, Rule rule, CsrDefect* defect, int n_threads = 1,
                                                      MaxCoverageStats* stats = nullptr) {
+  CsrDefect local;
+  CsrDefect* const out = defect ? defect : &local;  // no slot: a defect is thrown
+  *out = CsrDefect{};
+  constexpr std::size_t kLimit = std::size_t{1} << 31;  // ids and set stamps are 32-bit
+  if (n_threads < 1 || n_sets >= kLimit || n_elements >= kLimit || first_bad_offset(indptr, n_sets) >= 0) {
+    out->set = 0;
+    out->bad_shape = true;
+  }
   MaxCoverageStats st;
-  std::vector<std::int64_t> chosen =
-      rule == Rule::Ratio ? detail::max_coverage_greedy<Rule::Ratio>(n_sets, indptr, indices, n_elements, weights, costs,
-                                                                     budget, rtol, n_threads, defect, st)
-                          : detail::max_coverage_greedy<Rule::Gain>(n_sets, indptr, indices, n_elements, weights, costs,
-                                                                    budget, rtol, n_threads, defect, st);
+  std::vector<std::int64_t> chosen;
+  if (!out->bad_shape)
+    chosen = rule == Rule::Ratio ? detail::max_coverage_greedy<Rule::Ratio>(n_sets, indptr, indices, n_elements, weights,
+                                                                           costs, budget, rtol, n_threads, out, st)
+                                 : detail::max_coverage_greedy<Rule::Gain>(n_sets, indptr, indices, n_elements, weights,
+                                                                          costs, budget, rtol, n_threads, out, st);
   if (stats) *stats = st;
+  if (!defect && out->set >= 0)
+    throw std::invalid_argument(out->bad_shape ? "max_coverage_greedy: bad offsets, sizes or threads"
+                                               : "max_coverage_greedy: an element id out of range or repeated in a set");
   return chosen;
 }
 
 // Marginal gain of every set given the covered elements (covered may be null: nothing covered),
 // left-to-right sums as in SetCoverageGains::gain: one streaming pass over the CSR, the floor
 // the greedy is measured against, on up to n_threads threads (set ranges). The ids are checked on
-// the way: false when one is outside [0, n_elements) (the gains are then unspecified).
+// the way: false when one is outside [0, n_elements), or the offsets are not from 0 non-decreasing
+// (the gains are then unspecified).
 inline bool coverage_gains(std::size_t n_sets, const std::int64_t* indptr, const std::int32_t* indices,
                            std::size_t n_elements, const double* weights, const std::uint8_t* covered, double* out,
                            int n_threads = 1) {
+  if (first_bad_offset(indptr, n_sets) >= 0 || n_elements >= (std::size_t{1} << 32)) return false;
   const int threads = detail::useful_threads(static_cast<std::size_t>(indptr[n_sets]), n_threads);
   const std::vector<std::size_t> split = detail::split_by_entries(n_sets, indptr, threads);
   std::vector<char> bad(static_cast<std::size_t>(threads), 0);
