@@ -13,7 +13,7 @@ from trimcore.loading import (
     partialloading_greedy,
     partialloading_optimal,
 )
-from trimcore.online import CachingProblem, CachingResult, simulate_caching
+from trimcore.online import CachingProblem, CachingResult, OnlineCache, simulate_caching
 from trimcore.placement import (
     PlacementProblem,
     PlacementResult,
@@ -42,6 +42,7 @@ __all__ = [
     "BackendUnavailableError",
     "CachingProblem",
     "CachingResult",
+    "OnlineCache",
     "CoverageResult",
     "InstanceError",
     "LoadingProblem",

@@ -87,3 +87,11 @@ def coverage_gains(
 def online_simulate(
     inputs: dict[str, Any], policy: int, flags: dict[str, Any]
 ) -> dict[str, npt.NDArray[Any]]: ...
+
+class OnlineStepper:
+    """A ``trimcore::online::Cache`` stepped request by request (see :class:`trimcore.online.OnlineCache`)."""
+
+    def __init__(self, inputs: dict[str, object], policy: int, flags: dict[str, object]) -> None: ...
+    def request(
+        self, slot: int, server: int, model: int, task: int, tokens_in: float, tokens_out: float
+    ) -> tuple[int, int, float, float, float, float, float, float, tuple[float, ...], tuple[int, ...]]: ...

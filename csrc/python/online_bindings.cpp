@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -51,8 +52,8 @@ T scalar(const py::dict& d, const char* key) {
   }
 }
 
-py::dict online_simulate(const py::dict& inp, int policy, const py::dict& flags_d) {
-  std::vector<py::array> keep;
+// The instance of an inputs dict (arrays kept alive in `keep`).
+trimcore::online::Instance parse_instance(const py::dict& inp, std::vector<py::array>& keep) {
   trimcore::online::Instance in;
   in.n_servers = scalar<std::int64_t>(inp, "n_servers");
   in.n_models = scalar<std::int64_t>(inp, "n_models");
@@ -91,14 +92,10 @@ py::dict online_simulate(const py::dict& inp, int policy, const py::dict& flags_
   in.persist = scalar<bool>(inp, "persist");
   in.lc_prior = scalar<double>(inp, "lc_prior");
   in.initial = view<std::uint8_t>(inp, "initial", keep, 2);
-  const auto slot = view<std::int64_t>(inp, "slot", keep);
-  const auto server = view<std::int64_t>(inp, "server", keep);
-  const auto model = view<std::int64_t>(inp, "model", keep);
-  const auto task = view<std::int64_t>(inp, "task", keep);
-  const auto tin = view<double>(inp, "tok_in", keep);
-  const auto tout = view<double>(inp, "tok_out", keep);
-  const auto next_use = view<std::int64_t>(inp, "next_use", keep);
+  return in;
+}
 
+trimcore::online::Flags parse_flags(int policy, const py::dict& flags_d) {
   trimcore::online::Flags fl;
   if (policy < 0 || policy > 8) online_fail("policy: expected a built-in policy code in 0..8");
   fl.policy = static_cast<trimcore::online::PolicyKind>(policy);
@@ -113,6 +110,21 @@ py::dict online_simulate(const py::dict& inp, int policy, const py::dict& flags_
   fl.task_ewma = scalar<double>(flags_d, "task_ewma");
   fl.admission_horizon = scalar<double>(flags_d, "admission_horizon");
   fl.rng_seed = scalar<std::uint64_t>(flags_d, "rng_seed");
+  return fl;
+}
+
+py::dict online_simulate(const py::dict& inp, int policy, const py::dict& flags_d) {
+  std::vector<py::array> keep;
+  const trimcore::online::Instance in = parse_instance(inp, keep);
+  const auto slot = view<std::int64_t>(inp, "slot", keep);
+  const auto server = view<std::int64_t>(inp, "server", keep);
+  const auto model = view<std::int64_t>(inp, "model", keep);
+  const auto task = view<std::int64_t>(inp, "task", keep);
+  const auto tin = view<double>(inp, "tok_in", keep);
+  const auto tout = view<double>(inp, "tok_out", keep);
+  const auto next_use = view<std::int64_t>(inp, "next_use", keep);
+
+  const trimcore::online::Flags fl = parse_flags(policy, flags_d);
 
   const auto R = static_cast<py::ssize_t>(slot.size);
   py::array_t<std::int8_t> outcome(R);
@@ -151,9 +163,61 @@ py::dict online_simulate(const py::dict& inp, int policy, const py::dict& flags_
   return res;
 }
 
+// A cache a simulator steps request by request (the same trimcore::online::Cache the replay uses).
+class OnlineStepper {
+ public:
+  OnlineStepper(const py::dict& inp, int policy, const py::dict& flags) {
+    in_ = parse_instance(inp, keep_);
+    const trimcore::online::Flags fl = parse_flags(policy, flags);
+    if (fl.policy == trimcore::online::PolicyKind::Belady)
+      online_fail("policy: 'belady' needs the future of the trace; step a causal policy");
+    try {
+      cache_ = std::make_unique<trimcore::online::Cache>(in_, fl);
+    } catch (const std::invalid_argument& e) {
+      online_fail(e.what());
+    }
+  }
+
+  // (outcome code, served_by, accuracy, latency, aoc, loaded_bytes, memory_used, cost, evicted models)
+  py::tuple request(std::int64_t slot, std::int64_t server, std::int64_t model, std::int64_t task, double tokens_in,
+                    double tokens_out) {
+    trimcore::online::Request rq;
+    rq.slot = slot;
+    rq.server = server;
+    rq.model = model;
+    rq.task = task;
+    rq.tokens_in = tokens_in;
+    rq.tokens_out = tokens_out;
+    trimcore::online::Decision d;
+    try {
+      d = cache_->on_request(rq);
+    } catch (const std::invalid_argument& e) {
+      online_fail(e.what());
+    }
+    const auto& gone = cache_->evicted();
+    py::tuple evicted(gone.size());
+    for (std::size_t k = 0; k < gone.size(); ++k) evicted[k] = py::int_(gone[k]);
+    py::tuple costs(5);
+    for (std::size_t k = 0; k < 5; ++k) costs[k] = py::float_(d.costs[k]);
+    return py::make_tuple(static_cast<int>(d.outcome), d.served_by, d.accuracy, d.latency, d.aoc, d.loaded_bytes,
+                          d.memory_used, d.cost, costs, evicted);
+  }
+
+ private:
+  std::vector<py::array> keep_;  // the arrays in_ views; declared first so they outlive the cache
+  trimcore::online::Instance in_;
+  std::unique_ptr<trimcore::online::Cache> cache_;
+};
+
 }  // namespace
 
 void bind_online(py::module_& m) {
+  py::class_<OnlineStepper>(m, "OnlineStepper")
+      .def(py::init<const py::dict&, int, const py::dict&>(), py::arg("inputs"), py::arg("policy"), py::arg("flags"))
+      .def("request", &OnlineStepper::request, py::arg("slot"), py::arg("server"), py::arg("model"), py::arg("task"),
+           py::arg("tokens_in"), py::arg("tokens_out"),
+           "Decide one request (arrival order): (outcome, served_by, accuracy, latency, aoc, loaded_bytes, "
+           "memory_used, cost, costs, evicted).");
   m.def("online_simulate", &online_simulate, py::arg("inputs"), py::arg("policy"), py::arg("flags"),
         "Replay a request trace through the shared AoC caching skeleton with one built-in policy; "
         "per-request decisions and costs (dict of arrays).");

@@ -59,6 +59,41 @@ def static_placement(cp: CachingProblem, popularity: np.ndarray | None = None) -
     return out
 
 
+def resolve_policy(policy: str | Policy, lc_task_aware: bool = False) -> str | Policy:
+    """A built-in policy's canonical name (``"lc"`` with ``lc_task_aware`` is ``"lc_task"``), or the
+    policy object itself; InstanceError for anything else."""
+    if isinstance(policy, str):
+        name = policy.strip().lower()
+        if name not in POLICIES:
+            raise invalid("policy", f"one of {POLICIES} or a Policy object", policy)
+        return "lc_task" if name == "lc" and lc_task_aware else name
+    if isinstance(policy, Policy):
+        return policy
+    raise invalid("policy", f"one of {POLICIES} or a Policy object", policy)
+
+
+def simulation_flags(*, greedy_admission: bool = False, allow_substitution: bool = True, seed: Any = None,
+                     lc_task_aware: bool = False, lc_grace_slots: int = 0, lc_order: str = "min_value",
+                     lfu_reset_on_evict: bool = True, pin_models_used_this_slot: bool = False,
+                     task_ewma: float = 0.1, admission_horizon: float = 1.0) -> dict[str, Any]:
+    """The validated flags of the skeleton, as every tier (and :class:`OnlineCache`) reads them."""
+    for key, value in (("greedy_admission", greedy_admission), ("allow_substitution", allow_substitution),
+                       ("lc_task_aware", lc_task_aware), ("lfu_reset_on_evict", lfu_reset_on_evict),
+                       ("pin_models_used_this_slot", pin_models_used_this_slot)):
+        if not isinstance(value, bool | np.bool_):
+            raise invalid(key, "a bool", value)
+    if lc_order not in LC_ORDERS:
+        raise invalid("lc_order", f"one of {LC_ORDERS}", lc_order)
+    rng = make_rng(seed)
+    return {"greedy_admission": bool(greedy_admission), "allow_substitution": bool(allow_substitution),
+            "lc_grace_slots": integer("lc_grace_slots", lc_grace_slots, minimum=0, maximum=2**62),
+            "lc_order": lc_order, "lfu_reset_on_evict": bool(lfu_reset_on_evict),
+            "pin_models_used_this_slot": bool(pin_models_used_this_slot),
+            "task_ewma": real("task_ewma", task_ewma, low=0.0, high=1.0),
+            "admission_horizon": real("admission_horizon", admission_horizon, low=1.0),
+            "rng_seed": int(rng.integers(0, 2**63, dtype=np.int64))}
+
+
 def simulate_caching(
     cp: CachingProblem,
     policy: str | Policy = "lc",
@@ -122,33 +157,15 @@ def simulate_caching(
     """
     if not isinstance(cp, CachingProblem):
         raise invalid("cp", "a CachingProblem", type(cp).__name__)
-    if isinstance(policy, str):
-        name = policy.strip().lower()
-        if name not in POLICIES:
-            raise invalid("policy", f"one of {POLICIES} or a Policy object", policy)
-        if name == "lc" and lc_task_aware:
-            name = "lc_task"
-        pol: str | Policy = name
-        label = name
-    elif isinstance(policy, Policy):
-        pol, label = policy, getattr(policy, "name", type(policy).__name__)
-    else:
-        raise invalid("policy", f"one of {POLICIES} or a Policy object", policy)
-    for key, value in (("greedy_admission", greedy_admission), ("allow_substitution", allow_substitution),
-                       ("lc_task_aware", lc_task_aware), ("lfu_reset_on_evict", lfu_reset_on_evict),
-                       ("pin_models_used_this_slot", pin_models_used_this_slot), ("bound", bound)):
-        if not isinstance(value, bool | np.bool_):
-            raise invalid(key, "a bool", value)
-    if lc_order not in LC_ORDERS:
-        raise invalid("lc_order", f"one of {LC_ORDERS}", lc_order)
-    rng = make_rng(seed)
-    flags = {"greedy_admission": bool(greedy_admission), "allow_substitution": bool(allow_substitution),
-             "lc_grace_slots": integer("lc_grace_slots", lc_grace_slots, minimum=0, maximum=2**62),
-             "lc_order": lc_order, "lfu_reset_on_evict": bool(lfu_reset_on_evict),
-             "pin_models_used_this_slot": bool(pin_models_used_this_slot),
-             "task_ewma": real("task_ewma", task_ewma, low=0.0, high=1.0),
-             "admission_horizon": real("admission_horizon", admission_horizon, low=1.0),
-             "rng_seed": int(rng.integers(0, 2**63, dtype=np.int64))}
+    if not isinstance(bound, bool | np.bool_):
+        raise invalid("bound", "a bool", bound)
+    pol = resolve_policy(policy, lc_task_aware)
+    label = pol if isinstance(pol, str) else getattr(pol, "name", type(pol).__name__)
+    flags = simulation_flags(greedy_admission=greedy_admission, allow_substitution=allow_substitution, seed=seed,
+                             lc_task_aware=lc_task_aware, lc_grace_slots=lc_grace_slots, lc_order=lc_order,
+                             lfu_reset_on_evict=lfu_reset_on_evict,
+                             pin_models_used_this_slot=pin_models_used_this_slot, task_ewma=task_ewma,
+                             admission_horizon=admission_horizon)
     if isinstance(pol, str):
         tier = choose_backend("online.simulate", backend, algorithm="simulate_caching")
     else:

@@ -1,0 +1,72 @@
+"""asv: the cost of stepping the online caches from Python (issue #13) against one replay call.
+
+Same problem, policy and seed on both sides (the decisions are identical): ``time_step`` calls
+``OnlineCache.request`` once per request of the trace; ``time_replay`` hands the whole trace to
+``simulate_caching`` (C++ tier). ``track_step_over_replay`` is the per-request overhead factor.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+import trimcore as tc
+from trimcore.online.builder import make_caching_instance
+
+
+def _problem():
+    return make_caching_instance(10, library="llm", n_slots=400, memory_gb=24.0, seed=0, load_bandwidth=25e9)
+
+
+def _step(cp, policy: str) -> None:
+    cache = tc.OnlineCache(cp, policy=policy, seed=0)
+    request = cache.request
+    for s, m, t, k, a, b in zip(cp.server.tolist(), cp.model.tolist(), cp.slot.tolist(), cp.task.tolist(),
+                                cp.tokens_in.tolist(), cp.tokens_out.tolist()):
+        request(s, m, t, k, a, b)
+
+
+def _replay(cp, policy: str) -> None:
+    tc.simulate_caching(cp, policy=policy, seed=0, backend="cpp", bound=False)
+
+
+def _median(fn, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+class StepOverhead:
+    """Per-request stepping from Python vs one whole-trace replay call."""
+
+    params = (["lru", "lc"],)
+    param_names = ["policy"]
+    timeout = 300
+
+    def setup(self, policy):
+        self.cp = _problem()
+        _replay(self.cp, policy)
+
+    def time_step(self, policy):
+        _step(self.cp, policy)
+
+    def time_replay(self, policy):
+        _replay(self.cp, policy)
+
+    def track_step_over_replay(self, policy):
+        return _median(lambda: _step(self.cp, policy)) / _median(lambda: _replay(self.cp, policy))
+
+    track_step_over_replay.unit = "ratio"  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":  # side by side outside asv: python -m benchmarks.bench_embedding
+    cp = _problem()
+    for policy in ("lru", "lc"):
+        _replay(cp, policy)
+        step, replay = _median(lambda p=policy: _step(cp, p)), _median(lambda p=policy: _replay(cp, p))
+        print(f"{policy}: {cp.n_requests} requests; stepped {step * 1e6 / cp.n_requests:.2f} us/request, "
+              f"replayed {replay * 1e6 / cp.n_requests:.2f} us/request ({step / replay:.1f}x)")
