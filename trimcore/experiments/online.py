@@ -1,4 +1,4 @@
-"""Figures of the Age of Context paper (``papers/aoc_least_context.md`` §6-7): ``trimcore run online``.
+"""Figures of the Age of Context paper (``docs/online.md``; spec §6-7): ``trimcore run online``.
 
 Default scenario (INFERRED, spec §6 with two named departures, docs/assumptions.md): 3 edge servers,
 the spec's 8-model LLM table (fp16), 40 GB of GPU memory per server, 500 slots of Poisson(5)

@@ -25,14 +25,15 @@ import numpy as np
 
 from trimcore._numeric import sequential_sum
 from trimcore._persist import Stored
+from trimcore._tolerances import MEMORY_RTOL
 from trimcore._validate import bool_array, float_array, index_array, real
 from trimcore.errors import InstanceError, invalid
 from trimcore.instance.blocks import ModelLibrary
 
 __all__ = ["CachingProblem", "DEFAULT_OPTIONS", "MEMORY_RTOL", "COMPONENTS", "ACCURACY_CURVES"]
 
-#: Relative tolerance of the memory check: a model fits when the used memory is ``<= G (1 + MEMORY_RTOL)``.
-MEMORY_RTOL = 1e-9
+#: Relative tolerance of the memory check: a model fits when the used memory is ``<= G (1 + MEMORY_RTOL)``
+#: (the evaluators' memory tolerance of :mod:`trimcore._tolerances`).
 #: Names of the cost components, in the order of ``CachingResult.request_costs`` columns.
 COMPONENTS: tuple[str, ...] = ("latency", "accuracy", "switching", "cloud", "energy")
 #: ``accuracy_curve`` options (spec §3.4): saturating exponential or logarithmic.

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from trimcore._tolerances import MEMORY_RTOL
 from trimcore._validate import integer, make_rng, real
 from trimcore.errors import invalid
 from trimcore.kernels import choose_backend, kernel
@@ -44,7 +45,7 @@ def static_placement(cp: CachingProblem, popularity: np.ndarray | None = None) -
     sizes = cp.model_size
     lib = cp.library
     out = np.zeros((n, i), dtype=bool)
-    cap = cp.memory * (1.0 + 1e-9)
+    cap = cp.memory * (1.0 + MEMORY_RTOL)
     for s in range(n):
         order = sorted((k for k in range(i) if pop[s, k] > 0), key=lambda k: (-pop[s, k] / sizes[k], k))
         held = np.zeros(lib.n_blocks, dtype=bool)
@@ -194,7 +195,7 @@ def make_result(cp: CachingProblem, out: dict[str, np.ndarray], policy: str, tie
     comp = {k: float(costs[:, c].sum()) / n for c, k in enumerate(COMPONENTS)}
     total = float(out["cost"].sum()) / n
     hit = (out["outcome"] == 0)
-    feasible = bool((out["memory_used"] <= cp.memory[cp.server] * (1.0 + 1e-9)).all())
+    feasible = bool((out["memory_used"] <= cp.memory[cp.server] * (1.0 + MEMORY_RTOL)).all())
     options = {"policy": policy, "backend": tier, "block_sharing": cp.block_sharing, "nu": cp.nu,
                **{k: v for k, v in flags.items() if k != "rng_seed"}}
     return CachingResult(hit=hit, served_by=out["served_by"], outcome=out["outcome"], accuracy=out["accuracy"],

@@ -1,5 +1,5 @@
-"""Chasing Common Knowledge: model selection and block pulling in MEC (spec
-``papers/chasing_common_knowledge.md``, Zhou et al., IEEE TPDS 2025)."""
+"""Chasing Common Knowledge: model selection and block pulling in MEC (Zhou et al., IEEE TPDS 2025;
+``docs/pulling.md``)."""
 
 from trimcore.pulling.baselines import nbs_lp, pulling_cloud, pulling_nbs, pulling_nonshare
 from trimcore.pulling.exact import brute_force_pulling, pulling_lp, pulling_optimal, solve_lp

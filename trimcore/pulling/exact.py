@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from trimcore._solver import solver_stdout_silenced
+from trimcore._tolerances import FEASIBILITY_RTOL
 from trimcore._validate import real
 from trimcore.errors import invalid
 from trimcore.pulling.problem import PullingProblem
@@ -540,7 +541,7 @@ def _batch_total(pp: PullingProblem, m: np.ndarray, s: np.ndarray, r: np.ndarray
         g = np.maximum(sp.sum(axis=1), rp.sum(axis=1))
         pull_charged = np.broadcast_to(g[:, None], sp.shape)
         total = g + rest.sum(axis=1)
-    tol = 1e-9
+    tol = FEASIBILITY_RTOL  # the evaluator's tolerance, so enumeration agrees with evaluate
     ok = (pp.accuracy[jj, m] >= pp.min_accuracy[None, :] - tol * np.maximum(1, np.abs(pp.min_accuracy))).all(1)
     charged = pp.infer_cost[jj, m] + pp.trans_power[h] * (pull_charged + pp.trans_delay[jj, m])
     ok &= (charged <= pp.budget + tol * np.maximum(1, np.abs(pp.budget))).all(axis=1)

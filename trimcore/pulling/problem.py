@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from trimcore._persist import Stored
+from trimcore._tolerances import FEASIBILITY_RTOL
 from trimcore._validate import bool_array, float_array, index_array, real
 from trimcore.errors import invalid
 from trimcore.result import short_repr
@@ -50,8 +51,8 @@ __all__ = ["PullingProblem", "PullingEvaluation", "PULL_DELAYS", "CAPACITIES", "
 PULL_DELAYS = ("per_request", "global")
 #: ``capacity`` options (see the module docstring).
 CAPACITIES = ("per_cloudlet", "per_request")
-#: Relative tolerance of every ``<=`` / ``>=`` check of the evaluator (LP solutions sit on bounds).
-FEASIBILITY_RTOL = 1e-9
+#: Relative tolerance of every ``<=`` / ``>=`` check of the evaluator (LP solutions sit on bounds):
+#: the evaluators' tolerance of :mod:`trimcore._tolerances`.
 
 
 def _leq(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:

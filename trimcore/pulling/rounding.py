@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from trimcore._tolerances import ALGORITHM_RTOL
 from trimcore._validate import integer, make_rng
 from trimcore.errors import invalid
 from trimcore.pulling.exact import LpSolution, fallback_decision, pulling_optimal, solve_lp
@@ -144,7 +145,7 @@ def repair_decision(pp: PullingProblem, model: np.ndarray, *, ilp_time_limit: fl
             counts = np.bincount(m[reqs], minlength=pp.n_models)
             used = _memory_one(pp, counts)
             for _ in range(4 * reqs.size + 4):
-                if used <= pp.memory[i] * (1 + 1e-12):
+                if used <= pp.memory[i] * (1 + ALGORITHM_RTOL):
                     break
                 best = (0.0, 0.0, -1, -1)  # (freed, -added delay, request, model)
                 for t in reqs:
@@ -158,7 +159,7 @@ def repair_decision(pp: PullingProblem, model: np.ndarray, *, ilp_time_limit: fl
                         freed = used - _memory_one(pp, base)
                         base[k2] -= 1
                         key = (freed, -(cand[t, k2] - delay[t, m[t]]), int(t), int(k2))
-                        if freed > 1e-12 and key[:2] > best[:2]:
+                        if freed > ALGORITHM_RTOL * used and key[:2] > best[:2]:  # frees more than rounding
                             best = key
                 if best[2] < 0:
                     # no single move frees memory (each family is shared by several requests):
@@ -246,7 +247,7 @@ def _derandomized(pp: PullingProblem, lp: LpSolution) -> np.ndarray:
                     counts[i, k] += 1
                     mem = _memory_one(pp, counts[i])
                     counts[i, k] -= 1
-                    if mem > pp.memory[i] * (1 + 1e-12):
+                    if mem > pp.memory[i] * (1 + ALGORITHM_RTOL):
                         continue
                 if pp.pull_delay == "per_request":
                     val = cost[t, k]
