@@ -247,3 +247,11 @@ def test_builders_take_a_scanned_library(tmp_path):
     assert scenarios.build_library(scenarios.check_scenario(spec)["library"]).n_blocks == 5
     loading = tc.LoadingProblem.from_random_cell(lib, 10, seed=0)
     assert tc.partialloading_greedy(loading).feasible
+    from trimcore.online.builder import make_caching_instance
+    from trimcore.pulling.instances import realistic_instance
+
+    cp = make_caching_instance(2, library=lib, n_slots=20, memory_gb=1.0, seed=0)
+    assert cp.n_models == 4 and tc.simulate_caching(cp, policy="lru").feasible
+    pp = realistic_instance(8, 20, seed=0, library=lib)
+    assert pp.n_models == 4 and np.allclose(pp.shareable_size, backbone.nbytes * 1e-9)
+    assert tc.pulling_rounding(pp, seed=0).feasible

@@ -21,6 +21,7 @@ import numpy as np
 
 from trimcore._validate import integer, make_rng, real
 from trimcore.errors import invalid
+from trimcore.instance.blocks import ModelLibrary
 from trimcore.instance.topology import EUA_N_SITES, EUA_N_USERS, Topology
 from trimcore.pulling.problem import PullingProblem
 
@@ -177,7 +178,8 @@ def paper_instance(n_cloudlets: int = 100, n_requests: int = 300, n_models: int 
 def realistic_instance(n_cloudlets: int = 50, n_requests: int = 300, n_models: int = 20, n_families: int = 4,
                        seed: Any = 0, *, k_neighbours: int = 3, link_gbps: tuple[float, float] = (1.0, 10.0),
                        wan_gbps: tuple[float, float] = (0.2, 1.0), pull_delay: str = "per_request",
-                       capacity: str = "per_cloudlet", dc_source: bool = True) -> PullingProblem:
+                       capacity: str = "per_cloudlet", dc_source: bool = True,
+                       library: ModelLibrary | None = None) -> PullingProblem:
     """A realistic scenario: LLM bases + LoRA adapters over a Gbps backhaul.
 
     Cloudlets are EUA sites joined to their ``k_neighbours`` nearest sites (bandwidth
@@ -186,13 +188,21 @@ def realistic_instance(n_cloudlets: int = 50, n_requests: int = 300, n_models: i
     adapters of rank 8-64 (:func:`~trimcore.instance.zoo.llm_lora_library`); a model's
     shareable block is its base, the remaining block its adapter. GPU memory 24, 40 or 80 GB,
     alpha = 1.2 (activations). Inference ``U(0.5, 2)`` s per request, accuracy rising with rank.
+
+    ``library`` replaces the zoo's models by any :class:`~trimcore.instance.blocks.ModelLibrary`
+    (e.g. one scanned from weight files by :meth:`ModelLibrary.from_weights`): ``n_models`` and
+    ``n_families`` are then the library's, a model's shareable block is the size of its blocks
+    that another model also holds, its remaining block the rest, and the accuracy rises with the
+    size of the remaining block as it does with the adapter's rank.
     """
     from trimcore.instance.zoo import llm_lora_library
 
     n = integer("n_cloudlets", n_cloudlets, 2)
     j = integer("n_requests", n_requests, 0)
-    k = integer("n_models", n_models, 1)
-    f = integer("n_families", n_families, 1, k)
+    if library is not None and not isinstance(library, ModelLibrary):
+        raise invalid("library", "a ModelLibrary or None", type(library).__name__)
+    k = library.n_models if library is not None else integer("n_models", n_models, 1)
+    f = library.n_families if library is not None else integer("n_families", n_families, 1, k)
     kn = integer("k_neighbours", k_neighbours, 1, n - 1)
     rng = make_rng(seed)
     site_xy, user_xy = _sites(n, max(j, 1), rng)
@@ -206,16 +216,25 @@ def realistic_instance(n_cloudlets: int = 50, n_requests: int = 300, n_models: i
     pd = shortest_path_delay(n + 1, edges, 8.0 / bw)
     if not np.isfinite(pd).all():  # a kNN graph can split into components; the DC links join them
         raise invalid("k_neighbours", "a connected backhaul", "a disconnected graph")
-    ranks = rng.choice([8, 16, 32, 64], k)
-    lib = llm_lora_library(k, f, rank=[int(r) for r in ranks], seed=rng)
     gb = 1e-9
-    base_of = lib.indices[lib.indptr[:-1]]
-    adapter_of = lib.indices[lib.indptr[:-1] + 1]
-    share = lib.block_sizes[base_of] * gb
-    size = share + lib.block_sizes[adapter_of] * gb
+    if library is None:
+        ranks = rng.choice([8, 16, 32, 64], k)
+        lib = llm_lora_library(k, f, rank=[int(r) for r in ranks], seed=rng)
+        base_of = lib.indices[lib.indptr[:-1]]
+        adapter_of = lib.indices[lib.indptr[:-1] + 1]
+        share = lib.block_sizes[base_of] * gb
+        adapter_gb = lib.block_sizes[adapter_of] * gb
+    else:
+        lib = library
+        shared = lib.block_model_count > 1
+        share = np.array([lib.block_sizes[b[shared[b]]].sum() for b in map(lib.blocks_of, range(k))]) * gb
+        adapter_gb = lib.model_sizes * gb - share
+    size = share + adapter_gb
     family = lib.model_family
-    adapter_gb = lib.block_sizes[adapter_of] * gb
-    rank_of = 8.0 * adapter_gb / adapter_gb.min()  # adapter size is linear in the rank
+    positive = adapter_gb[adapter_gb > 0]
+    # adapter size is linear in the rank; a model without private bytes counts as the smallest rank
+    rank_of = 8.0 * np.maximum(adapter_gb, positive.min() if positive.size else 1.0) / (
+        positive.min() if positive.size else 1.0)
     cached = np.zeros((n, k), bool)
     for m in range(k):
         cached[rng.choice(n, int(rng.integers(1, max(2, n // 10))), replace=False), m] = True
