@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "trimcore/portable.hpp"
 #include "trimcore/array_view.hpp"
 
 namespace trimcore {
@@ -20,7 +21,7 @@ inline double weighted_popcount(const Word* words, std::size_t n_words, const do
   for (std::size_t w = 0; w < n_words; ++w) {
     Word bits = words[w];
     while (bits) {
-      const int b = __builtin_ctzll(bits);
+      const int b = ctz64(bits);
       total += weights[w * 64 + static_cast<std::size_t>(b)];
       bits &= bits - 1;
     }
@@ -36,7 +37,7 @@ inline double weighted_difference(const Word* add, const Word* have, std::size_t
   for (std::size_t w = 0; w < n_words; ++w) {
     Word bits = add[w] & ~have[w];
     while (bits) {
-      const int b = __builtin_ctzll(bits);
+      const int b = ctz64(bits);
       total += weights[w * 64 + static_cast<std::size_t>(b)];
       bits &= bits - 1;
     }

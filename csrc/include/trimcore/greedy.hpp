@@ -19,6 +19,7 @@
 #include <queue>
 #include <vector>
 
+#include "trimcore/portable.hpp"
 #include "trimcore/array_view.hpp"
 #include "trimcore/bitset.hpp"
 #include "trimcore/coverage.hpp"
@@ -125,7 +126,7 @@ class UnionStorageBudget {
       for (std::size_t w = 0; w < bits_.cols; ++w) {
         Word fresh = bits_(i, w) & ~have[w];
         while (fresh) {
-          const std::size_t j = w * 64 + static_cast<std::size_t>(__builtin_ctzll(fresh));
+          const std::size_t j = w * 64 + static_cast<std::size_t>(ctz64(fresh));
           fresh &= fresh - 1;
           for (std::int64_t t = block_ptr_[j]; t < block_ptr_[j + 1]; ++t) {
             const auto q = static_cast<std::size_t>(block_models_[t]);

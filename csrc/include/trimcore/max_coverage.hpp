@@ -56,6 +56,7 @@
 #include <sys/mman.h>
 #endif
 
+#include "trimcore/portable.hpp"
 #include "trimcore/greedy.hpp"
 
 namespace trimcore {
@@ -70,19 +71,11 @@ namespace detail {
 
 template <class T>
 inline void prefetch(const T* p) {
-#if defined(__GNUC__)
-  __builtin_prefetch(p);
-#else
-  (void)p;
-#endif
+  trimcore::prefetch_read(p);
 }
 template <class T>
 inline void prefetch_write(T* p) {
-#if defined(__GNUC__)
-  __builtin_prefetch(p, 1);
-#else
-  (void)p;
-#endif
+  trimcore::prefetch_write(p);
 }
 
 // Bounds of n_threads set ranges with about equal entry counts: range k is [split[k], split[k + 1]).

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "trimcore/portable.hpp"
 #include "trimcore/array_view.hpp"
 
 namespace trimcore {
@@ -350,13 +351,7 @@ class Cache {
   std::uint64_t rng_ = 0;
   std::int64_t n_seen_ = 0, last_slot_seen_ = std::numeric_limits<std::int64_t>::min(), first_slot_ = 0;
 
-  static void hint(const void* p) {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(p);
-#else
-    (void)p;
-#endif
-  }
+  static void hint(const void* p) { prefetch_read(p); }
   Pair& pair(std::size_t s, std::size_t m) { return pair_[s * static_cast<std::size_t>(in_.n_models) + m]; }
   const Pair& pair(std::size_t s, std::size_t m) const {
     return pair_[s * static_cast<std::size_t>(in_.n_models) + m];
