@@ -1,0 +1,115 @@
+"""City scale (issue #15): the fast paths decide exactly as the paths they replaced.
+
+* Per-server gains read the problem's validated coverage view (validated once per problem and
+  tier), and the bound takes every server's gains from one call: the values are, to the bit,
+  those of the per-call-validated binding and of the per-server formula the bound used before.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import problems, random_placement, random_problem
+
+from trimcore._numeric import fractional_knapsack
+from trimcore._tolerances import BOUND_RTOL
+from trimcore.errors import InstanceError
+from trimcore.kernels import kernel, kernel_tiers
+from trimcore.placement.bounds import covered_requests, submodular_bound
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+GAIN_TIERS = kernel_tiers("placement.all_server_gains")
+
+
+def _covered(problem, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.random((problem.n_models, problem.n_users)) < 0.3).astype(np.uint8)
+
+
+def _old_bound(problem, placement: np.ndarray) -> float:
+    """The submodular bound as it was computed before issue #15: one raw, validated call per server."""
+    from trimcore import _core
+
+    x = problem.check_placement(placement)
+    covered = covered_requests(problem, x)
+    lib = problem.library
+    rows = np.repeat(np.arange(lib.n_models), np.diff(lib.indptr))
+    extra = 0.0
+    for m in range(problem.n_servers):
+        gains = _core.server_gains(m, problem.pair_ptr, problem.pair_len, problem.pair_users,
+                                   problem.popularity_by_model, covered)
+        positive = gains > 0.0
+        if not positive.any():
+            continue
+        sharers = np.bincount(lib.indices[positive[rows]], minlength=lib.n_blocks)
+        share = np.zeros(lib.n_blocks)
+        np.divide(lib.block_sizes, sharers, out=share, where=sharers > 0)
+        weights = np.add.reduceat(share[lib.indices], lib.indptr[:-1])[positive]
+        extra += fractional_knapsack(gains[positive], weights, float(problem.capacity[m]))
+    base = problem.hit_weight(x, backend="cpp")
+    return min(1.0, (base + extra) / problem.total_popularity * (1.0 + BOUND_RTOL))
+
+
+@pytest.mark.skipif("cpp" not in GAIN_TIERS, reason="needs the compiled extension")
+@SETTINGS
+@given(problem=problems(max_servers=6), seed=st.integers(0, 2**31 - 1))
+def test_indexed_gains_equal_the_validated_binding(problem, seed):
+    from trimcore import _core
+
+    covered = _covered(problem, seed)
+    index = problem.coverage_view("cpp")
+    raw = np.array([_core.server_gains(m, problem.pair_ptr, problem.pair_len, problem.pair_users,
+                                       problem.popularity_by_model, covered) for m in range(problem.n_servers)])
+    per_server = np.array([kernel("placement.server_gains", "cpp")(m, index, problem.popularity_by_model, covered)
+                           for m in range(problem.n_servers)])
+    assert np.array_equal(per_server, raw)
+    assert np.array_equal(kernel("placement.all_server_gains", "cpp")(index, problem.popularity_by_model, covered), raw)
+
+
+@pytest.mark.skipif("cpp" not in GAIN_TIERS, reason="needs the compiled extension")
+@SETTINGS
+@given(problem=problems(max_servers=6), seed=st.integers(0, 2**31 - 1))
+def test_bound_is_the_one_computed_before_on_every_tier(problem, seed):
+    x = random_placement(problem, seed)
+    before = _old_bound(problem, x)
+    for tier in GAIN_TIERS:
+        assert submodular_bound(problem, x, backend=tier) == before, tier
+
+
+@pytest.mark.skipif("cpp" not in GAIN_TIERS, reason="needs the compiled extension")
+def test_indexed_gains_refuse_bad_input_naming_the_field():
+    from trimcore import _core
+
+    problem = random_problem(3, 3, 5, 4, 6, True)
+    index = problem.coverage_view("cpp")
+    pop, covered = problem.popularity_by_model, _covered(problem, 0)
+    for server in (-1, 3, 2**40):
+        with pytest.raises(InstanceError, match="server"):
+            _core.server_gains_indexed(server, index, pop, covered)
+    for bad in (pop[:, :-1].copy(), pop.astype(np.float32), np.asfortranarray(pop), pop.ravel(), [[0.0]]):
+        with pytest.raises(InstanceError, match="popularity_by_model"):
+            _core.server_gains_indexed(0, index, bad, covered)
+        with pytest.raises(InstanceError, match="popularity_by_model"):
+            _core.all_server_gains_indexed(index, bad, covered)
+    for bad in (covered[:-1].copy(), covered.astype(bool), covered.astype(np.int64), covered.T):
+        with pytest.raises(InstanceError, match="covered"):
+            _core.server_gains_indexed(0, index, pop, bad)
+        with pytest.raises(InstanceError, match="covered"):
+            _core.all_server_gains_indexed(index, pop, bad)
+    with pytest.raises(TypeError):  # not an index: pybind11 refuses the argument, nothing is read
+        _core.all_server_gains_indexed((problem.pair_ptr, problem.pair_len, problem.pair_users), pop, covered)
+
+
+def test_every_tier_of_the_gains_reads_the_view_it_keeps():
+    problem = random_problem(5, 4, 6, 5, 8, False)
+    covered = _covered(problem, 1)
+    expected = kernel("placement.all_server_gains", "reference")(problem.coverage_view("reference"),
+                                                                 problem.popularity_by_model, covered)
+    assert expected.shape == (problem.n_servers, problem.n_models) and expected.any()
+    for tier in GAIN_TIERS:
+        view = problem.coverage_view(tier)
+        assert problem.coverage_view(tier) is view  # kept, not rebuilt
+        got = kernel("placement.all_server_gains", tier)(view, problem.popularity_by_model, covered)
+        assert np.array_equal(got, expected), tier
