@@ -113,3 +113,31 @@ def test_every_tier_of_the_gains_reads_the_view_it_keeps():
         assert problem.coverage_view(tier) is view  # kept, not rebuilt
         got = kernel("placement.all_server_gains", tier)(view, problem.popularity_by_model, covered)
         assert np.array_equal(got, expected), tier
+
+
+# ------------------------------------------------------------------------------------- DP-EDF
+def test_the_predecessor_table_is_the_narrowest_signed_type_holding_every_state():
+    from trimcore.kernels.loading.reference import edf_pred_dtype
+
+    assert [edf_pred_dtype(n) for n in (1, 127, 128, 32767, 32768, 2**31 - 1, 2**31)] == \
+        [np.int8, np.int8, np.int16, np.int16, np.int32, np.int32, np.int64]
+
+
+@pytest.mark.skipif("numba" not in kernel_tiers("loading.edf_dp"), reason="needs Numba")
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), n_users=st.integers(1, 40), n_models=st.sampled_from([1, 3, 20, 130]))
+def test_dp_edf_with_the_compact_table_serves_whom_the_int64_table_served(seed, n_users, n_models):
+    """The table's width is all that changed: both tiers serve exactly whom the old int64 table served."""
+    from trimcore.experiments.scenarios import make_loading_instance
+    from trimcore.kernels.loading import jit
+    from trimcore.loading.dp import _served_cap, edf_order
+
+    lp = make_loading_instance(n_users, n_models, min(n_models, 3), seed=seed)
+    users = edf_order(lp, np.flatnonzero(lp.schedulable))
+    switch = lp.switch_matrix("reference")
+    args = (lp.user_model[users].astype(np.int64), lp.infer_time[users], lp.deadline_limit[users], switch,
+            lp.start_state(), _served_cap(lp, users))
+    wide = np.full((users.size, args[5] + 1), -1, dtype=np.int64)
+    before = jit._edf_dp(*args, wide)
+    for tier in ("numba", "reference"):
+        assert np.array_equal(kernel("loading.edf_dp", tier)(*args), before), tier
