@@ -185,7 +185,7 @@ def loading_edf_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray,
                    start_state: int, cap: int) -> np.ndarray:
     """See :func:`trimcore.kernels.loading.reference.loading_edf_dp`."""
     # the predecessor table in the narrowest type that holds the states (reference.edf_pred_dtype)
-    pred = np.full((seq_models.shape[0], int(cap) + 1), -1, dtype=edf_pred_dtype(switch.shape[0]))
+    pred: np.ndarray = np.full((seq_models.shape[0], int(cap) + 1), -1, dtype=edf_pred_dtype(switch.shape[0]))
     return _edf_dp(np.ascontiguousarray(seq_models, dtype=np.int64), infer, limit, switch, int(start_state),
                    int(cap), pred)
 

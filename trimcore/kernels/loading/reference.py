@@ -124,7 +124,7 @@ def loading_minplus(h_left: np.ndarray, h_right: np.ndarray, cap: float) -> tupl
     return out[:length].copy(), choice[:length].copy()
 
 
-def edf_pred_dtype(n_states: int) -> type:
+def edf_pred_dtype(n_states: int) -> type[np.signedinteger]:
     """The narrowest signed integer type that holds every state id and the -1 of "no predecessor".
 
     The predecessor table has K x (cap + 1) entries, so its width is the DP-EDF's memory: int8 for
@@ -167,7 +167,7 @@ def loading_edf_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray,
     n_states = switch.shape[0]
     f = np.full((cap + 1, n_states), np.inf)
     f[0, start_state] = 0.0
-    pred = np.full((k_users, cap + 1), -1, dtype=edf_pred_dtype(n_states))
+    pred: np.ndarray = np.full((k_users, cap + 1), -1, dtype=edf_pred_dtype(n_states))
     for k in range(k_users):
         q = int(seq_models[k])
         step = switch[:, q] + infer[k]
