@@ -141,3 +141,43 @@ def test_dp_edf_with_the_compact_table_serves_whom_the_int64_table_served(seed, 
     before = jit._edf_dp(*args, wide)
     for tier in ("numba", "reference"):
         assert np.array_equal(kernel("loading.edf_dp", tier)(*args), before), tier
+
+
+# ------------------------------------------------------------------------------- compact build
+def _old_compact_arrays(problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``from_library``'s coverage arrays before issue #15: every user of every server, M x K temporaries."""
+    smax = problem.max_size
+    order = np.argsort(-smax, axis=1, kind="stable")
+    sorted_desc = np.take_along_axis(smax, order, axis=1)
+    sizes = problem.library.model_sizes
+    pair_len = np.array([np.searchsorted(-sorted_desc[m], -sizes, side="right") for m in range(smax.shape[0])],
+                        dtype=np.int64).reshape(-1)
+    pair_ptr = np.repeat(np.arange(smax.shape[0], dtype=np.int64) * smax.shape[1], problem.n_models)
+    return pair_ptr, pair_len, order.astype(np.int32).reshape(-1)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), n_servers=st.integers(1, 6), n_users=st.integers(1, 12),
+       n_models=st.integers(1, 8), unreachable=st.floats(0.0, 1.0))
+def test_the_compact_build_keeps_every_pair_and_every_decision(seed, n_servers, n_users, n_models, unreachable):
+    import trimcore as tc
+    from trimcore.placement.problem import PlacementProblem
+
+    rng = np.random.default_rng(seed)
+    problem = random_problem(seed, n_servers, n_users, n_models, 10, True)
+    # many users out of everybody's reach (max_size 0 or below the smallest model), ties in max_size
+    smax = rng.choice([0.0, 0.5, float(problem.library.model_sizes.min()), 3.0, 8.0, 20.0, np.inf],
+                      (n_servers, n_users))
+    smax[rng.random(smax.shape) < unreachable] = 0.0
+    problem = PlacementProblem.from_library(problem.library, problem.capacity, problem.popularity_by_model.T, smax)
+    ptr, length, users = _old_compact_arrays(problem)
+    assert np.array_equal(problem.pair_len, length)
+    assert problem.pair_users.size <= users.size
+    for p in range(ptr.size):
+        assert np.array_equal(problem.users_of(*divmod(p, problem.n_models)), users[ptr[p]:ptr[p] + length[p]])
+    old = PlacementProblem._frozen(problem.library, problem.capacity, problem.popularity_by_model, ptr, length,
+                                   users, problem.max_size)
+    for algorithm in (tc.trimcaching_gen, tc.independent_caching):
+        a, b = algorithm(problem), algorithm(old)
+        assert np.array_equal(a.placement, b.placement) and a.hit_ratio == b.hit_ratio
+        assert a.upper_bound == b.upper_bound
