@@ -181,3 +181,25 @@ def test_the_compact_build_keeps_every_pair_and_every_decision(seed, n_servers, 
         a, b = algorithm(problem), algorithm(old)
         assert np.array_equal(a.placement, b.placement) and a.hit_ratio == b.hit_ratio
         assert a.upper_bound == b.upper_bound
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), n_servers=st.integers(1, 8), reach=st.floats(0.5, 9.0))
+def test_the_scenario_generator_partitions_to_the_value_the_full_sort_gave(seed, n_servers, reach):
+    """``large_placement_instance`` takes its reach-th largest rate by a partition; with the full sort
+    it used before (``sort(a)[M - r]`` is ``sort(a)[::-1][r - 1]``) it builds the very same problem."""
+    import types
+
+    from trimcore.experiments import scenarios
+
+    new = scenarios.large_placement_instance(n_servers, 30, 6, seed=seed, reach_servers=reach, n_families=2)
+    sorting = types.SimpleNamespace(**{k: getattr(np, k) for k in dir(np) if not k.startswith("__")})
+    sorting.partition = lambda a, kth, axis: np.sort(a, axis=axis)
+    saved = scenarios.np
+    try:
+        scenarios.np = sorting
+        old = scenarios.large_placement_instance(n_servers, 30, 6, seed=seed, reach_servers=reach, n_families=2)
+    finally:
+        scenarios.np = saved
+    assert np.array_equal(new.max_size, old.max_size)
+    assert np.array_equal(new.pair_len, old.pair_len) and np.array_equal(new.pair_users, old.pair_users)
