@@ -203,3 +203,27 @@ def test_the_scenario_generator_partitions_to_the_value_the_full_sort_gave(seed,
         scenarios.np = saved
     assert np.array_equal(new.max_size, old.max_size)
     assert np.array_equal(new.pair_len, old.pair_len) and np.array_equal(new.pair_users, old.pair_users)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), n_servers=st.integers(1, 11), n_users=st.integers(1, 9),
+       block=st.integers(1, 4), per_server_power=st.booleans())
+def test_downlink_rates_by_server_blocks_are_the_whole_matrix_computation(seed, n_servers, n_users, block,
+                                                                          per_server_power):
+    from trimcore.instance import radio, topology
+
+    rng = np.random.default_rng(seed)
+    topo = topology.Topology.uniform(n_servers, n_users, 500.0, 300.0, seed=seed)
+    power = rng.choice([-np.inf, 10.0, 30.0, 43.0], n_servers) if per_server_power else 30.0
+    p_dbm = np.broadcast_to(np.asarray(power, dtype=float), (n_servers,))
+    gain = radio.channel_gain(topo.distances(), min_distance_m=1.0)  # the pre-#15 whole-matrix formula
+    before = np.asarray(radio.shannon_rate(20e6, radio.snr_bandwidth(
+        np.asarray(radio.dbm_to_watt(p_dbm))[:, None], gain, radio.noise_psd_w_per_hz(-174.0))), dtype=np.float64)
+    saved = topology.RATE_BLOCK
+    try:
+        topology.RATE_BLOCK = block
+        got = topology.downlink_rates(topo, tx_power_dbm=power, bandwidth_hz=20e6, noise_dbm_per_hz=-174.0)
+    finally:
+        topology.RATE_BLOCK = saved
+    assert got.shape == (n_servers, n_users) and got.dtype == np.float64
+    assert np.array_equal(got, before.reshape(n_servers, n_users))
