@@ -4,6 +4,9 @@ Each ``timeraw_`` sample runs in a fresh interpreter. ``NUMBA_CACHE_DIR`` is set
 (untimed) timeit setup, before Numba is imported:
 
 * ``timeraw_import_trimcore`` -- the import alone;
+* ``timeraw_first_cpp_call`` -- the first C++ calls of ``hit_ratio`` and ``storage_used`` after the
+  import (the import and the problem are untimed setup): what resolving ``backend="auto"`` and
+  loading the C++ tier cost (issue #15 target: <= 30 ms);
 * ``timeraw_import_compile_cold`` -- import plus the first numba-backend call of ``hit_ratio`` and
   ``storage_used`` with an *empty* cache dir (a new temporary directory per sample), so the
   kernels are really compiled;
@@ -35,6 +38,19 @@ p = trimcore.PlacementProblem.from_arrays([1.0, 2.0, 3.0], [[0, 1], [0, 2]], [4.
 x = np.ones((1, 2), dtype=bool)
 p.hit_ratio(x, backend="numba")
 p.storage_used(x, backend="numba")
+"""
+
+# the first C++ kernel calls after ``import trimcore`` (issue #15: <= 30 ms); the import is untimed setup
+_FIRST_CPP_SETUP = """
+import numpy as np
+import trimcore
+p = trimcore.PlacementProblem.from_arrays([1.0, 2.0, 3.0], [[0, 1], [0, 2]], [4.0],
+                                          np.ones((1, 2, 2), dtype=bool), np.ones((2, 2)))
+x = np.ones((1, 2), dtype=bool)
+"""
+_FIRST_CPP_CALL = """
+p.hit_ratio(x)
+p.storage_used(x)
 """
 
 _SET_PATH = """
@@ -84,6 +100,10 @@ class ImportCompile:
 
     def timeraw_import_trimcore(self):
         return "import trimcore", self.path_setup + _FRESH_CACHE
+
+    def timeraw_first_cpp_call(self):
+        """Issue #15: the first ``backend="auto"`` (C++) evaluator calls after the import, import not timed."""
+        return _FIRST_CPP_CALL, self.path_setup + _FRESH_CACHE + _FIRST_CPP_SETUP
 
     def timeraw_import_compile_cold(self):
         return _COMPILE, self.path_setup + _FRESH_CACHE

@@ -96,11 +96,16 @@ class Greedy(_Scheduler):
 
 
 class DPEDF(_Scheduler):
-    """DP-EDF (O(K^2 I) tables)."""
+    """DP-EDF (O(K^2 I) time; the K x cap predecessor table in the narrowest integer type, issue #15)."""
 
-    params = ([100, 1_000], BACKENDS)
+    params = ([100, 1_000, 10_000], BACKENDS)
     run = staticmethod(partialloading_dp_edf)
     time_dp_edf = peakmem_dp_edf = _Scheduler.call
+
+    def setup(self, cache, n_users, backend):
+        if n_users >= 10_000 and backend == "reference":
+            raise NotImplementedError("the NumPy reference DP-EDF takes minutes at K=10,000")
+        super().setup(cache, n_users, backend)
 
 
 class Evaluate:

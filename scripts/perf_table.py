@@ -317,6 +317,15 @@ def _quality(b):
     return None, "; ".join(parts)
 
 
+CITY_RATIO = "bench_scale.GenBound.track_default_over_unbounded"
+FIRST_CPP = "bench_import.ImportCompile.timeraw_first_cpp_call"
+
+
+def _city_ratio(b):
+    ratio = _get(b, CITY_RATIO, "default")
+    return ratio <= 1.5, f"{ratio:.2f}x"
+
+
 TARGETS = [
     Target("#2 hit_ratio: C++ >= 20x faster than the NumPy reference (M=100, K=10,000, I=1,000)",
            (EVAL + "time_hit_ratio",), _speedup("time_hit_ratio", 20)),
@@ -351,6 +360,10 @@ TARGETS = [
            "one streaming pass (C++, 1 thread)", STREAMING, _coverage_ratio(1)),
     Target("#5 the same, kernel on 2 threads (first pass and index build), against the 1-thread pass", STREAMING,
            _coverage_ratio(2)),
+    Target("#15 the default trimcaching_gen call (submodular bound) within 1.5x of Gen with bound=None, "
+           "M=3,200, K=10,000, I=1,000 (both timed in one process)", (CITY_RATIO,), _city_ratio),
+    Target("#15 first C++ kernel calls after import trimcore (hit_ratio + storage_used): <= 30 ms",
+           (FIRST_CPP,), _at_most_seconds(FIRST_CPP, (), 0.030)),
 ]
 
 

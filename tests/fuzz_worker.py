@@ -108,6 +108,10 @@ def core_binding(case: dict) -> None:
         index = fn(*case["args"])
         placement, weight = case["then"]
         _core.hit_weight_indexed(placement, index, weight)
+        covered = np.zeros(weight.shape, dtype=np.uint8)  # gains read the same accepted index
+        _core.all_server_gains_indexed(index, weight, covered)
+        if index_servers := placement.shape[0]:
+            _core.server_gains_indexed(index_servers - 1, index, weight, covered)
         return
     fn(*case["args"], **case.get("kwargs", {}))
 

@@ -68,3 +68,30 @@ def test_a_cpp_only_call_imports_no_other_tier(monkeypatch):
         assert kernels._table.cache_info().currsize == 1  # only coverage/native was looked at
     finally:
         kernels._table.cache_clear()
+
+
+def test_a_cpp_call_imports_neither_numba_nor_the_other_tiers():
+    """Issue #15: ``backend="auto"`` stops at the first tier with every kernel, so the first C++ calls
+    after ``import trimcore`` load no Numba, no SciPy and no other tier (what cost 170 ms)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import trimcore
+
+    if "cpp" not in kernel_tiers("placement.hit_weight"):
+        pytest.skip("needs the compiled extension")
+    code = (
+        "import sys, numpy as np, trimcore as tc\n"
+        "p = tc.PlacementProblem.from_arrays([1.0, 2.0], [[0], [0, 1]], [3.0], np.ones((1, 2, 2), bool),\n"
+        "                                    np.ones((2, 2)))\n"
+        "x = np.ones((1, 2), bool)\n"
+        "before = set(sys.modules)\n"
+        "p.hit_ratio(x); p.storage_used(x); tc.trimcaching_gen(p)\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.startswith(('numba', 'scipy'))\n"
+        "             or m.startswith('trimcore.kernels.') and m.endswith(('.jit', '.reference'))))\n")
+    root = str(Path(trimcore.__file__).resolve().parent.parent)
+    out = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {root!r})\n" + code],
+                         capture_output=True, text=True, check=True, env={**os.environ, "TRIMCORE_BACKEND": ""})
+    assert out.stdout.strip() == "[]", out.stdout

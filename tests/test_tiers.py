@@ -56,10 +56,24 @@ def _greedy(tier: str, seed: int) -> Any:
         p.capacity, block_ptr, block_models, _candidates(p), covered, rule, bool(seed % 3), GREEDY_RTOL)
 
 
+def _view(p: Any, tier: str) -> Any:
+    return kernel("placement.coverage_view", tier)(p.pair_ptr, p.pair_len, p.pair_users, p.n_servers, p.n_users,
+                                                   p.n_models)
+
+
 def _server_gains(tier: str, seed: int) -> Any:
     p, _, covered = _placement(seed)
-    return kernel("placement.server_gains", tier)(seed % p.n_servers, p.pair_ptr, p.pair_len, p.pair_users,
-                                                  p.popularity_by_model, covered)
+    return kernel("placement.server_gains", tier)(seed % p.n_servers, _view(p, tier), p.popularity_by_model, covered)
+
+
+def _all_server_gains(tier: str, seed: int) -> Any:
+    p, _, covered = _placement(seed)
+    gains = kernel("placement.all_server_gains", tier)(_view(p, tier), p.popularity_by_model, covered)
+    # the one call is also the per-server calls, row by row, to the bit
+    per_server = kernel("placement.server_gains", tier)
+    assert np.array_equal(gains, [per_server(m, _view(p, tier), p.popularity_by_model, covered)
+                                  for m in range(p.n_servers)])
+    return gains
 
 
 def _knapsack(seed: int):
@@ -165,6 +179,7 @@ CASES: dict[str, Case] = {
     "placement.hit_weight": _hit_weight,
     "placement.greedy_placement": _greedy,
     "placement.server_gains": _server_gains,
+    "placement.all_server_gains": _all_server_gains,
     "knapsack.knapsack_fptas": _fptas,
     "knapsack.knapsack_grid": _grid,
     "coverage.max_coverage": _max_coverage,

@@ -36,6 +36,15 @@ class CoverageIndex:
 def hit_weight_indexed(
     placement: npt.NDArray[np.bool_], index: CoverageIndex, popularity_by_model: npt.NDArray[np.float64]
 ) -> float: ...
+def server_gains_indexed(
+    server: int,
+    index: CoverageIndex,
+    popularity_by_model: npt.NDArray[np.float64],
+    covered: npt.NDArray[np.uint8],
+) -> npt.NDArray[np.float64]: ...
+def all_server_gains_indexed(
+    index: CoverageIndex, popularity_by_model: npt.NDArray[np.float64], covered: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.float64]: ...
 def greedy_placement(
     pair_ptr: npt.NDArray[np.int64],
     pair_len: npt.NDArray[np.int64],

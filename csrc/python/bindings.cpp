@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "trimcore/bitset.hpp"
@@ -163,6 +164,47 @@ double hit_weight_indexed(const py::handle& placement_o, const CoverageIndex& in
   const trimcore::PairCoverage cov = index.view();
   py::gil_scoped_release release;
   return trimcore::hit_weight(place_v, cov, weight_v);
+}
+
+// Popularity float64[I, K] and covered uint8[I, K] checked against a validated index (the
+// index itself is not checked again: that is what makes per-server calls O(I + their pairs)).
+std::pair<py::array, py::array> gain_inputs(const CoverageIndex& index, const py::handle& weight_o,
+                                            const py::handle& covered_o) {
+  const std::vector<py::ssize_t> shape = {static_cast<py::ssize_t>(index.n_models),
+                                          static_cast<py::ssize_t>(index.n_users)};
+  return {checked<double>(weight_o, "popularity_by_model", shape), checked<std::uint8_t>(covered_o, "covered", shape)};
+}
+
+py::array_t<double> server_gains_indexed(std::int64_t server, const CoverageIndex& index, const py::handle& weight_o,
+                                         const py::handle& covered_o) {
+  const auto [weight, covered] = gain_inputs(index, weight_o, covered_o);
+  if (server < 0 || static_cast<std::size_t>(server) >= index.n_servers)
+    fail("server: expected an index in [0, " + std::to_string(index.n_servers) + "), got " + std::to_string(server));
+  py::array_t<double> out(static_cast<py::ssize_t>(index.n_models));
+  double* out_p = out.mutable_data();
+  const trimcore::PairCoverage cov = index.view();
+  View2<const double> weight_v{ptr<double>(weight), index.n_models, index.n_users};
+  const std::uint8_t* c = ptr<std::uint8_t>(covered);
+  {
+    py::gil_scoped_release release;
+    trimcore::server_gains(cov, static_cast<std::size_t>(server), weight_v, c, out_p);
+  }
+  return out;
+}
+
+py::array_t<double> all_server_gains_indexed(const CoverageIndex& index, const py::handle& weight_o,
+                                             const py::handle& covered_o) {
+  const auto [weight, covered] = gain_inputs(index, weight_o, covered_o);
+  py::array_t<double> out({static_cast<py::ssize_t>(index.n_servers), static_cast<py::ssize_t>(index.n_models)});
+  double* out_p = out.mutable_data();
+  const trimcore::PairCoverage cov = index.view();
+  View2<const double> weight_v{ptr<double>(weight), index.n_models, index.n_users};
+  const std::uint8_t* c = ptr<std::uint8_t>(covered);
+  {
+    py::gil_scoped_release release;
+    trimcore::all_server_gains(cov, weight_v, c, out_p);
+  }
+  return out;
 }
 
 double hit_weight(const py::handle& placement_o, const py::handle& ptr_o, const py::handle& len_o,
@@ -436,6 +478,11 @@ PYBIND11_MODULE(_core, m) {
            py::arg("n_servers"), py::arg("n_users"), py::arg("n_models"));
   m.def("hit_weight_indexed", &hit_weight_indexed, py::arg("placement"), py::arg("index"),
         py::arg("popularity_by_model"), "hit_weight over a validated CoverageIndex.");
+  m.def("server_gains_indexed", &server_gains_indexed, py::arg("server"), py::arg("index"),
+        py::arg("popularity_by_model"), py::arg("covered"), "server_gains over a validated CoverageIndex.");
+  m.def("all_server_gains_indexed", &all_server_gains_indexed, py::arg("index"), py::arg("popularity_by_model"),
+        py::arg("covered"), "Marginal gain of every model on every server over a validated CoverageIndex, "
+        "float64[M, I].");
   m.def("greedy_placement", &greedy_placement, py::arg("pair_ptr"), py::arg("pair_len"), py::arg("pair_users"),
         py::arg("popularity_by_model"), py::arg("model_bits"), py::arg("block_sizes"), py::arg("capacity"),
         py::arg("block_ptr"), py::arg("block_models"), py::arg("candidates"), py::arg("covered"), py::arg("rule"),

@@ -118,6 +118,13 @@ void coverage() {
     CHECK(trimcore::hit_weight({place, 2, 1}, cov, {weight, 1, 3}) == 7.0);
     const std::uint8_t one[] = {0, 1};
     CHECK(trimcore::hit_weight({one, 2, 1}, cov, {weight, 1, 3}) == 4.0);
+    // gains skip covered requests; all servers in one pass equal the per-server calls
+    const std::uint8_t covered[] = {0, 1, 0};
+    double gains[2] = {-1, -1}, each = -1;
+    trimcore::all_server_gains(cov, {weight, 1, 3}, covered, gains);
+    CHECK(gains[0] == 1.0 && gains[1] == 4.0);
+    trimcore::server_gains(cov, 1, {weight, 1, 3}, covered, &each);
+    CHECK(each == gains[1]);
   }
   const std::int64_t big = std::int64_t{1} << 62;
   {  // ptr + len overflows int64: the old `ptr + len > size` test passed it

@@ -275,9 +275,9 @@ class Topology(Stored):
         """Number of users K."""
         return self.user_xy.shape[0]
 
-    def distances(self) -> np.ndarray:
-        """Euclidean server-user distances in metres, float64[M, K]."""
-        d = self.server_xy[:, None, :] - self.user_xy[None, :, :]
+    def distances(self, servers: slice = slice(None)) -> np.ndarray:
+        """Euclidean server-user distances in metres, float64[M, K] (the rows of ``servers`` only)."""
+        d = self.server_xy[servers, None, :] - self.user_xy[None, :, :]
         return np.hypot(d[..., 0], d[..., 1])
 
     def random_walk(self, speed_mps: float, slot_s: float, n_slots: int, seed: Any = None) -> np.ndarray:
@@ -337,6 +337,10 @@ def _subset(name: str, n: int | None, available: int, rng: np.random.Generator) 
 
 
 # ---------------------------------------------------------------------------------------- eligibility
+#: Servers per block of :func:`downlink_rates` (bounds its temporaries to RATE_BLOCK x K).
+RATE_BLOCK = 256
+
+
 def downlink_rates(
     topology: Topology,
     *,
@@ -369,10 +373,16 @@ def downlink_rates(
         raise invalid("tx_power_dbm", f"a scalar or shape ({topology.n_servers},)", f"shape {p_dbm.shape}")
     if (p_dbm == np.inf).any():
         raise invalid("tx_power_dbm", "finite values (or -inf for a silent server)", "+inf")
-    gain = radio.channel_gain(topology.distances(), min_distance_m=min_distance_m)
-    alpha = radio.snr_bandwidth(np.asarray(radio.dbm_to_watt(p_dbm))[:, None], gain,
-                                radio.noise_psd_w_per_hz(noise_dbm_per_hz))
-    return np.asarray(radio.shannon_rate(b, alpha), dtype=np.float64)
+    power = np.asarray(radio.dbm_to_watt(p_dbm))[:, None]
+    noise = radio.noise_psd_w_per_hz(noise_dbm_per_hz)
+    out = np.empty((topology.n_servers, topology.n_users))
+    # a block of servers at a time: the temporaries (coordinate differences, gains, SNRs) are then
+    # RATE_BLOCK x K, not M x K each; every operation is elementwise, so the values are the same
+    for lo in range(0, topology.n_servers, RATE_BLOCK):
+        rows = slice(lo, min(lo + RATE_BLOCK, topology.n_servers))
+        gain = radio.channel_gain(topology.distances(rows), min_distance_m=min_distance_m)
+        out[rows] = radio.shannon_rate(b, radio.snr_bandwidth(power[rows], gain, noise))
+    return out
 
 
 def max_deliverable_size(

@@ -17,16 +17,19 @@ import numpy as np
 from trimcore._numeric import fractional_knapsack
 from trimcore._tolerances import BOUND_RTOL
 from trimcore.errors import invalid
-from trimcore.kernels import kernel
+from trimcore.kernels import choose_backend, kernel
 from trimcore.placement.ilp import lp_relaxation_bound, lp_size
 from trimcore.placement.problem import PlacementProblem
 
-__all__ = ["BOUND_METHODS", "certified_upper_bound", "submodular_bound", "covered_requests", "LP_AUTO_LIMIT"]
+__all__ = ["BOUND_METHODS", "certified_upper_bound", "submodular_bound", "covered_requests", "LP_AUTO_LIMIT",
+           "BOUND_KERNELS"]
 
 #: What ``bound=`` accepts (besides None).
 BOUND_METHODS = ("submodular", "lp", "auto")
 #: ``bound="auto"`` solves the LP relaxation only below this many LP variables.
 LP_AUTO_LIMIT = 20_000
+#: Kernels of the submodular bound (the view is the one its gains kernel reads).
+BOUND_KERNELS = ("placement.coverage_view", "placement.all_server_gains")
 
 
 def covered_requests(problem: PlacementProblem, placement: np.ndarray) -> np.ndarray:
@@ -41,16 +44,16 @@ def submodular_bound(problem: PlacementProblem, placement: np.ndarray, *, backen
     """Upper bound on the optimal hit ratio from submodularity around ``placement`` (see module doc)."""
     x = problem.check_placement(placement)
     covered = covered_requests(problem, x)
-    gains_of = kernel("placement.server_gains", backend)
+    tier = choose_backend(BOUND_KERNELS, backend)
+    # every server's gains from one native call over the view the problem keeps (validated once)
+    all_gains = kernel("placement.all_server_gains", tier)(problem.coverage_view(tier), problem.popularity_by_model,
+                                                            covered)
     lib = problem.library
     rows = np.repeat(np.arange(lib.n_models), np.diff(lib.indptr))
     extra = 0.0
-    for m in range(problem.n_servers):
-        gains = gains_of(m, problem.pair_ptr, problem.pair_len, problem.pair_users,
-                         problem.popularity_by_model, covered)
+    for m in np.flatnonzero((all_gains > 0.0).any(axis=1)).tolist():  # servers with nothing to gain add 0
+        gains = all_gains[m]
         positive = gains > 0.0
-        if not positive.any():
-            continue
         in_positive = positive[rows]
         sharers = np.bincount(lib.indices[in_positive], minlength=lib.n_blocks)
         share = np.zeros(lib.n_blocks)

@@ -120,7 +120,8 @@ class PlacementProblem(Stored):
 
         ``eligible[m, k, i] = library.model_sizes[i] <= max_size[m, k]``: per server the users
         are sorted by decreasing ``max_size`` (ties by user id), and the users of pair (m, i) are
-        a prefix of that list, so coverage costs O(M K) memory.
+        a prefix of that list, so coverage costs at most O(M K) memory: only the longest prefix a
+        model of the library uses is stored per server.
 
         Parameters
         ----------
@@ -138,16 +139,22 @@ class PlacementProblem(Stored):
         n_servers, n_users = smax.shape
         cap = _capacity(capacity, n_servers)
         pop_t = _popularity(popularity, n_users, library.n_models)
-        order = np.argsort(-smax, axis=1, kind="stable")
-        sorted_desc = np.take_along_axis(smax, order, axis=1)
         sizes = library.model_sizes
-        # users with max_size >= size_i form a prefix of the descending order
         pair_len = np.empty((n_servers, library.n_models), dtype=np.int64)
+        kept: list[np.ndarray] = []
+        start = np.zeros(n_servers, dtype=np.int64)
+        # one server at a time (O(K) temporaries, not several M x K ones), and only the prefix some
+        # model uses is kept: users no model reaches (most of them, at city scale) are not stored
         for m in range(n_servers):
-            pair_len[m] = np.searchsorted(-sorted_desc[m], -sizes, side="right")
-        pair_ptr = np.repeat(np.arange(n_servers, dtype=np.int64) * n_users, library.n_models)
-        return cls._frozen(library, cap, pop_t, pair_ptr, pair_len.reshape(-1),
-                           order.astype(np.int32).reshape(-1), smax)
+            order = np.argsort(-smax[m], kind="stable")
+            # users with max_size >= size_i form a prefix of the descending order
+            pair_len[m] = np.searchsorted(-smax[m][order], -sizes, side="right")
+            kept.append(order[:int(pair_len[m].max(initial=0))].astype(np.int32))
+            if m + 1 < n_servers:
+                start[m + 1] = start[m] + kept[-1].size
+        pair_ptr = np.repeat(start, library.n_models)
+        users = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int32)
+        return cls._frozen(library, cap, pop_t, pair_ptr, pair_len.reshape(-1), users, smax)
 
     @classmethod
     def from_topology(

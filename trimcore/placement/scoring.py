@@ -13,7 +13,7 @@ import numpy as np
 
 from trimcore.errors import invalid
 from trimcore.kernels import choose_backend
-from trimcore.placement.bounds import BOUND_METHODS, certified_upper_bound
+from trimcore.placement.bounds import BOUND_KERNELS, BOUND_METHODS, certified_upper_bound
 from trimcore.placement.problem import PlacementProblem
 from trimcore.placement.result import PlacementResult
 from trimcore.result import Status
@@ -25,7 +25,6 @@ __all__ = ["make_result", "placement_backend", "DEFAULT_BOUND", "SCORING_KERNELS
 DEFAULT_BOUND = "submodular"
 #: Kernels every result is scored with, and those the certified bound adds.
 SCORING_KERNELS = ("placement.hit_weight", "placement.storage_used")
-BOUND_KERNELS = ("placement.server_gains",)
 
 
 def placement_backend(kernels: tuple[str, ...], backend: str, bound: str | None, algorithm: str) -> str:

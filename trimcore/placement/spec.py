@@ -34,7 +34,8 @@ GRID_CELL_LIMIT = 1 << 22
 #: ``"auto"`` uses the FPTAS up to this many table cells (items x rounded values), then the grid.
 FPTAS_TABLE_LIMIT = 50_000_000
 #: Kernels of the successive knapsack greedy (Spec and independent caching).
-SPEC_KERNELS = ("placement.server_gains", "knapsack.knapsack_fptas", "knapsack.knapsack_grid")
+SPEC_KERNELS = ("placement.coverage_view", "placement.server_gains", "knapsack.knapsack_fptas",
+                "knapsack.knapsack_grid")
 #: No FPTAS table beyond this many bytes: the whole footprint, one byte per cell of the
 #: back-tracking table plus the 8-byte row beside it, ``(n + 8) * columns``, counted before allocating.
 FPTAS_HARD_LIMIT = 4_000_000_000
@@ -109,14 +110,14 @@ def successive_knapsack(problem: PlacementProblem, *, eps: float, atomic: bool, 
     word_masks = np.array(shared_mask, dtype=np.uint64) if shared_ids.size <= 64 else None
     covered = np.zeros((n_models, problem.n_users), dtype=np.uint8)
     gains_of = kernel("placement.server_gains", backend)
+    view = problem.coverage_view(backend)  # validated once per problem and tier, not per server
     x = np.zeros((problem.n_servers, n_models), dtype=bool)
     counters = {"knapsacks": 0, "pruned": 0, "most_combinations": 0}
     order = range(problem.n_servers) if server_order is None else server_order
     for m in order:
         m = int(m)
         limit = problem.capacity[m] * (1.0 + GREEDY_RTOL)
-        gains = gains_of(m, problem.pair_ptr, problem.pair_len, problem.pair_users,
-                         problem.popularity_by_model, covered)
+        gains = gains_of(m, view, problem.popularity_by_model, covered)
         cand = np.flatnonzero((gains > 0.0) & (lib.model_sizes <= limit if not atomic else private <= limit))
         combos = {0}
         for mask in sorted({shared_mask[i] for i in cand}):

@@ -108,6 +108,22 @@ inline double pair_gain(const PairCoverage& cov, std::size_t p, const double* we
   return gain;
 }
 
+// Marginal gain of every model on server m: out[i] = pair_gain of (m, i), for i in [0, I).
+// weight_by_model and covered are [I, K]; out has I entries.
+inline void server_gains(const PairCoverage& cov, std::size_t m, View2<const double> weight_by_model,
+                         const std::uint8_t* covered, double* out) {
+  for (std::size_t i = 0; i < cov.n_models; ++i)
+    out[i] = pair_gain(cov, cov.pair(m, i), weight_by_model.row(i), covered + i * cov.n_users);
+}
+
+// server_gains of every server in one pass, out[m * I + i] ([M, I]). Server-major: in the compact
+// form a server's pairs are prefixes of one user list, which then stays in cache across models
+// (measured faster than model-major at M=3,200). Same sums as server_gains, to the bit.
+inline void all_server_gains(const PairCoverage& cov, View2<const double> weight_by_model, const std::uint8_t* covered,
+                             double* out) {
+  for (std::size_t m = 0; m < cov.n_servers; ++m) server_gains(cov, m, weight_by_model, covered, out + m * cov.n_models);
+}
+
 inline void cover_pair(const PairCoverage& cov, std::size_t p, std::uint8_t* covered_row) {
   for (const std::int32_t* u = cov.begin(p); u != cov.end(p); ++u) covered_row[*u] = 1;
 }

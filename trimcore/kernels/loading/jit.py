@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from trimcore.kernels._jit import njit
+from trimcore.kernels.loading.reference import edf_pred_dtype
 
 
 @njit(nogil=True)
@@ -134,12 +135,11 @@ def loading_minplus(h_left: np.ndarray, h_right: np.ndarray, cap: float) -> tupl
 
 
 @njit(nogil=True)
-def _edf_dp(seq_models, infer, limit, switch, start_state, cap):  # pragma: no cover - compiled
+def _edf_dp(seq_models, infer, limit, switch, start_state, cap, pred):  # pragma: no cover - compiled
     k_users = seq_models.shape[0]
     n_states = switch.shape[0]
     f = np.full((cap + 1, n_states), np.inf)
     f[0, start_state] = 0.0
-    pred = np.full((k_users, cap + 1), -1, dtype=np.int64)
     for k in range(k_users):
         q = seq_models[k]
         tk = infer[k]
@@ -184,8 +184,10 @@ def _edf_dp(seq_models, infer, limit, switch, start_state, cap):  # pragma: no c
 def loading_edf_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray, switch: np.ndarray,
                    start_state: int, cap: int) -> np.ndarray:
     """See :func:`trimcore.kernels.loading.reference.loading_edf_dp`."""
+    # the predecessor table in the narrowest type that holds the states (reference.edf_pred_dtype)
+    pred: np.ndarray = np.full((seq_models.shape[0], int(cap) + 1), -1, dtype=edf_pred_dtype(switch.shape[0]))
     return _edf_dp(np.ascontiguousarray(seq_models, dtype=np.int64), infer, limit, switch, int(start_state),
-                   int(cap))
+                   int(cap), pred)
 
 
 @njit(nogil=True)

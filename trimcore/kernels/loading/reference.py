@@ -124,6 +124,18 @@ def loading_minplus(h_left: np.ndarray, h_right: np.ndarray, cap: float) -> tupl
     return out[:length].copy(), choice[:length].copy()
 
 
+def edf_pred_dtype(n_states: int) -> type[np.signedinteger]:
+    """The narrowest signed integer type that holds every state id and the -1 of "no predecessor".
+
+    The predecessor table has K x (cap + 1) entries, so its width is the DP-EDF's memory: int8 for
+    up to 127 states (126 models) is 8x less than int64, the same ids.
+    """
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_states <= np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
 def loading_edf_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray, switch: np.ndarray,
                    start_state: int, cap: int) -> np.ndarray:
     """DP over deadline-ordered subsequences (spec §5.5); returns the served positions in order.
@@ -155,7 +167,7 @@ def loading_edf_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray,
     n_states = switch.shape[0]
     f = np.full((cap + 1, n_states), np.inf)
     f[0, start_state] = 0.0
-    pred = np.full((k_users, cap + 1), -1, dtype=np.int64)
+    pred: np.ndarray = np.full((k_users, cap + 1), -1, dtype=edf_pred_dtype(n_states))
     for k in range(k_users):
         q = int(seq_models[k])
         step = switch[:, q] + infer[k]

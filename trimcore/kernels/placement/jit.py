@@ -72,4 +72,43 @@ def hit_weight(placement: np.ndarray, coverage: tuple[np.ndarray, np.ndarray, np
     return float(_hit_weight(placement, pair_ptr, pair_len, pair_users, popularity_by_model))
 
 
-KERNELS = {"storage_used": storage_used, "coverage_view": coverage_view, "hit_weight": hit_weight}
+@njit(nogil=True)
+def _server_gains(server, pair_ptr, pair_len, pair_users, weight, covered, out):  # pragma: no cover - compiled
+    n_models = weight.shape[0]
+    for i in range(n_models):
+        p = server * n_models + i
+        gain = 0.0
+        for t in range(pair_ptr[p], pair_ptr[p] + pair_len[p]):
+            u = pair_users[t]
+            if covered[i, u] == 0:
+                gain += weight[i, u]
+        out[i] = gain
+
+
+def server_gains(server: int, coverage: tuple[np.ndarray, np.ndarray, np.ndarray], popularity_by_model: np.ndarray,
+                 covered: np.ndarray) -> np.ndarray:
+    """See :func:`trimcore.kernels.placement.reference.server_gains`."""
+    pair_ptr, pair_len, pair_users = coverage
+    out = np.zeros(popularity_by_model.shape[0])
+    _server_gains(server, pair_ptr, pair_len, pair_users, popularity_by_model, covered, out)
+    return out
+
+
+@njit(nogil=True)
+def _all_server_gains(pair_ptr, pair_len, pair_users, weight, covered, out):  # pragma: no cover - compiled
+    for m in range(out.shape[0]):
+        _server_gains(m, pair_ptr, pair_len, pair_users, weight, covered, out[m])
+
+
+def all_server_gains(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], popularity_by_model: np.ndarray,
+                     covered: np.ndarray) -> np.ndarray:
+    """See :func:`trimcore.kernels.placement.reference.all_server_gains`."""
+    pair_ptr, pair_len, pair_users = coverage
+    n_models = popularity_by_model.shape[0]
+    out = np.zeros((pair_ptr.shape[0] // n_models if n_models else 0, n_models))
+    _all_server_gains(pair_ptr, pair_len, pair_users, popularity_by_model, covered, out)
+    return out
+
+
+KERNELS = {"storage_used": storage_used, "coverage_view": coverage_view, "hit_weight": hit_weight,
+           "server_gains": server_gains, "all_server_gains": all_server_gains}

@@ -37,9 +37,14 @@ def greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_
                                   capacity, block_ptr, block_models, candidates, covered, rule, lazy, rtol)
 
 
-def server_gains(server, pair_ptr, pair_len, pair_users, popularity_by_model, covered) -> np.ndarray:
-    """See :func:`trimcore.kernels.placement.reference.server_gains`."""
-    return _core.server_gains(server, pair_ptr, pair_len, pair_users, popularity_by_model, covered)
+def server_gains(server: int, coverage: Any, popularity_by_model: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """See :func:`trimcore.kernels.placement.reference.server_gains` (``coverage`` is the validated index)."""
+    return _core.server_gains_indexed(server, coverage, popularity_by_model, covered)
+
+
+def all_server_gains(coverage: Any, popularity_by_model: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """See :func:`trimcore.kernels.placement.reference.all_server_gains`."""
+    return _core.all_server_gains_indexed(coverage, popularity_by_model, covered)
 
 
 KERNELS = {
@@ -48,4 +53,5 @@ KERNELS = {
     "hit_weight": hit_weight,
     "greedy_placement": greedy_placement,
     "server_gains": server_gains,
+    "all_server_gains": all_server_gains,
 }

@@ -113,8 +113,14 @@ def greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_
     return np.array(chosen, dtype=np.int64)
 
 
-def server_gains(server, pair_ptr, pair_len, pair_users, popularity_by_model, covered) -> np.ndarray:
-    """Marginal gain of every model on ``server`` given the covered requests, float64[I]."""
+def server_gains(server: int, coverage: tuple[np.ndarray, np.ndarray, np.ndarray], popularity_by_model: np.ndarray,
+                 covered: np.ndarray) -> np.ndarray:
+    """Marginal gain of every model on ``server`` given the covered requests, float64[I].
+
+    ``coverage`` is this tier's :func:`coverage_view` (the problem keeps it: nothing is
+    validated per call); ``covered`` is uint8[I, K], 1 where a request is already served.
+    """
+    pair_ptr, pair_len, pair_users = coverage
     n_models = popularity_by_model.shape[0]
     out = np.zeros(n_models)
     for i in range(n_models):
@@ -124,10 +130,22 @@ def server_gains(server, pair_ptr, pair_len, pair_users, popularity_by_model, co
     return out
 
 
+def all_server_gains(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], popularity_by_model: np.ndarray,
+                     covered: np.ndarray) -> np.ndarray:
+    """:func:`server_gains` of every server, float64[M, I] (one call where a caller wants them all)."""
+    n_models = popularity_by_model.shape[0]
+    n_servers = coverage[0].shape[0] // n_models if n_models else 0
+    out = np.zeros((n_servers, n_models))
+    for m in range(n_servers):
+        out[m] = server_gains(m, coverage, popularity_by_model, covered)
+    return out
+
+
 KERNELS = {
     "storage_used": storage_used,
     "coverage_view": coverage_view,
     "hit_weight": hit_weight,
     "greedy_placement": greedy_placement,
     "server_gains": server_gains,
+    "all_server_gains": all_server_gains,
 }
