@@ -63,6 +63,35 @@ class StepOverhead:
     track_step_over_replay.unit = "ratio"  # type: ignore[attr-defined]
 
 
+class PlaceEpoch:
+    """One epoch of ``EdgePlacer.place`` after users moved: warm-started from the previous
+    placement or cold (the EUA default scenario, users after a 30 s random walk)."""
+
+    params = ([True, False],)
+    param_names = ["warm_start"]
+    timeout = 300
+
+    def setup(self, warm_start):
+        from trimcore.experiments.scenarios import build_placement, scenario
+
+        p = build_placement(scenario(), with_parts=True)[1]
+        self.placer = tc.EdgePlacer(p["library"], p["capacity"], p["popularity"], p["latency_limit"],
+                                    warm_start=warm_start, **p["radio"])
+        self.placer.place(p["topology"])
+        self.first = self.placer.placement
+        self.moved = p["topology"].with_users(p["topology"].random_walk(3.0, 30.0, 1, seed=0)[1])
+
+    def time_place(self, warm_start):
+        self.placer.placement = self.first
+        self.placer.place(self.moved)
+
+    def track_models_moved(self, warm_start):
+        self.placer.placement = self.first
+        return int((self.placer.place(self.moved).placement != self.first).sum())
+
+    track_models_moved.unit = "pairs"  # type: ignore[attr-defined]
+
+
 if __name__ == "__main__":  # side by side outside asv: python -m benchmarks.bench_embedding
     cp = _problem()
     for policy in ("lru", "lc"):
@@ -70,3 +99,9 @@ if __name__ == "__main__":  # side by side outside asv: python -m benchmarks.ben
         step, replay = _median(lambda p=policy: _step(cp, p)), _median(lambda p=policy: _replay(cp, p))
         print(f"{policy}: {cp.n_requests} requests; stepped {step * 1e6 / cp.n_requests:.2f} us/request, "
               f"replayed {replay * 1e6 / cp.n_requests:.2f} us/request ({step / replay:.1f}x)")
+    for warm in (True, False):
+        epoch = PlaceEpoch()
+        epoch.setup(warm)
+        seconds = _median(lambda e=epoch, w=warm: e.time_place(w))
+        print(f"place after a move, warm_start={warm}: {seconds * 1e3:.1f} ms, {epoch.track_models_moved(warm)} "
+              f"(server, model) pairs changed")

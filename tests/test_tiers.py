@@ -53,7 +53,15 @@ def _greedy(tier: str, seed: int) -> Any:
     rule = ("gain", "ratio")[seed % 2]
     return kernel("placement.greedy_placement", tier)(
         p.pair_ptr, p.pair_len, p.pair_users, p.popularity_by_model, p.library.bitsets, p.library.block_sizes,
-        p.capacity, block_ptr, block_models, _candidates(p), covered, rule, bool(seed % 3), GREEDY_RTOL)
+        p.capacity, block_ptr, block_models, _candidates(p), covered, rule, bool(seed % 3), GREEDY_RTOL,
+        _kept(p, seed))
+
+
+def _kept(p, seed: int) -> np.ndarray:
+    """A warm start: a random subset of pairs, in a random order (empty for a third of the seeds)."""
+    rng = np.random.default_rng(seed + 1)
+    n_pairs = p.n_servers * p.n_models
+    return rng.permutation(n_pairs)[:int(rng.integers(0, n_pairs + 1)) if seed % 3 else 0].astype(np.int64)
 
 
 def _view(p: Any, tier: str) -> Any:

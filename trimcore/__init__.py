@@ -15,6 +15,7 @@ from trimcore.loading import (
 )
 from trimcore.online import CachingProblem, CachingResult, OnlineCache, simulate_caching
 from trimcore.placement import (
+    EdgePlacer,
     PlacementProblem,
     PlacementResult,
     independent_caching,
@@ -39,6 +40,7 @@ from trimcore.pulling import (
 
 __version__ = "0.1.0"
 __all__ = [
+    "EdgePlacer",
     "BackendUnavailableError",
     "CachingProblem",
     "CachingResult",

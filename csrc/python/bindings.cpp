@@ -5,6 +5,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -273,7 +274,8 @@ py::array_t<std::int64_t> greedy_placement(const py::handle& ptr_o, const py::ha
                                            const py::handle& sizes_o, const py::handle& capacity_o,
                                            const py::handle& block_ptr_o, const py::handle& block_models_o,
                                            const py::handle& candidates_o, py::handle covered_o,
-                                           const std::string& rule_name, bool lazy, double rtol) {
+                                           const std::string& rule_name, bool lazy, double rtol,
+                                           const py::handle& kept_o) {
   const trimcore::Rule rule = parse_rule(rule_name);
   py::array weight = checked<double>(weight_o, "popularity_by_model", {-1, -1});
   const auto n_models = weight.shape(0), n_users = weight.shape(1);
@@ -291,6 +293,8 @@ py::array_t<std::int64_t> greedy_placement(const py::handle& ptr_o, const py::ha
   check_range(block_models, "block_models", n_models);
   py::array candidates = checked<std::int64_t>(candidates_o, "candidates", {-1});
   check_range(candidates, "candidates", n_servers * n_models);
+  py::array kept_a = checked<std::int64_t>(kept_o, "kept", {-1});
+  check_range(kept_a, "kept", n_servers * n_models);
   py::array covered = checked<std::uint8_t>(covered_o, "covered", {n_models, n_users});
   if (!(rtol >= 0.0 && rtol < 1.0)) fail("rtol: expected a value in [0, 1)");
   auto cov = coverage_view(ptr_a, len_a, users_a, static_cast<std::size_t>(n_servers),
@@ -300,6 +304,7 @@ py::array_t<std::int64_t> greedy_placement(const py::handle& ptr_o, const py::ha
                                      static_cast<std::size_t>(bits.shape(1))};
   std::uint8_t* covered_p = mutable_ptr<std::uint8_t>(covered);
   std::vector<std::int64_t> cand(ptr<std::int64_t>(candidates), ptr<std::int64_t>(candidates) + candidates.shape(0));
+  const std::vector<std::int64_t> kept(ptr<std::int64_t>(kept_a), ptr<std::int64_t>(kept_a) + kept_a.shape(0));
   std::vector<std::int64_t> chosen;
   {
     py::gil_scoped_release release;
@@ -307,8 +312,18 @@ py::array_t<std::int64_t> greedy_placement(const py::handle& ptr_o, const py::ha
     trimcore::UnionStorageBudget budget(static_cast<std::size_t>(n_servers), bits_v, ptr<double>(sizes),
                                         ptr<double>(capacity), rtol, ptr<std::int64_t>(block_ptr),
                                         ptr<std::int32_t>(block_models));
-    chosen = lazy ? trimcore::greedy_lazy(gains, budget, cand, rule, static_cast<std::size_t>(n_servers * n_models))
-                  : trimcore::greedy_plain(gains, budget, cand, rule);
+    chosen = trimcore::commit_kept(gains, budget, kept);  // a warm start (usually empty)
+    if (!chosen.empty()) {  // the greedy continues without them
+      std::vector<std::uint8_t> taken(static_cast<std::size_t>(n_servers * n_models), 0);
+      for (const std::int64_t id : chosen) taken[static_cast<std::size_t>(id)] = 1;
+      cand.erase(std::remove_if(cand.begin(), cand.end(),
+                                [&](std::int64_t id) { return taken[static_cast<std::size_t>(id)] != 0; }),
+                 cand.end());
+    }
+    const std::vector<std::int64_t> more =
+        lazy ? trimcore::greedy_lazy(gains, budget, cand, rule, static_cast<std::size_t>(n_servers * n_models))
+             : trimcore::greedy_plain(gains, budget, cand, rule);
+    chosen.insert(chosen.end(), more.begin(), more.end());
   }
   return to_array(chosen);
 }
@@ -486,8 +501,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("greedy_placement", &greedy_placement, py::arg("pair_ptr"), py::arg("pair_len"), py::arg("pair_users"),
         py::arg("popularity_by_model"), py::arg("model_bits"), py::arg("block_sizes"), py::arg("capacity"),
         py::arg("block_ptr"), py::arg("block_models"), py::arg("candidates"), py::arg("covered"), py::arg("rule"),
-        py::arg("lazy"), py::arg("rtol"),
-        "Greedy over (server, model) pairs under union-of-blocks budgets; returns chosen pair ids in order.");
+        py::arg("lazy"), py::arg("rtol"), py::arg("kept"),
+        "Greedy over (server, model) pairs under union-of-blocks budgets, after committing the `kept` pairs "
+        "that still fit and gain (a warm start); returns chosen pair ids in order.");
   m.def("server_gains", &server_gains, py::arg("server"), py::arg("pair_ptr"), py::arg("pair_len"),
         py::arg("pair_users"), py::arg("popularity_by_model"), py::arg("covered"),
         "Marginal gain of every model on one server, float64[I].");

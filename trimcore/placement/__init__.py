@@ -8,8 +8,10 @@ from trimcore.placement.ilp import lp_relaxation_bound
 from trimcore.placement.problem import PlacementProblem
 from trimcore.placement.result import PlacementResult
 from trimcore.placement.spec import trimcaching_spec
+from trimcore.placement.stepper import EdgePlacer
 
 __all__ = [
+    "EdgePlacer",
     "PlacementProblem",
     "PlacementResult",
     "brute_force_placement",

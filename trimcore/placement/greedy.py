@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -28,32 +29,37 @@ def _candidates(problem: PlacementProblem) -> np.ndarray:
     return np.flatnonzero((fits & serves).reshape(-1)).astype(np.int64)
 
 
-def greedy_placement(problem: PlacementProblem, rule: str, *, lazy: bool = True,
-                     backend: str = "auto") -> np.ndarray:
+def greedy_placement(problem: PlacementProblem, rule: str, *, lazy: bool = True, backend: str = "auto",
+                     warm_start: np.ndarray | None = None) -> np.ndarray:
     """Run one greedy (``rule`` = ``"gain"`` or ``"ratio"``) and return the placement bool[M, I].
 
     Each step places the (server, model) pair with the best score among those that still fit:
     gain = popularity of the requests it newly serves; cost = size of its blocks not yet on that
     server. ``"gain"`` maximizes the gain, ``"ratio"`` gain per unit of incremental storage
     (ties: larger gain, then lower server, then lower model). ``lazy`` uses the exact
-    priority-queue variant (same placement as the plain scan).
+    priority-queue variant (same placement as the plain scan). ``warm_start`` (bool[M, I]) keeps
+    its pairs first (in server, then model order), each that still fits and still serves somebody,
+    and the greedy continues from there (see :func:`trimcaching_gen`).
     """
     if not isinstance(rule, str) or rule not in ("gain", "ratio"):
         raise invalid("rule", "'gain' or 'ratio'", rule)
+    kept = (np.zeros(0, dtype=np.int64) if warm_start is None else
+            np.flatnonzero(problem.check_placement(warm_start).reshape(-1)).astype(np.int64))
     lib = problem.library
     block_ptr, block_models = lib.block_models
     covered = np.zeros((problem.n_models, problem.n_users), dtype=np.uint8)
     chosen = kernel("placement.greedy_placement", backend)(
         problem.pair_ptr, problem.pair_len, problem.pair_users, problem.popularity_by_model, lib.bitsets,
         lib.block_sizes, problem.capacity, block_ptr, block_models, _candidates(problem), covered, rule,
-        bool(lazy), GREEDY_RTOL)
+        bool(lazy), GREEDY_RTOL, kept)
     x = np.zeros(problem.n_servers * problem.n_models, dtype=bool)
     x[chosen] = True
     return x.reshape(problem.n_servers, problem.n_models)
 
 
 def trimcaching_gen(problem: PlacementProblem, rule: str = "best_of_both", *, lazy: bool = True,
-                    bound: str | None = DEFAULT_BOUND, backend: str = "auto") -> PlacementResult:
+                    bound: str | None = DEFAULT_BOUND, backend: str = "auto",
+                    warm_start: np.ndarray | None = None) -> PlacementResult:
     """TrimCaching Gen: sharing-aware greedy placement for the general case (spec §5.2).
 
     Parameters
@@ -70,11 +76,17 @@ def trimcaching_gen(problem: PlacementProblem, rule: str = "best_of_both", *, la
         Its time is ``bound_runtime_s``, apart from ``runtime_s``.
     backend : {"auto", "cpp", "reference"}
         Kernel tier; ``options["backend"]`` says which one ran.
+    warm_start : ndarray of bool, shape (M, I), optional
+        An earlier placement (e.g. the previous epoch's, before users moved): its pairs are kept
+        first, in (server, model) order, each that still fits and still serves somebody; the
+        greedy then fills what is left. Models already on a server need not be sent again, and
+        the placement changes only where the demand moved. Without it, the greedy starts empty.
 
     Returns
     -------
     PlacementResult
-        ``options["chosen_rule"]`` tells which greedy won under ``"best_of_both"``.
+        ``options["chosen_rule"]`` tells which greedy won under ``"best_of_both"``;
+        ``options["kept"]`` how many pairs of ``warm_start`` the winner kept.
     """
     if not isinstance(rule, str) or rule not in RULES:
         raise invalid("rule", f"one of {RULES}", rule)
@@ -82,11 +94,15 @@ def trimcaching_gen(problem: PlacementProblem, rule: str = "best_of_both", *, la
     started = time.perf_counter()
     runs = ("ratio", "gain") if rule == "best_of_both" else (rule,)
     best_x, best_value, best_rule = None, -1.0, runs[0]
+    if warm_start is not None:
+        warm_start = problem.check_placement(warm_start)
     for r in runs:
-        x = greedy_placement(problem, r, lazy=lazy, backend=backend)
+        x = greedy_placement(problem, r, lazy=lazy, backend=backend, warm_start=warm_start)
         value = problem.hit_weight(x, backend=backend)
         if value > best_value:
             best_x, best_value, best_rule = x, value, r
     assert best_x is not None  # runs is never empty
-    options = {"rule": rule, "lazy": lazy, "chosen_rule": best_rule}
+    options: dict[str, Any] = {"rule": rule, "lazy": lazy, "chosen_rule": best_rule}
+    if warm_start is not None:
+        options["kept"] = int((best_x & warm_start).sum())
     return make_result(problem, best_x, "trimcaching_gen", options, started, bound=bound, backend=backend)

@@ -170,6 +170,22 @@ class AdditiveBudget {
 };
 
 // ----------------------------------------------------------------------------- engine
+// A warm start: commits the `kept` ids first, in their order, each that still fits and still
+// gains; returns those committed. A greedy run afterwards continues from that state (its
+// candidates should exclude them).
+template <class Gains, class Budget>
+std::vector<std::int64_t> commit_kept(Gains& gains, Budget& budget, const std::vector<std::int64_t>& kept) {
+  std::vector<std::int64_t> committed;
+  for (const std::int64_t id : kept) {
+    const double c = budget.cost(id);
+    if (!budget.fits(id, c) || !(gains.gain(id) > 0.0)) continue;
+    gains.commit(id);
+    budget.commit(id, c, nullptr);
+    committed.push_back(id);
+  }
+  return committed;
+}
+
 // candidates: ids to consider (each once). Returns the chosen ids in selection order.
 // A candidate is dropped for good when its cost no longer fits (costs plus used storage never
 // decrease) or its gain is zero (gains never increase).

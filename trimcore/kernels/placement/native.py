@@ -31,10 +31,10 @@ def hit_weight(placement: np.ndarray, coverage: Any, popularity_by_model: np.nda
 
 
 def greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_bits, block_sizes, capacity,
-                     block_ptr, block_models, candidates, covered, rule, lazy, rtol) -> np.ndarray:
+                     block_ptr, block_models, candidates, covered, rule, lazy, rtol, kept) -> np.ndarray:
     """See :func:`trimcore.kernels.placement.reference.greedy_placement` (``lazy`` selects the exact lazy greedy)."""
     return _core.greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_bits, block_sizes,
-                                  capacity, block_ptr, block_models, candidates, covered, rule, lazy, rtol)
+                                  capacity, block_ptr, block_models, candidates, covered, rule, lazy, rtol, kept)
 
 
 def server_gains(server: int, coverage: Any, popularity_by_model: np.ndarray, covered: np.ndarray) -> np.ndarray:

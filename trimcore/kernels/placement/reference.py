@@ -69,7 +69,7 @@ def decode_bitsets(model_bits: np.ndarray, n_blocks: int) -> list[np.ndarray]:
 
 
 def greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_bits, block_sizes, capacity,
-                     block_ptr, block_models, candidates, covered, rule, lazy, rtol) -> np.ndarray:
+                     block_ptr, block_models, candidates, covered, rule, lazy, rtol, kept) -> np.ndarray:
     """Plain-scan greedy over (server, model) pairs under union-of-blocks budgets.
 
     Every round scores every live pair: gain = popularity of its not yet covered requests,
@@ -77,24 +77,46 @@ def greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_
     ``gain / cost`` (rule ``"ratio"``, +inf at zero cost; ties to the larger gain). The best
     pair (ties to the lowest id ``m * I + i``) is placed. ``lazy`` is ignored: the reference
     always scans. ``covered`` (uint8[I, K]) is updated in place. Returns chosen ids in order.
+
+    ``kept`` (int64 pair ids) is a warm start: those pairs are committed first, in their order,
+    each that still fits and still gains; the greedy continues from there without them.
     """
     n_models = popularity_by_model.shape[0]
     blocks = decode_bitsets(model_bits, block_sizes.shape[0])
     stored = np.zeros((capacity.shape[0], block_sizes.shape[0]), dtype=bool)
     used = np.zeros(capacity.shape[0])
     limit = capacity * (1.0 + rtol)
-    alive = [int(p) for p in candidates]
     chosen: list[int] = []
+
+    def cost_of(p: int) -> float:
+        m, i = divmod(p, n_models)
+        return sequential_sum(block_sizes[blocks[i][~stored[m, blocks[i]]]])
+
+    def gain_of(p: int) -> float:
+        i = p % n_models
+        users = pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]
+        return sequential_sum(popularity_by_model[i, users] * (covered[i, users] == 0))
+
+    def commit(p: int, cost: float) -> None:
+        m, i = divmod(p, n_models)
+        chosen.append(p)
+        covered[i, pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]] = 1
+        used[m] += cost
+        stored[m, blocks[i]] = True
+
+    for p in (int(q) for q in kept):
+        cost = cost_of(p)
+        if used[p // n_models] + cost <= limit[p // n_models] and gain_of(p) > 0.0:
+            commit(p, cost)
+    taken = set(chosen)
+    alive = [int(p) for p in candidates if int(p) not in taken]
     while True:
         best, best_cost, keep = None, 0.0, []
         for p in alive:
-            m, i = divmod(p, n_models)
-            fresh = blocks[i][~stored[m, blocks[i]]]
-            cost = sequential_sum(block_sizes[fresh])
-            if not used[m] + cost <= limit[m]:
+            cost = cost_of(p)
+            if not used[p // n_models] + cost <= limit[p // n_models]:
                 continue
-            users = pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]
-            gain = sequential_sum(popularity_by_model[i, users] * (covered[i, users] == 0))
+            gain = gain_of(p)
             if not gain > 0.0:
                 continue
             keep.append(p)
@@ -104,11 +126,7 @@ def greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_
         if best is None:
             break
         p = best[2]
-        m, i = divmod(p, n_models)
-        chosen.append(p)
-        covered[i, pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]] = 1
-        used[m] += best_cost
-        stored[m, blocks[i]] = True
+        commit(p, best_cost)
         alive = [q for q in keep if q != p]
     return np.array(chosen, dtype=np.int64)
 
