@@ -60,7 +60,7 @@ def greedy_placement(
     rule: str,
     lazy: bool,
     rtol: float,
-    kept: npt.NDArray[np.int64],
+    kept: npt.NDArray[np.int64] = ...,
 ) -> npt.NDArray[np.int64]: ...
 def server_gains(
     server: int,

@@ -501,7 +501,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("greedy_placement", &greedy_placement, py::arg("pair_ptr"), py::arg("pair_len"), py::arg("pair_users"),
         py::arg("popularity_by_model"), py::arg("model_bits"), py::arg("block_sizes"), py::arg("capacity"),
         py::arg("block_ptr"), py::arg("block_models"), py::arg("candidates"), py::arg("covered"), py::arg("rule"),
-        py::arg("lazy"), py::arg("rtol"), py::arg("kept"),
+        py::arg("lazy"), py::arg("rtol"), py::arg("kept") = py::array_t<std::int64_t>(0),
         "Greedy over (server, model) pairs under union-of-blocks budgets, after committing the `kept` pairs "
         "that still fit and gain (a warm start); returns chosen pair ids in order.");
   m.def("server_gains", &server_gains, py::arg("server"), py::arg("pair_ptr"), py::arg("pair_len"),
