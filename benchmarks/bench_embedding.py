@@ -7,10 +7,6 @@ Same problem, policy and seed on both sides (the decisions are identical): ``tim
 
 from __future__ import annotations
 
-import time
-
-import numpy as np
-
 import trimcore as tc
 from trimcore.online.builder import make_caching_instance
 
@@ -32,12 +28,9 @@ def _replay(cp, policy: str) -> None:
 
 
 def _median(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    from benchmarks.peers import median_seconds
+
+    return median_seconds(fn, repeat)
 
 
 class StepOverhead:

@@ -282,16 +282,9 @@ partialloading_optimal(p, method="brute_force", backend="numba")
 
 # ----------------------------------------------------------------------------- script mode
 def _median_time(fn, repeats: int = 5) -> float:
-    import statistics
-    import time
+    from benchmarks.peers import median_seconds
 
-    fn()   # warm-up: compilation and caches
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_seconds(fn, repeats, warmup=True)
 
 
 def main() -> None:

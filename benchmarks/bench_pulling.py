@@ -91,16 +91,9 @@ class Online:
 
 
 def _median(fn, repeats: int = 3) -> float:
-    import statistics
-    import time
+    from benchmarks.peers import median_seconds
 
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_seconds(fn, repeats, warmup=True)
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -66,12 +65,9 @@ def stream_hash(paths: list[str]) -> list[str]:
 
 
 def _median(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    from benchmarks.peers import median_seconds
+
+    return median_seconds(fn, repeat)
 
 
 class Scan:

@@ -58,6 +58,14 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
     return statistics.median(times), min(times), out
 
 
+def median_seconds(fn: Callable[[], object], repeat: int = 3, *, warmup: bool = False) -> float:
+    """Median wall seconds of ``repeat`` calls of ``fn`` (after one untimed call with ``warmup``):
+    the one timer of the script modes of the benchmark files."""
+    if warmup:
+        fn()  # compilation and caches
+    return float(timed(fn, repeat)[0])
+
+
 def greedy_violations(ptr: np.ndarray, idx: np.ndarray, w: np.ndarray, picks, rtol: float = 1e-9) -> int:
     """Rounds where the pick's marginal gain is below the largest one (incremental, O(nnz))."""
     import scipy.sparse as sp
