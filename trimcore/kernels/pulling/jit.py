@@ -137,25 +137,21 @@ def _dot(x, y, d):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _sherman_morrison(binv, b, d, tmp):  # pragma: no cover - compiled
-    for i in range(d):
-        s = 0.0
-        for j in range(d):
-            s += binv[i, j] * b[j]
-        tmp[i] = s
-    den = 1.0 + _dot(b, tmp, d)
-    for i in range(d):
-        for j in range(d):
-            binv[i, j] -= tmp[i] * tmp[j] / den
-
-
-@njit(cache=True, nogil=True)
 def _matvec(binv, g, d, out):  # pragma: no cover - compiled
     for i in range(d):
         s = 0.0
         for j in range(d):
             s += binv[i, j] * g[j]
         out[i] = s
+
+
+@njit(cache=True, nogil=True)
+def _sherman_morrison(binv, b, d, tmp):  # pragma: no cover - compiled
+    _matvec(binv, b, d, tmp)
+    den = 1.0 + _dot(b, tmp, d)
+    for i in range(d):
+        for j in range(d):
+            binv[i, j] -= tmp[i] * tmp[j] / den
 
 
 @njit(cache=True, nogil=True)

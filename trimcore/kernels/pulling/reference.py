@@ -118,25 +118,21 @@ def _dot(x: np.ndarray, y: np.ndarray, d: int) -> float:
     return s
 
 
-def _sherman_morrison(binv: np.ndarray, b: np.ndarray, d: int, tmp: np.ndarray) -> None:
-    """binv <- (B + b b^T)^-1 from binv = B^-1 (B symmetric)."""
-    for i in range(d):
-        s = 0.0
-        for j in range(d):
-            s += binv[i, j] * b[j]
-        tmp[i] = s
-    den = 1.0 + _dot(b, tmp, d)
-    for i in range(d):
-        for j in range(d):
-            binv[i, j] -= tmp[i] * tmp[j] / den
-
-
 def _matvec(binv: np.ndarray, g: np.ndarray, d: int, out: np.ndarray) -> None:
     for i in range(d):
         s = 0.0
         for j in range(d):
             s += binv[i, j] * g[j]
         out[i] = s
+
+
+def _sherman_morrison(binv: np.ndarray, b: np.ndarray, d: int, tmp: np.ndarray) -> None:
+    """binv <- (B + b b^T)^-1 from binv = B^-1 (B symmetric)."""
+    _matvec(binv, b, d, tmp)
+    den = 1.0 + _dot(b, tmp, d)
+    for i in range(d):
+        for j in range(d):
+            binv[i, j] -= tmp[i] * tmp[j] / den
 
 
 def _median(hist: list[float]) -> float:
