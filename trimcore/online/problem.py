@@ -303,13 +303,21 @@ class CachingProblem(Stored):
         out.setflags(write=False)
         return out
 
-    def kernel_inputs(self, initial: np.ndarray | None = None) -> dict[str, Any]:
+    def nu_table(self, span: int) -> tuple[np.ndarray, int]:
+        """``nu ** age`` for ages ``0 .. span`` and the first age pruned (below ``prune_eps``)."""
+        nu_pow = np.power(self.nu, np.arange(span + 1, dtype=np.float64))
+        below = np.flatnonzero(nu_pow < self.options["prune_eps"])
+        return nu_pow, int(below[0]) if below.size else span + 2
+
+    def kernel_inputs(self, initial: np.ndarray | None = None, horizon_slots: int | None = None) -> dict[str, Any]:
         """The canonical arrays and scalars every tier of ``online.simulate`` reads.
 
         Parameters
         ----------
         initial : ndarray of bool, shape (N, I), optional
             Models resident before the first request (the edge-static placement).
+        horizon_slots : int, optional
+            Slots after the first request that requests may carry (default: the trace's span).
         """
         o = self.options
         lib = self.library
@@ -319,10 +327,9 @@ class CachingProblem(Stored):
             blk_ptr = np.arange(self.n_models + 1, dtype=np.int64)
             blk_idx = np.arange(self.n_models, dtype=np.int64)
             blk_size = self.model_size
-        span = int(self.slot[-1] - self.slot[0]) + 1 if self.n_requests else 1
-        nu_pow = np.power(self.nu, np.arange(span + 1, dtype=np.float64))
-        below = np.flatnonzero(nu_pow < o["prune_eps"])
-        prune_age = int(below[0]) if below.size else span + 2
+        if horizon_slots is None:
+            horizon_slots = int(self.slot[-1] - self.slot[0]) + 1 if self.n_requests else 1
+        nu_pow, prune_age = self.nu_table(horizon_slots)
         init = np.zeros((self.n_servers, self.n_models), dtype=np.uint8) if initial is None else \
             np.ascontiguousarray(initial, dtype=np.uint8)
         return {

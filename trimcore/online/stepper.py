@@ -101,13 +101,8 @@ class OnlineCache:
         self.problem, self.policy = problem, name
         self.flags = simulation_flags(greedy_admission=greedy_admission, allow_substitution=allow_substitution,
                                       seed=seed, **options)
-        inputs = problem.kernel_inputs(static_placement(problem) if name == "static" else None)
-        if horizon_slots is not None:
-            span = integer("horizon_slots", horizon_slots, minimum=0, maximum=10**9)
-            nu_pow = np.power(problem.nu, np.arange(span + 1, dtype=np.float64))
-            below = np.flatnonzero(nu_pow < problem.options["prune_eps"])
-            inputs["nu_pow"] = nu_pow
-            inputs["prune_age"] = int(below[0]) if below.size else span + 2
+        span = None if horizon_slots is None else integer("horizon_slots", horizon_slots, minimum=0, maximum=10**9)
+        inputs = problem.kernel_inputs(static_placement(problem) if name == "static" else None, horizon_slots=span)
         self._stepper = _core.OnlineStepper(inputs, POLICY_CODES[name], self.flags)
         self.n_requests = 0
 
