@@ -96,17 +96,14 @@ def run_library_scan(args: argparse.Namespace) -> int:
     """``trimcore library scan``: a library from checkpoints, written atomically, and its sharing table."""
     from trimcore.instance.blocks import ModelLibrary
 
-    out = args.out if args.out.suffix == ".npz" else args.out.with_name(args.out.name + ".npz")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise InstanceError(f"--out: expected a file in a writable directory, got {str(out)!r}")
+    _check_out(args.out.parent)  # writable before anything is read
     started = time.perf_counter()
     lib = ModelLibrary.from_weights(args.paths, granularity=args.granularity, names=args.names,
                                     families=args.families, progress=False if args.no_progress else None)
     print(f"scanned {lib.n_models} models in {time.perf_counter() - started:.2f} s: {lib.n_blocks} distinct "
           f"{args.granularity} blocks, {lib.shared_blocks.size} of them shared")
     print(sharing_table(lib))
-    print(f"wrote {lib.save(out)}")
+    print(f"wrote {lib.save(args.out)}")
     return 0
 
 
@@ -244,7 +241,6 @@ def _reachable_share(problem: Any) -> float:
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write ``rows`` atomically (a temporary file of its own beside ``path``, fsync, rename)."""
     import csv
-    import os
     import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
