@@ -349,7 +349,7 @@ def _encode(value: object, where: str, arrays: dict[str, np.ndarray] | None = No
     if isinstance(value, np.ndarray) and arrays is not None:
         if value.dtype.hasobject:
             raise invalid(where, "an array without Python objects", f"dtype {value.dtype}")
-        name = f"{prefix}values.{len([k for k in arrays if k.startswith(prefix + 'values.')])}"
+        name = f"{prefix}values.{len(arrays)}"  # unique: the dict only grows
         arrays[name] = value
         return {"__array__": name}
     if isinstance(value, np.bool_):

@@ -206,7 +206,7 @@ def scan_checkpoint(path: str | os.PathLike[str], name: str | None = None) -> Ch
         the message names the file and what is wrong.
     """
     p = Path(path)
-    label = name or (p.name[: -len(p.suffix)] if p.is_file() and p.suffix else p.name)
+    label = name or (p.stem if p.is_file() else p.name)
     if not p.exists():
         raise _bad(p, "no such file or directory")
     if p.is_file():

@@ -103,10 +103,10 @@ class EdgePlacer:
         w = np.ones(u.shape[0]) if weights is None else float_array("weights", weights, (u.shape[0],), minimum=0.0)
         observed = np.zeros_like(self.popularity)
         np.add.at(observed, (u, m), w)
-        total = float(observed.sum())
+        total, scale = float(observed.sum()), float(self.popularity.sum())
         if total <= 0.0:
             return
-        observed *= float(self.popularity.sum()) / total if self.popularity.sum() > 0 else 1.0
+        observed *= scale / total if scale > 0.0 else 1.0
         self.popularity = (1.0 - self.smoothing) * self.popularity + self.smoothing * observed
 
     def __repr__(self) -> str:
