@@ -268,8 +268,12 @@ class PlacementProblem(Stored):
 
     def is_feasible(self, placement: np.ndarray, *, backend: str = "auto") -> bool:
         """True when every server's union storage fits its capacity (1e-9 relative tolerance)."""
-        used = self.storage_used(placement, backend=backend)
-        return bool(np.all(used <= self.capacity * (1.0 + FEASIBILITY_RTOL)))
+        return self.storage_fits(self.storage_used(placement, backend=backend))
+
+    def storage_fits(self, storage_used: np.ndarray) -> bool:
+        """True when the per-server storage ``storage_used`` fits every capacity (the tolerance of
+        :meth:`is_feasible`); for callers that already have the storage."""
+        return bool(np.all(storage_used <= self.capacity * (1.0 + FEASIBILITY_RTOL)))
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> Path:

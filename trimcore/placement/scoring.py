@@ -73,8 +73,9 @@ def make_result(problem: PlacementProblem, placement: np.ndarray, algorithm: str
     bound_runtime = time.perf_counter() - bound_started if bound is not None else 0.0
     if upper_bound is not None:
         upper_bound = max(upper_bound, hit)  # a solver's bound can sit a hair below its own value
-    feasible = problem.is_feasible(x, backend=backend)
-    return PlacementResult(placement=x, storage_used=problem.storage_used(x, backend=backend), objective=hit,
+    used = problem.storage_used(x, backend=backend)
+    feasible = problem.storage_fits(used)  # the storage once, not again inside is_feasible
+    return PlacementResult(placement=x, storage_used=used, objective=hit,
                            feasible=feasible, status=status if feasible else "infeasible", runtime_s=runtime,
                            algorithm=algorithm, options={**options, "backend": backend}, upper_bound=upper_bound,
                            bound_method=bound_method, bound_runtime_s=bound_runtime)
