@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from re import escape as re_escape
 
 import numpy as np
 import pytest
@@ -209,6 +210,88 @@ def test_code_draw_falls_to_the_last_source():
     assert draw_index(0.49, np.array([0.5, 0.0])) == 0
     assert draw_index(0.3, np.array([0.2, 0.0, 0.05])) == 2     # mass 0.25 < 0.3: the last one
     assert draw_index(0.9, np.array([0.25, 0.25])) == 1         # NBS's U in [0, 1): falls through
+
+
+class _Uniforms(np.random.Generator):
+    """A Generator replaying given uniforms (CODE's draws are plain U[0, top) calls)."""
+
+    def __init__(self, values):
+        super().__init__(np.random.PCG64(0))
+        self.values = list(values)
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        return self.values.pop(0)
+
+
+def _order_problem_and_lp():
+    # one request, two models of one family; cloudlet 0 caches model 0, cloudlet 1 model 1:
+    # model 0's shareable sources are {0, 1, DC}, its remaining sources {0, DC}
+    from trimcore.pulling.exact import LpSolution
+
+    pp = tc.PullingProblem.from_arrays(
+        np.array([[0.0, 1.0, 5.0], [1.0, 0.0, 5.0], [5.0, 5.0, 0.0]]), [3.0, 3.0], [2.0, 2.0], [0, 0],
+        [[True, False], [False, True]], [0], np.ones((1, 2)), [0.0], np.zeros((1, 2)), [[0.9, 0.9]], [0.1],
+        np.ones((1, 2)), [1.0, 1.0], [1e6], [100.0, 100.0], pull_delay="global", capacity="per_request")
+    sh = (np.array([0, 0, 0, 0, 0, 0]), np.array([0, 0, 0, 1, 1, 1]), np.array([0, 1, 2, 0, 1, 2]),
+          np.array([0.5, 0.0, 0.0, 0.0, 0.5, 0.0]))
+    re = (np.array([0, 0, 0, 0]), np.array([0, 0, 1, 1]), np.array([0, 2, 1, 2]), np.array([0.5, 0.0, 0.5, 0.0]))
+    return pp, LpSolution(1.0, np.array([[0.5, 0.5]]), {"shareable": sh, "remaining": re}, "optimal", 0.0)
+
+
+def test_code_draw_walks_the_given_source_order():
+    pp, lp = _order_problem_and_lp()
+    # model draw u = 0.1 < 0.25: model 0; shareable u = 0.4 passes the mass 0.25: the leftover, the last
+    # source; remaining u = 0.1: the source holding y* = 0.5 (cloudlet 0) in either order
+    asc = tc.pulling_rounding(pp, 1, _Uniforms([0.1, 0.4, 0.1]), rounding="code", repair=False, lp=lp)
+    assert (asc.model[0], asc.shareable_source[0], asc.remaining_source[0]) == (0, pp.dc, 0)
+    order = {"shareable": [[2, 1, 0], [0, 2, 1]], "remaining": [[2, 0], [1, 2]]}
+    rev = tc.pulling_rounding(pp, 1, _Uniforms([0.1, 0.4, 0.1]), rounding="code", repair=False, lp=lp,
+                              source_order=order)
+    assert (rev.model[0], rev.shareable_source[0], rev.remaining_source[0]) == (0, 0, 0)
+    assert rev.options["source_order"] == "given" and asc.options["source_order"] == "ascending"
+    # the remaining draw with u = 0.4: leftover to the last (DC ascending, cloudlet 0 reversed)
+    asc2 = tc.pulling_rounding(pp, 1, _Uniforms([0.1, 0.1, 0.4]), rounding="code", repair=False, lp=lp)
+    rev2 = tc.pulling_rounding(pp, 1, _Uniforms([0.1, 0.1, 0.4]), rounding="code", repair=False, lp=lp,
+                               source_order=order)
+    assert asc2.remaining_source[0] == pp.dc and rev2.remaining_source[0] == 0
+    nbs = tc.pulling_rounding(pp, 1, _Uniforms([0.9, 0.9, 0.9]), rounding="half", repair=False, lp=lp,
+                              source_order=order)
+    assert (nbs.model[0], nbs.shareable_source[0], nbs.remaining_source[0]) == (1, 1, 2)  # last everywhere
+
+
+def test_explicit_ascending_order_is_the_default():
+    for seed in range(10):
+        pp = tiny_problem(seed, n=3, k=3, j=4, pull_delay="global", capacity="per_request")
+        lp = solve_lp(pp, "full")
+        if lp.status != "optimal":
+            continue
+        order = {key: [np.flatnonzero(src[k]) for k in range(pp.n_models)]
+                 for key, src in (("shareable", pp.shareable_sources), ("remaining", pp.remaining_sources))}
+        for rounding in ("code", "half"):
+            a = tc.pulling_rounding(pp, 3, seed, rounding=rounding, repair=False, lp=lp)
+            b = tc.pulling_rounding(pp, 3, seed, rounding=rounding, repair=False, lp=lp, source_order=order)
+            for f in ("model", "shareable_source", "remaining_source"):
+                np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
+        nbs = tc.pulling_nbs(pp, seed=seed, source_order=order)
+        np.testing.assert_array_equal(nbs.model, tc.pulling_nbs(pp, seed=seed).model)
+
+
+def test_source_order_is_validated():
+    pp, lp = _order_problem_and_lp()
+    good = [[0, 1, 2], [0, 1, 2]]
+    bad = [
+        ({"shareable": [[0, 1], [0, 1, 2]]}, "source_order['shareable'][0]"),       # misses the DC
+        ({"shareable": good[:1]}, "source_order['shareable']"),                      # one model only
+        ({"remaining": [[0, 2], [0, 2]]}, "source_order['remaining'][1]"),           # model 1 is at 1
+        ({"shareable": [[0.0, 1.0, 2.0], [0, 1, 2]]}, "source_order['shareable'][0]"),  # not integers
+        ({"other": good}, "source_order"),
+        ([good, good], "source_order"),
+    ]
+    for order, name in bad:
+        with pytest.raises(InstanceError, match=re_escape(name)):
+            tc.pulling_rounding(pp, 1, 0, rounding="code", lp=lp, source_order=order)
+    with pytest.raises(InstanceError, match="source_order"):
+        tc.pulling_rounding(pp, 1, 0, source_order={"shareable": good})  # reduced formulation
 
 
 def test_sc_pulls_everything_from_the_dc_and_nonshare_ignores_siblings():

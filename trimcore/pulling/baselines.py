@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -58,18 +59,21 @@ def nbs_lp(pp: PullingProblem, xi: float = 1e-4) -> LpSolution:
 
 
 def pulling_nbs(pp: PullingProblem, seed: Any = 0, *, xi: float = 1e-4, rounding: str = "half",
-                repeats: int = 1, repair: bool = False) -> PullingResult:
+                repeats: int = 1, repair: bool = False,
+                source_order: Mapping[str, Sequence[Any]] | None = None) -> PullingResult:
     """NBS baseline: the Nash-bargaining LP (:func:`nbs_lp`) rounded as CODE does (spec §6.2).
 
     ``rounding="half"`` (CODE ``Offline/NBSRound.py``): ``U ~ [0, 1)`` against the ½-scaled
     fractions, so about half the draws fall through to the last model and the last source.
-    ``repeats`` / ``repair`` as in :func:`pulling_rounding` (CODE: one draw, no repair).
+    ``repeats`` / ``repair`` / ``source_order`` as in :func:`pulling_rounding` (CODE: one draw,
+    no repair, its own list order).
     The runtime includes the LP (as CODE's NBS does).
     """
     _check(pp)
     started = time.perf_counter()
     lp = nbs_lp(pp, xi)
-    res = pulling_rounding(pp, repeats, seed, rounding=rounding, formulation="full", repair=repair, lp=lp)
+    res = pulling_rounding(pp, repeats, seed, rounding=rounding, formulation="full", repair=repair, lp=lp,
+                           source_order=source_order)
     opts = {**res.options, "xi": xi}
     return make_result(pp, res.model, res.shareable_source, res.remaining_source, algorithm="pulling_nbs",
                        options=opts, started=started, fraction=lp.fraction)

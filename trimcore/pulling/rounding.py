@@ -9,13 +9,15 @@ feasible. With ``formulation="full"`` the sources are drawn conditionally, ``y*[
 ½-scaled ``x*`` and the *unconditional* ½-scaled ``y*``, so the leftover mass ``1 - x*[j, k]``
 of the source draw falls to the last source in the list (ascending node id: the data center when
 it is a source). It needs the full LP (chosen automatically). ``repeats=1, repair=False``
-reproduce CODE exactly.
+reproduce CODE's draw; CODE walks its own list order (``lsh[k]``: a Python set's order,
+``lre[k]``: ``random.sample``'s), which ``source_order`` gives (``scripts/compare_cck_code.py``
+passes it: the same LP solution, the same uniforms and CODE's order reproduce CODE's decision).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -60,6 +62,38 @@ def _source_lists(lp: LpSolution, key: str) -> dict[tuple[int, int], tuple[np.nd
     for a, b in zip(start, stop):
         out[(int(yj[a]), int(yk[a]))] = (yl[a:b], val[a:b])
     return out
+
+
+def _order_ranks(pp: PullingProblem, source_order: Mapping[str, Sequence[Any]]) -> dict[str, np.ndarray]:
+    """Validate ``source_order``; per block, ``rank[k, node]`` = the node's place in model k's order."""
+    if not isinstance(source_order, Mapping):
+        raise invalid("source_order", "a mapping of 'shareable' / 'remaining' to per-model node orders",
+                      type(source_order).__name__)
+    unknown = set(source_order) - {"shareable", "remaining"}
+    if unknown:
+        raise invalid("source_order", "keys among 'shareable' and 'remaining'", sorted(unknown))
+    out = {}
+    for key, orders in source_order.items():
+        holds = pp.shareable_sources if key == "shareable" else pp.remaining_sources
+        if len(orders) != pp.n_models:
+            raise invalid(f"source_order[{key!r}]", f"one node sequence per model ({pp.n_models})", len(orders))
+        ranks = np.full((pp.n_models, pp.dc + 1), -1, np.int64)
+        for k, order in enumerate(orders):
+            nodes = np.asarray(order).reshape(-1)
+            if nodes.dtype.kind not in "iu" or np.sort(nodes).tolist() != np.flatnonzero(holds[k]).tolist():
+                raise invalid(f"source_order[{key!r}][{k}]", "a permutation of the model's source node ids",
+                              nodes.tolist())
+            ranks[k, nodes] = np.arange(nodes.size)
+        out[key] = ranks
+    return out
+
+
+def _order_lists(lists: dict[str, Any], ranks: dict[str, np.ndarray]) -> None:
+    """Reorder each (request, model)'s source list (in place) by the ranks of ``_order_ranks``."""
+    for key, rank in ranks.items():
+        for (t, k), (nodes, val) in lists[key].items():
+            perm = np.argsort(rank[k, nodes], kind="stable")
+            lists[key][(t, k)] = (nodes[perm], val[perm])
 
 
 def _draw(pp: PullingProblem, lp: LpSolution, rounding: str, rng: np.random.Generator,
@@ -270,7 +304,8 @@ def _derandomized(pp: PullingProblem, lp: LpSolution) -> np.ndarray:
 
 def pulling_rounding(pp: PullingProblem, repeats: int = 50, seed: Any = 0, *, rounding: str = "conditional",
                      formulation: str | None = None, repair: bool = True, derandomize: bool = False,
-                     ilp_time_limit: float = 10.0, lp: LpSolution | None = None) -> PullingResult:
+                     ilp_time_limit: float = 10.0, lp: LpSolution | None = None,
+                     source_order: Mapping[str, Sequence[Any]] | None = None) -> PullingResult:
     """Randomized rounding of the LP relaxation (the paper's Appro), best feasible of ``repeats``.
 
     Parameters
@@ -293,6 +328,12 @@ def pulling_rounding(pp: PullingProblem, repeats: int = 50, seed: Any = 0, *, ro
         Time of the repair's exact fallback.
     lp : LpSolution, optional
         A precomputed LP of the same formulation (experiments reuse one LP for several roundings).
+    source_order : mapping, optional
+        Full formulation only: ``{"shareable": [nodes of model 0, ...], "remaining": [...]}``,
+        each a permutation of the model's sources of that block: the order the draws walk a
+        model's sources (default ascending node id). It matters for ``"code"`` and ``"half"``,
+        whose leftover mass falls to the *last* source; CODE's order is an artefact of its
+        data structures.
 
     Returns
     -------
@@ -308,12 +349,17 @@ def pulling_rounding(pp: PullingProblem, repeats: int = 50, seed: Any = 0, *, ro
     form = formulation or ("reduced" if rounding == "conditional" else "full")
     if rounding != "conditional" and form != "full":
         raise invalid("formulation", "'full' for the CODE draws (they need source variables)", form)
+    if source_order is not None and form != "full":
+        raise invalid("source_order", "None with the reduced formulation (it has no source variables)",
+                      "an order")
+    ranks = _order_ranks(pp, source_order) if source_order is not None else None
     rng = make_rng(seed)
     started = time.perf_counter()
     if lp is None:
         lp = solve_lp(pp, form)
     opts: dict[str, Any] = {"repeats": reps, "rounding": rounding, "formulation": form, "repair": repair,
-                            "derandomize": derandomize, "seed": seed if isinstance(seed, int | None) else "rng"}
+                            "derandomize": derandomize, "seed": seed if isinstance(seed, int | None) else "rng",
+                            "source_order": "ascending" if ranks is None else "given"}
     if lp.status != "optimal":
         m, s, r = fallback_decision(pp)
         return make_result(pp, m, s, r, algorithm="pulling_rounding", options={**opts, "lp_status": lp.status},
@@ -321,6 +367,8 @@ def pulling_rounding(pp: PullingProblem, repeats: int = 50, seed: Any = 0, *, ro
     lists = None
     if form == "full" and lp.y is not None:
         lists = {key: _source_lists(lp, key) for key in ("shareable", "remaining")}
+        if ranks is not None:
+            _order_lists(lists, ranks)
     best: tuple[Any, ...] | None = None
     n_feasible = 0
     if derandomize:
