@@ -82,6 +82,10 @@ _CODE_MODULES = ("Graph.FileReader", "Graph.ParameterSetting", "Graph.ConnectMEC
 
 
 # ---------------------------------------------------------------------------------------------- CODE harness
+class SizeLimitError(RuntimeError):
+    """One of CODE's Gurobi models is beyond the size-limited license."""
+
+
 @dataclass
 class _State:
     """What the patched CODE records while it runs."""
@@ -147,7 +151,16 @@ class Code:
             def optimize(self, *args: Any) -> None:
                 if st.integral:
                     self.Params.MIPGap = 0.0
-                super().optimize(*args)
+                try:
+                    super().optimize(*args)
+                except gp.GurobiError as exc:
+                    if "size-limited" not in str(exc):
+                        raise
+                    self.update()
+                    raise SizeLimitError(
+                        f"CODE's {self.ModelName} model has {self.NumVars} variables and {self.NumConstrs} "
+                        "constraints, beyond Gurobi's size-limited license (about 2,000 of each): use fewer "
+                        "requests, models or cloudlets (or a full license)") from None
 
         class GurobiProxy:
             Model = RecordingModel
@@ -791,8 +804,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--our-seeds", type=int, default=20, help="draws of our one-draw roundings per instance")
     ap.add_argument("--json", help="also write every number to this file")
     a = ap.parse_args(argv)
-    results = compare(a.checkout, a.seeds, a.cloudlets, a.requests, a.models, a.families, rho=a.rho,
-                      our_seeds=a.our_seeds)
+    try:
+        results = compare(a.checkout, a.seeds, a.cloudlets, a.requests, a.models, a.families, rho=a.rho,
+                          our_seeds=a.our_seeds)
+    except (SizeLimitError, FileNotFoundError, ValueError) as exc:
+        print(f"compare_cck_code: {exc}", file=sys.stderr)
+        return 2
     print(summary(results))
     print()
     print(report(results))

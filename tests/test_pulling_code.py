@@ -110,3 +110,28 @@ def test_converter_keeps_codes_model(cck):
     for m in range(pp.n_models):
         assert sorted(np.flatnonzero(pp.shareable_sources[m]).tolist()) == sorted(
             loc - 1 for loc in inst["lsh"][m + 1])
+
+
+def _size_limited() -> bool:
+    import gurobipy as gp
+
+    with gp.Env(empty=True) as env:
+        env.setParam("OutputFlag", 0)
+        env.start()
+        with gp.Model(env=env) as m:
+            m.addVars(2100)
+            try:
+                m.optimize()
+            except gp.GurobiError:
+                return True
+    return False
+
+
+def test_too_large_for_the_license_is_a_clear_error(cck):
+    if not _size_limited():
+        pytest.skip("a full Gurobi license: no size limit to hit")
+    # 12 requests x 10 models on 20 cloudlets: CODE's LP has about 2,500 variables
+    with pytest.raises(cck.SizeLimitError, match="variables and .* constraints, beyond Gurobi's size-limited"):
+        cck.compare(CHECKOUT, [0], 20, 12, 10, 1, our_seeds=1)
+    assert cck.main([CHECKOUT, "--requests", "12", "--seeds", "0"]) == 2
+    assert cck.main([str(ROOT), "--seeds", "0"]) == 2  # not a checkout of CODE
