@@ -9,40 +9,48 @@ as the initial commit's ``Algorithm/ILP.py`` solved it), Appro (``Offline/App.py
 instance is converted to a :class:`trimcore.PullingProblem` with CODE's model
 (``pull_delay="global", capacity="per_request", dc_source=False``) and ours run on it.
 
-Three kinds of check per instance:
+Per instance:
 
-* **exact pieces**: CODE's LP / ILP / NBS-LP objective (Gurobi) against ours (HiGHS) on the
-  same model, to solver tolerance;
-* **accounting**: every decision CODE takes (captured) scored by our ``evaluate`` must give
-  exactly the total delay, mean cost and mean accuracy CODE prints, and our ``draw_index``
-  replayed on CODE's own uniforms and fractions must pick what CODE's ``rand_pick`` picked;
-* **algorithms**: our Appro (``rounding="code", repeats=1, repair=False``), NBS, NonShare and SC
-  on the converted instance against CODE's numbers (the per-request delay sum that CODE prints,
-  plus our objective under the global pull delay).
+* **exact pieces**: CODE's LP / ILP / NBS-LP optimum (Gurobi) against ours (HiGHS) on the same
+  model, to solver tolerance;
+* **accounting**: every decision CODE takes (captured) scored by our ``evaluate`` gives exactly
+  the total delay (the per-request sum CODE prints), mean cost and mean accuracy CODE prints;
+  CODE's printed "LP" numbers are recomputed from its fractional solution;
+* **draws**: our ``draw_index`` on CODE's uniforms and fractions picks what ``rand_pick`` picked,
+  and our rounding on CODE's LP solution, with CODE's uniforms and list order
+  (``source_order``), takes CODE's Appro and NBS decisions;
+* **algorithms**: ours on the converted instance (one draw on our own LP with CODE's uniforms,
+  the exact expectation of the one-draw rounding under either list order, several seeds, our
+  default Appro) against CODE's numbers, and the paper's headline on both.
+
+``--online`` compares CODE's OL / MAB / ADMS (``Online/*``, no Gurobi needed) with our
+``pulling_online`` under CODE's options (:data:`CODE_ONLINE`): distributions over runs, the two
+sides drawing from different generators.
 
 CODE re-samples the output ratio ``rho ~ U(0.1, 0.3)`` on every call of
 ``Delay.get_trans_delay``, so the LP, each rounding and each baseline see different
 transmission delays. ``--rho pinned`` (default) draws it once per (request, model) and reuses
-it (the only behaviour change; everything then agrees to float precision); ``--rho redrawn``
-leaves CODE as it is, records every draw, and the accounting check applies CODE's evaluation
-draws to the decision it scored.
+it; ``--rho redrawn`` leaves CODE as it is, records every draw, and the accounting check applies
+CODE's evaluation-time draws to the decision it scored.
 
-The authors' checkout is copied to a temporary directory and imported from there; nothing in
-it is edited. What is patched at run time (module attributes, not files): ``FileReader.read_file``
-reads from the checkout by absolute path (and from ``site-optus-melbCBD.csv``, same columns, when
-the large ``site.csv`` is absent: it only sets user 0's rate), Gurobi runs quietly with
-``MIPGap=0`` through a recording ``Model`` subclass, ``rand_pick`` and ``get_trans_delay`` are
-wrapped to record.
+The authors' checkout is copied to a temporary directory and imported from there; the checkout
+itself is never edited. The copy gets one textual fix (:data:`CODE_PATCHES`: NumPy 2 refuses
+``float()`` of a (1, 1) array in ``Online/ADMS.py``). Patched at run time, as module attributes:
+``FileReader.read_file`` reads from the checkout by absolute path (and from
+``site-optus-melbCBD.csv``, same columns, when the large ``site.csv`` is absent: it only sets
+user 0's rate); Gurobi runs quietly, with ``MIPGap=0``, through a recording ``Model`` subclass;
+``rand_pick`` and ``get_trans_delay`` are wrapped to record.
 
 Needs ``gurobipy`` (its size-limited license: about 2,000 variables and constraints, so a few
-requests on 20-40 cloudlets), ``networkx`` and ``pandas`` (CODE's imports). Not run by CI; the
-test ``tests/test_pulling_code.py`` runs it when ``TRIMCORE_CCK_CODE`` names a checkout.
+requests on 20-100 cloudlets), ``networkx`` and ``pandas`` (CODE's imports; extra ``test-code``).
+Not run by CI; ``tests/test_pulling_code.py`` runs it when ``TRIMCORE_CCK_CODE`` names a checkout.
 
 Usage::
 
     python scripts/compare_cck_code.py /path/to/Algorithms_mec                 # 3 seeds, 20/5/10
     python scripts/compare_cck_code.py CHECKOUT --cloudlets 40 --requests 4 --models 10 --seeds 0 1 2 3
     python scripts/compare_cck_code.py CHECKOUT --rho redrawn --json out.json
+    python scripts/compare_cck_code.py CHECKOUT --online --cloudlets 30 --requests 100 --our-seeds 10
 """
 
 from __future__ import annotations
@@ -75,10 +83,19 @@ from trimcore.pulling.rounding import draw_index  # noqa: E402
 SOLVER_RTOL = 1e-6
 #: Relative tolerance of the accounting comparisons (same arithmetic, different order).
 ACCOUNT_RTOL = 1e-9
+#: Textual fixes applied to the temporary copy (never to the checkout), each needed to run CODE here:
+#: NumPy 2 no longer converts a (1, 1) array with ``float()`` (``Online/ADMS.py``'s UCB values).
+CODE_PATCHES = (
+    ("Online/ADMS.py",
+     "UCB_values[a] = float(x_t_a.T @ theta_hat_a) + self.alpha * np.sqrt(float(x_t_a.T @ C_theta_hat_a @ x_t_a))",
+     "UCB_values[a] = float((x_t_a.T @ theta_hat_a).item()) + self.alpha * np.sqrt("
+     "float((x_t_a.T @ C_theta_hat_a @ x_t_a).item()))"),
+)
 #: CODE's module names (namespace packages of the checkout's top directory).
 _CODE_MODULES = ("Graph.FileReader", "Graph.ParameterSetting", "Graph.ConnectMEC", "Compute.Delay",
                  "Compute.Cost", "Compute.Accuracy", "Offline.RelaxILP", "Offline.App", "Offline.NBSILP",
-                 "Offline.NBSRound", "Offline.NonShare", "Offline.SC", "Test.preheat")
+                 "Offline.NBSRound", "Offline.NonShare", "Offline.SC", "Online.OL", "Online.MAB",
+                 "Online.ADMS", "Test.preheat", "Test.context")
 
 
 # ---------------------------------------------------------------------------------------------- CODE harness
@@ -118,6 +135,12 @@ class Code:
         if self.root.exists():
             shutil.rmtree(self.root)
         shutil.copytree(src, self.root, ignore=shutil.ignore_patterns(".git", "__pycache__", ".idea", "*.html"))
+        for rel, old, new in CODE_PATCHES:
+            path = self.root / rel
+            text = path.read_text()
+            if text.count(old) != 1:
+                raise RuntimeError(f"{rel}: the line to fix for NumPy 2 is not there once (another CODE version?)")
+            path.write_text(text.replace(old, new))
         for name in _CODE_MODULES:  # a previous Code in this process: import this copy afresh
             sys.modules.pop(name, None)
         sys.path.insert(0, str(self.root))
@@ -128,7 +151,7 @@ class Code:
         self.state = _State()
         self._instrument()
 
-    # -- patches (module attributes only; the copied files are not edited)
+    # -- patches (module attributes only)
     def _instrument(self) -> None:
         import gurobipy as gp
         from gurobipy import GRB
@@ -678,6 +701,84 @@ def compare(checkout: str | Path, seeds: list[int], n_cloudlets: int = 20, n_req
         code.close()
 
 
+#: our :func:`~trimcore.pulling.pulling_online` options that are CODE's behaviour, per policy
+CODE_ONLINE: dict[str, dict[str, Any]] = {
+    "ts": {"context": "code", "baseline": "code", "beta_update": "code", "count_failures": False,
+           "dc_fallback": "empty"},
+    "mab": {"dc_fallback": "empty"},
+    "adms": {"context": "code", "dc_fallback": "empty", "ucb_variant": "code"},
+}
+
+
+def compare_online(checkout: str | Path, seeds: list[int], n_cloudlets: int = 30, n_requests: int = 100,
+                   n_models: int = 10, n_families: int = 1, *, runs: int = 5, n_features: int = 100
+                   ) -> list[dict[str, Any]]:
+    """CODE's OL / MAB / ADMS (``Online/*``) against ours with CODE's options (:data:`CODE_ONLINE`).
+
+    No Gurobi, so Test 1-like sizes work. Both sides draw from different generators (CODE:
+    ``random`` and ``numpy.random``; ours: SplitMix64), so this compares distributions: ``runs``
+    runs per side and instance (CODE seeded with ``random.seed`` / ``numpy.random.seed(run)``).
+    Each row: mean and standard deviation over the runs of the per-request delay sum, mean cost,
+    mean accuracy and total penalty. CODE's ``xi`` (``Test.py``: ``U(0, 1)``, not the spec's 0.98)
+    is passed to both.
+    """
+    code = Code(checkout)
+    out = []
+    try:
+        m = code.m
+        d = n_features // 5
+        for seed in seeds:
+            inst = code.generate(seed, n_cloudlets, n_requests, n_models, n_families)
+            j, k = len(inst["requests"]), len(inst["models"])
+            args = (j, k, n_features, inst["requests"], inst["models"], inst["cloudlets"], inst["locations"],
+                    inst["graph"], inst["accuracy"], inst["xi"])
+            code_runs: dict[str, list[tuple[float, ...]]] = {"ts": [], "mab": [], "adms": []}
+            for run in range(runs):
+                for policy in code_runs:
+                    random.seed(run)
+                    np.random.seed(run)  # noqa: NPY002 (CODE draws from NumPy's legacy global generator)
+                    ctx = m["context"].generate_context(j, n_features)
+                    code.state.phase = policy
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        if policy == "ts":
+                            got = m["OL"].OL(*args, ctx, d, inst["alpha"])
+                        elif policy == "mab":
+                            got = m["MAB"].mab(*args, d, inst["alpha"])
+                        else:
+                            got = m["ADMS"].adms(*args, ctx, d, inst["alpha"])
+                    code_runs[policy].append((*_reported(got), float(got[6])))
+            pp = to_problem(inst, code.state.pinned).with_options(pull_delay="per_request")
+            rows = []
+            for policy, cruns in code_runs.items():
+                ours = []
+                for run in range(runs):
+                    r = tc.pulling_online(pp, policy, run, n_features=n_features, d=d, xi=inst["xi"],
+                                          **CODE_ONLINE[policy])
+                    ours.append((r.total_delay, r.mean_cost, r.mean_accuracy, r.total_penalty))
+                c, o = np.array(cruns), np.array(ours)
+                rows.append({"policy": policy, "code_mean": c.mean(axis=0).tolist(), "code_std": c.std(axis=0).tolist(),
+                             "ours_mean": o.mean(axis=0).tolist(), "ours_std": o.std(axis=0).tolist()})
+            out.append({"seed": seed, "n": n_cloudlets, "J": n_requests, "K": n_models, "F": n_families,
+                        "xi": inst["xi"], "runs": runs, "rows": rows})
+    finally:
+        code.close()
+    return out
+
+
+def report_online(results: list[dict[str, Any]]) -> str:
+    """Markdown: per instance and policy, CODE's and our mean (std) over the runs."""
+    names = {"ts": "OL", "mab": "MAB", "adms": "ADMS"}
+    lines = ["| instance | policy | CODE delay | ours delay | CODE cost | ours cost | CODE accuracy | ours accuracy "
+             "| CODE penalty | ours penalty |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        for w in r["rows"]:
+            cells = [f"{w['code_mean'][i]:.4g} ({w['code_std'][i]:.2g}) | {w['ours_mean'][i]:.4g} "
+                     f"({w['ours_std'][i]:.2g})" for i in range(4)]
+            lines.append(f"| seed {r['seed']} (n={r['n']}, J={r['J']}, K={r['K']}, xi={r['xi']:.2f}) | "
+                         f"{names[w['policy']]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------------------------- report
 def _fmt(v: Any) -> str:
     if v is None:
@@ -803,7 +904,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rho", choices=("pinned", "redrawn"), default="pinned")
     ap.add_argument("--our-seeds", type=int, default=20, help="draws of our one-draw roundings per instance")
     ap.add_argument("--json", help="also write every number to this file")
+    ap.add_argument("--online", action="store_true",
+                    help="compare OL / MAB / ADMS instead (no Gurobi; distributions over --our-seeds runs)")
     a = ap.parse_args(argv)
+    if a.online:
+        online = compare_online(a.checkout, a.seeds, a.cloudlets, a.requests, a.models, a.families,
+                                runs=a.our_seeds)
+        print(report_online(online))
+        if a.json:
+            Path(a.json).write_text(json.dumps(online, indent=1, default=float))
+        return 0
     try:
         results = compare(a.checkout, a.seeds, a.cloudlets, a.requests, a.models, a.families, rho=a.rho,
                           our_seeds=a.our_seeds)
