@@ -710,6 +710,37 @@ CODE_ONLINE: dict[str, dict[str, Any]] = {
 }
 
 
+def replay_online(pp: tc.PullingProblem, arms: Any, policy: str) -> float:
+    """Total delay of serving ``arms`` in order under CODE's cache rules (written from
+    ``Online/OL.py`` / ``MAB.py`` / ``ADMS.py``, independently of our kernel): start empty; a block
+    cached nowhere comes from the DC; OL pulls from the nearest cached copy and caches the
+    shareable block at the home for the whole family, MAB and ADMS pull from the last location
+    cached and cache the chosen model only."""
+    family_wide, last = policy == "ts", policy != "ts"
+    lsh: list[list[int]] = [[] for _ in range(pp.n_models)]
+    lre: list[list[int]] = [[] for _ in range(pp.n_models)]
+    total = 0.0
+    for t, k in enumerate(int(a) for a in arms):
+        h = int(pp.home[t])
+
+        def pull(where: list[int], size: float, h: int = h) -> float:
+            if not where:
+                return float(size * pp.path_delay[h, pp.dc])
+            if last:
+                return float(size * pp.path_delay[h, where[-1]])
+            return float(min(size * pp.path_delay[h, loc] for loc in where))
+
+        total += float(pp.fixed_delay[t, k]) + max(pull(lsh[k], pp.shareable_size[k]),
+                                                   pull(lre[k], pp.remaining_size[k]))
+        lsh[k].append(h)
+        lre[k].append(h)
+        if family_wide:
+            for k2 in range(pp.n_models):
+                if k2 != k and pp.family_index[k2] == pp.family_index[k]:
+                    lsh[k2].append(h)
+    return total
+
+
 def compare_online(checkout: str | Path, seeds: list[int], n_cloudlets: int = 30, n_requests: int = 100,
                    n_models: int = 10, n_families: int = 1, *, runs: int = 5, n_features: int = 100
                    ) -> list[dict[str, Any]]:
@@ -738,7 +769,7 @@ def compare_online(checkout: str | Path, seeds: list[int], n_cloudlets: int = 30
                     random.seed(run)
                     np.random.seed(run)  # noqa: NPY002 (CODE draws from NumPy's legacy global generator)
                     ctx = m["context"].generate_context(j, n_features)
-                    code.state.phase = policy
+                    code.state.phase = f"{policy}{run}"
                     with contextlib.redirect_stdout(io.StringIO()):
                         if policy == "ts":
                             got = m["OL"].OL(*args, ctx, d, inst["alpha"])
@@ -749,17 +780,27 @@ def compare_online(checkout: str | Path, seeds: list[int], n_cloudlets: int = 30
                     code_runs[policy].append((*_reported(got), float(got[6])))
             pp = to_problem(inst, code.state.pinned).with_options(pull_delay="per_request")
             rows = []
+            checks = {}
             for policy, cruns in code_runs.items():
+                # CODE's arm per request: its last get_trans_delay call of the round (after one per arm)
+                code_arms = [[key[1] - 1 for key, _ in code.state.trans_log[f"{policy}{run}"][k::k + 1]]
+                             for run in range(runs)]
+                checks[f"{policy}_code_replay"] = all(
+                    len(a) == j and _close(replay_online(pp, a, policy), c[0], ACCOUNT_RTOL)
+                    for a, c in zip(code_arms, cruns))
                 ours = []
+                replay_ok = True
                 for run in range(runs):
                     r = tc.pulling_online(pp, policy, run, n_features=n_features, d=d, xi=inst["xi"],
                                           **CODE_ONLINE[policy])
                     ours.append((r.total_delay, r.mean_cost, r.mean_accuracy, r.total_penalty))
+                    replay_ok &= _close(replay_online(pp, r.model, policy), r.total_delay, ACCOUNT_RTOL)
+                checks[f"{policy}_ours_replay"] = replay_ok
                 c, o = np.array(cruns), np.array(ours)
                 rows.append({"policy": policy, "code_mean": c.mean(axis=0).tolist(), "code_std": c.std(axis=0).tolist(),
                              "ours_mean": o.mean(axis=0).tolist(), "ours_std": o.std(axis=0).tolist()})
             out.append({"seed": seed, "n": n_cloudlets, "J": n_requests, "K": n_models, "F": n_families,
-                        "xi": inst["xi"], "runs": runs, "rows": rows})
+                        "xi": inst["xi"], "runs": runs, "rows": rows, "checks": checks})
     finally:
         code.close()
     return out
@@ -776,6 +817,10 @@ def report_online(results: list[dict[str, Any]]) -> str:
                      f"({w['ours_std'][i]:.2g})" for i in range(4)]
             lines.append(f"| seed {r['seed']} (n={r['n']}, J={r['J']}, K={r['K']}, xi={r['xi']:.2f}) | "
                          f"{names[w['policy']]} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for r in results:
+        lines.append(f"seed {r['seed']} checks (replaying each run's arms under CODE's cache rules gives its delay): "
+                     + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in r["checks"].items()) + ".  ")
     return "\n".join(lines)
 
 
@@ -913,7 +958,10 @@ def main(argv: list[str] | None = None) -> int:
         print(report_online(online))
         if a.json:
             Path(a.json).write_text(json.dumps(online, indent=1, default=float))
-        return 0
+        bad = [(r["seed"], k) for r in online for k, v in r["checks"].items() if not v]
+        if bad:
+            print(f"FAILED checks: {bad}")
+        return 1 if bad else 0
     try:
         results = compare(a.checkout, a.seeds, a.cloudlets, a.requests, a.models, a.families, rho=a.rho,
                           our_seeds=a.our_seeds)

@@ -112,6 +112,22 @@ def test_converter_keeps_codes_model(cck):
             loc - 1 for loc in inst["lsh"][m + 1])
 
 
+def test_online_code_and_ours_agree(cck):
+    """OL / MAB / ADMS: replaying every run's arms under CODE's cache rules gives the delay each
+    side reports (CODE's and ours), and the means over runs agree loosely (different generators;
+    fixed seeds, so deterministic)."""
+    results = cck.compare_online(CHECKOUT, [0], 20, 30, 10, 1, runs=4)
+    for r in results:
+        assert r["checks"] and all(r["checks"].values()), r["checks"]
+        assert {w["policy"] for w in r["rows"]} == {"ts", "mab", "adms"}
+        for w in r["rows"]:
+            for i in range(4):  # delay, cost, accuracy, penalty
+                c, o = w["code_mean"][i], w["ours_mean"][i]
+                se = np.hypot(w["code_std"][i], w["ours_std"][i]) / np.sqrt(r["runs"])
+                assert abs(c - o) <= 4 * se + 0.05 * abs(c), (w["policy"], i, c, o, se)
+    assert "| OL |" in cck.report_online(results)
+
+
 def _size_limited() -> bool:
     import gurobipy as gp
 
