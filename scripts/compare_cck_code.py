@@ -127,10 +127,10 @@ class Code:
         if not (src / "Offline" / "RelaxILP.py").is_file():
             raise FileNotFoundError(f"{src} is not a checkout of zhoulizhen/Algorithms_mec (no Offline/RelaxILP.py)")
         import gurobipy  # noqa: F401  (fail early with the real import error)
-        import networkx  # noqa: F401
+        import networkx  # type: ignore[import-untyped]  # noqa: F401
 
         self._tmp = tempfile.TemporaryDirectory(prefix="cck_code_") if workdir is None else None
-        base = Path(self._tmp.name if self._tmp is not None else workdir)
+        base = Path(self._tmp.name) if self._tmp is not None else Path(workdir)  # type: ignore[arg-type]
         self.root = base / "Algorithms_mec"
         if self.root.exists():
             shutil.rmtree(self.root)
@@ -145,7 +145,8 @@ class Code:
             sys.modules.pop(name, None)
         sys.path.insert(0, str(self.root))
         try:
-            self.m = {name.split(".")[1]: importlib.import_module(name) for name in _CODE_MODULES}
+            # Any: CODE's modules are plain untyped Python, patched below
+            self.m: dict[str, Any] = {name.split(".")[1]: importlib.import_module(name) for name in _CODE_MODULES}
         finally:
             sys.path.remove(str(self.root))
         self.state = _State()
@@ -161,7 +162,7 @@ class Code:
         st.env.setParam("OutputFlag", 0)
         st.env.start()
 
-        class RecordingModel(gp.Model):  # type: ignore[misc]
+        class RecordingModel(gp.Model):
             def __init__(self, name: str = "") -> None:
                 super().__init__(name, env=st.env)
                 st.models.append(self)
@@ -197,7 +198,7 @@ class Code:
         root = self.root
 
         def read_file(usrnum: int, clsnum: int) -> Any:
-            import pandas as pd
+            import pandas as pd  # type: ignore[import-untyped]
 
             sites = root / "Dataset" / "edge-servers" / "site.csv"
             if not sites.is_file():
@@ -630,8 +631,9 @@ def compare_instance(code: Code, seed: int, n_cloudlets: int = 20, n_requests: i
         top = 0.5 if algo == "Appro" else 1.0
         row(algo, "exact expectation, CODE's LP and list order", expected_draw(prob, x_sol, _code_lists(
             inst, sol, prob), top))
-        ascending = {key: {jk: tuple(map(list, zip(*sorted(zip(*v))))) for jk, v in d.items()}
-                     for key, d in _code_lists(inst, sol, prob).items()}
+        ascending: dict[str, dict[tuple[int, int], tuple[Any, Any]]] = {
+            key: {jk: (sorted(v[0]), [w for _, w in sorted(zip(*v))]) for jk, v in d.items()}
+            for key, d in _code_lists(inst, sol, prob).items()}
         row(algo, "exact expectation, CODE's LP, ascending order", expected_draw(prob, x_sol, ascending, top))
         our_lp = lp_full if algo == "Appro" else nbs_ours
         ours_y = _our_lists(our_lp)
