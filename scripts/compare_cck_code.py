@@ -744,16 +744,17 @@ def replay_online(pp: tc.PullingProblem, arms: Any, policy: str) -> float:
 
 
 def compare_online(checkout: str | Path, seeds: list[int], n_cloudlets: int = 30, n_requests: int = 100,
-                   n_models: int = 10, n_families: int = 1, *, runs: int = 5, n_features: int = 100
-                   ) -> list[dict[str, Any]]:
+                   n_models: int = 10, n_families: int = 1, *, runs: int = 5, n_features: int = 100,
+                   random_sequences: int = 300) -> list[dict[str, Any]]:
     """CODE's OL / MAB / ADMS (``Online/*``) against ours with CODE's options (:data:`CODE_ONLINE`).
 
     No Gurobi, so Test 1-like sizes work. Both sides draw from different generators (CODE:
     ``random`` and ``numpy.random``; ours: SplitMix64), so this compares distributions: ``runs``
     runs per side and instance (CODE seeded with ``random.seed`` / ``numpy.random.seed(run)``).
     Each row: mean and standard deviation over the runs of the per-request delay sum, mean cost,
-    mean accuracy and total penalty. CODE's ``xi`` (``Test.py``: ``U(0, 1)``, not the spec's 0.98)
-    is passed to both.
+    mean accuracy and total penalty, and the mean delay of ``random_sequences`` uniformly random
+    arm sequences under the policy's cache rules (no learning). CODE's ``xi`` (``Test.py``:
+    ``U(0, 1)``, not the spec's 0.98) is passed to both.
     """
     code = Code(checkout)
     out = []
@@ -783,6 +784,8 @@ def compare_online(checkout: str | Path, seeds: list[int], n_cloudlets: int = 30
             pp = to_problem(inst, code.state.pinned).with_options(pull_delay="per_request")
             rows = []
             checks = {}
+            arm_rng = np.random.default_rng(0)
+            random_arms = [arm_rng.integers(0, k, j) for _ in range(random_sequences)]
             for policy, cruns in code_runs.items():
                 # CODE's arm per request: its last get_trans_delay call of the round (after one per arm)
                 code_arms = [[key[1] - 1 for key, _ in code.state.trans_log[f"{policy}{run}"][k::k + 1]]
@@ -799,8 +802,11 @@ def compare_online(checkout: str | Path, seeds: list[int], n_cloudlets: int = 30
                     replay_ok &= _close(replay_online(pp, r.model, policy), r.total_delay, ACCOUNT_RTOL)
                 checks[f"{policy}_ours_replay"] = replay_ok
                 c, o = np.array(cruns), np.array(ours)
+                # what no learning at all gives under the same cache rules: uniformly random arms
+                rand = float(np.mean([replay_online(pp, arm_seq, policy) for arm_seq in random_arms]))
                 rows.append({"policy": policy, "code_mean": c.mean(axis=0).tolist(), "code_std": c.std(axis=0).tolist(),
-                             "ours_mean": o.mean(axis=0).tolist(), "ours_std": o.std(axis=0).tolist()})
+                             "ours_mean": o.mean(axis=0).tolist(), "ours_std": o.std(axis=0).tolist(),
+                             "random_arms_delay": rand})
             out.append({"seed": seed, "n": n_cloudlets, "J": n_requests, "K": n_models, "F": n_families,
                         "xi": inst["xi"], "runs": runs, "rows": rows, "checks": checks})
     finally:
@@ -812,13 +818,13 @@ def report_online(results: list[dict[str, Any]]) -> str:
     """Markdown: per instance and policy, CODE's and our mean (std) over the runs."""
     names = {"ts": "OL", "mab": "MAB", "adms": "ADMS"}
     lines = ["| instance | policy | CODE delay | ours delay | CODE cost | ours cost | CODE accuracy | ours accuracy "
-             "| CODE penalty | ours penalty |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| CODE penalty | ours penalty | random arms' delay |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         for w in r["rows"]:
             cells = [f"{w['code_mean'][i]:.4g} ({w['code_std'][i]:.2g}) | {w['ours_mean'][i]:.4g} "
                      f"({w['ours_std'][i]:.2g})" for i in range(4)]
             lines.append(f"| seed {r['seed']} (n={r['n']}, J={r['J']}, K={r['K']}, xi={r['xi']:.2f}) | "
-                         f"{names[w['policy']]} | " + " | ".join(cells) + " |")
+                         f"{names[w['policy']]} | " + " | ".join(cells) + f" | {w['random_arms_delay']:.4g} |")
     lines.append("")
     for r in results:
         lines.append(f"seed {r['seed']} checks (replaying each run's arms under CODE's cache rules gives its delay): "
