@@ -23,9 +23,10 @@ Per instance:
   the exact expectation of the one-draw rounding under either list order, several seeds, our
   default Appro) against CODE's numbers, and the paper's headline on both.
 
-``--online`` compares CODE's OL / MAB / ADMS (``Online/*``, no Gurobi needed) with our
-``pulling_online`` under CODE's options (:data:`CODE_ONLINE`): distributions over runs, the two
-sides drawing from different generators.
+``--generator`` compares CODE's instance generator with our reimplementation
+(``scenario("code", ...)``) in distribution. ``--online`` compares CODE's OL / MAB / ADMS
+(``Online/*``, no Gurobi needed) with our ``pulling_online`` under CODE's options
+(:data:`CODE_ONLINE`): distributions over runs, the two sides drawing from different generators.
 
 CODE re-samples the output ratio ``rho ~ U(0.1, 0.3)`` on every call of
 ``Delay.get_trans_delay``, so the LP, each rounding and each baseline see different
@@ -51,6 +52,7 @@ Usage::
     python scripts/compare_cck_code.py CHECKOUT --cloudlets 40 --requests 4 --models 10 --seeds 0 1 2 3
     python scripts/compare_cck_code.py CHECKOUT --rho redrawn --json out.json
     python scripts/compare_cck_code.py CHECKOUT --online --cloudlets 30 --requests 100 --our-seeds 10
+    python scripts/compare_cck_code.py CHECKOUT --generator --seeds $(seq 0 399)
 """
 
 from __future__ import annotations
@@ -832,6 +834,50 @@ def report_online(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def compare_generator(checkout: str | Path, seeds: list[int], n_cloudlets: int = 20, n_requests: int = 5,
+                      n_models: int = 10, n_families: int = 1) -> dict[str, Any]:
+    """CODE's generators (converted) against ``scenario("code", ...)`` (our reimplementation of
+    them, :func:`trimcore.pulling.instances.paper_instance` with CODE's options), in distribution.
+
+    For every seed both sides build an instance; the statistics are our exact optimum under
+    CODE's model, NonShare's and SC's total delay (per-request sum), the mean fixed delay
+    (inference + queue + transmission), the mean per-GB delay to the data center, and the
+    fraction of allowed (request, model) pairs. Returns per statistic the mean and standard
+    deviation over the seeds of each side. No Gurobi needed.
+    """
+    from trimcore.pulling.instances import scenario
+
+    code = Code(checkout)
+    stats: dict[str, dict[str, list[float]]] = {"code": {}, "ours": {}}
+    try:
+        for seed in seeds:
+            inst = code.generate(seed, n_cloudlets, n_requests, n_models, n_families)
+            delay_mod = code.m["Delay"]
+            trans = {(t + 1, k + 1): float(delay_mod.get_trans_delay(inst["models"][k + 1], inst["requests"][t + 1]))
+                     for t in range(n_requests) for k in range(n_models)}
+            sides = {"code": to_problem(inst, trans),
+                     "ours": scenario("code", n_cloudlets, n_requests, n_models, n_families, seed=seed)}
+            for side, pp in sides.items():
+                opt = tc.pulling_optimal(pp)
+                ns, sc = tc.pulling_nonshare(pp), tc.pulling_cloud(pp)
+                values = {
+                    "ILP optimum (global objective)": opt.objective,
+                    "NonShare total delay": float(pp.evaluate(ns.model, ns.shareable_source,
+                                                              ns.remaining_source).delay.sum()),
+                    "SC total delay": float(pp.evaluate(sc.model, sc.shareable_source,
+                                                        sc.remaining_source).delay.sum()),
+                    "mean fixed delay": float(pp.fixed_delay.mean()),
+                    "mean per-GB delay to the DC": float(pp.path_delay[:-1, -1].mean()),
+                    "allowed pairs": float(pp.allowed.mean()),
+                }
+                for name, val in values.items():
+                    stats[side].setdefault(name, []).append(val)
+    finally:
+        code.close()
+    return {name: {side: (float(np.mean(stats[side][name])), float(np.std(stats[side][name]))) for side in stats}
+            for name in stats["code"]}
+
+
 # ---------------------------------------------------------------------------------------------- report
 def _fmt(v: Any) -> str:
     if v is None:
@@ -957,9 +1003,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rho", choices=("pinned", "redrawn"), default="pinned")
     ap.add_argument("--our-seeds", type=int, default=20, help="draws of our one-draw roundings per instance")
     ap.add_argument("--json", help="also write every number to this file")
+    ap.add_argument("--generator", action="store_true",
+                    help="compare CODE's instance generator with our scenario('code') in distribution (no Gurobi)")
     ap.add_argument("--online", action="store_true",
                     help="compare OL / MAB / ADMS instead (no Gurobi; distributions over --our-seeds runs)")
     a = ap.parse_args(argv)
+    if a.generator:
+        gen = compare_generator(a.checkout, a.seeds, a.cloudlets, a.requests, a.models, a.families)
+        print(f"| statistic ({len(a.seeds)} seeds) | CODE's generator | scenario('code') |")
+        print("|---|---|---|")
+        for name, v in gen.items():
+            print(f"| {name} | {v['code'][0]:.4g} ({v['code'][1]:.2g}) | {v['ours'][0]:.4g} ({v['ours'][1]:.2g}) |")
+        return 0
     if a.online:
         online = compare_online(a.checkout, a.seeds, a.cloudlets, a.requests, a.models, a.families,
                                 runs=a.our_seeds)
