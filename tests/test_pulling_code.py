@@ -128,6 +128,16 @@ def test_online_code_and_ours_agree(cck):
     assert "| OL |" in cck.report_online(results)
 
 
+def test_generator_matches_codes_in_distribution(cck):
+    seeds = list(range(60))
+    stats = cck.compare_generator(CHECKOUT, seeds, 20, 5, 10, 1)
+    assert len(stats) >= 5
+    for name, v in stats.items():
+        (cm, cs), (om, os_) = v["code"], v["ours"]
+        se = np.hypot(cs, os_) / np.sqrt(len(seeds))
+        assert abs(cm - om) <= 4 * se + 1e-12, (name, v)
+
+
 def _size_limited() -> bool:
     import gurobipy as gp
 
