@@ -83,6 +83,12 @@ def test_regime_figure_and_gaps(tmp_path) -> None:  # type: ignore[no-untyped-de
     assert len(rows) == 2 * 2 * 2 * 2 * 6  # admissions x memory x nu x seeds x policies
     gaps = online.regime_gaps(rows)
     assert len(gaps) == 8
+    cells = read_rows(tmp_path / "online_regime_cells.csv")
+    assert len(cells) == 8
+    for c in cells:
+        g = gaps[(c["admission"], c["zipf"], c["arrival_rate"], c["memory_gb"], c["nu"])]
+        assert c["gap"] == g["gap"] and c["best_baseline"] == g["best"]
+        assert abs(c["lc_cost"] / c["best_cost"] - 1.0 - g["gap"]) < 1e-12
     for (adm, z, lam, mem, nu), cell in gaps.items():
         cost = {s: {r["policy"]: r["cost"] for r in rows if (r["admission"], r["zipf"], r["arrival_rate"],
                                                                r["memory_gb"], r["nu"], r["seed"])

@@ -324,8 +324,36 @@ def fig_regime(out_dir: Path, *, seeds: int = 5, quick: bool = False, progress: 
                          "loaded_gb": float(r.loaded_bytes.sum()) / 1e9, **churn(cp, r)})
         return rows
 
-    run_sweep(path, points, run_point, progress=progress, workers=workers, description="online regime")
-    return _plot_regime(read_rows(path), path.with_suffix(".png"))
+    rows = run_sweep(path, points, run_point, progress=progress, workers=workers, description="online regime")
+    _write_cells(rows, Path(out_dir) / "online_regime_cells.csv")
+    return _plot_regime(rows, path.with_suffix(".png"))
+
+
+def _write_cells(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """One line per regime cell: the gap and its interval, plus LC's and the best baseline's churn (means)."""
+    import csv
+
+    keys = ("admission", "zipf", "arrival_rate", "memory_gb", "nu")
+    means: dict[tuple[Any, ...], dict[str, list[float]]] = {}
+    for r in rows:
+        bucket = means.setdefault((*(r[k] for k in keys), str(r["policy"])), {})
+        for col in ("cost", "load_ratio", "young_evictions", "loaded_gb"):
+            if r.get(col) is not None and not math.isnan(float(r[col])):
+                bucket.setdefault(col, []).append(float(r[col]))
+
+    def mean(key: tuple[Any, ...], label: str, col: str) -> float:
+        values = means.get((*key, label), {}).get(col, [])
+        return float(np.mean(values)) if values else math.nan
+
+    with path.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow([*keys, "seeds", "gap", "gap_ci95", "best_baseline", "gap_vs_lru", "lc_cost", "best_cost",
+                      "lc_load_ratio", "best_load_ratio", "lc_loaded_gb", "best_loaded_gb"])
+        for key, cell in sorted(regime_gaps(rows).items(), key=lambda kv: tuple(map(str, kv[0]))):
+            out.writerow([*key, cell["seeds"], cell["gap"], cell["ci"], cell["best"], cell["vs_lru"],
+                          mean(key, "LC", "cost"), mean(key, cell["best"], "cost"), mean(key, "LC", "load_ratio"),
+                          mean(key, cell["best"], "load_ratio"), mean(key, "LC", "loaded_gb"),
+                          mean(key, cell["best"], "loaded_gb")])
 
 
 def regime_gaps(rows: Sequence[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -403,7 +431,7 @@ def fig_mechanism(out_dir: Path, *, seeds: int = 5, quick: bool = False, progres
                   workers: int = 0) -> Path:
     """Why LC behaves like LFU: at every LC eviction (reactive cache), does LFU's / LRU's rule pick the
     same victim? Share of agreeing choices vs nu, per GPU memory (reference tier, 200 slots)."""
-    xs = [0.5, 0.99] if quick else [0.0, 0.5, 0.9, 0.99]
+    xs = [0.5, 0.99] if quick else [0.0, 0.3, 0.5, 0.7, 0.9, 0.99]
     mems = [24.0] if quick else [24.0, 40.0]
     path = Path(out_dir) / "online_mechanism.csv"
     points = [{"figure": "mechanism", "memory_gb": mem, "nu": nu, "seed": sd} for mem in mems for nu in xs
