@@ -108,3 +108,14 @@ def test_regime_gaps_by_hand() -> None:
     # LFU is the best baseline (mean 10); LC's mean is 10 too; per seed the gaps are -0.1 and +0.1
     assert cell["best"] == "LFU" and cell["gap"] == 0.0 and cell["vs_lru"] == (10.0 - 11.0) / 11.0
     assert abs(cell["ci"] - 12.706204736174703 * 0.1) < 1e-9  # t(0.975, 1) x std 0.1414 / sqrt(2)
+
+
+def test_remedies_figure(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    png = online.fig_remedies(tmp_path, seeds=1, quick=True, progress=False)
+    assert png.exists() and png.stat().st_size > 0
+    rows = read_rows(tmp_path / "online_remedies.csv")
+    assert len(rows) == 2 * (len(online.BASELINES) + len(online.LC_VARIANTS))
+    # each variant is the named policy with its flags / problem options on the same trace
+    cp = online.default_problem(0, quick=True, memory_gb=24.0, nu=0.99, lc_prior=8.0)
+    want = online.simulate_caching(cp, policy="lc", seed=0, greedy_admission=True, admission_horizon=50.0).cost
+    assert next(r["cost"] for r in rows if r["admission"] == "reactive" and r["policy"] == "LC, prior 8") == want

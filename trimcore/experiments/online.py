@@ -24,6 +24,7 @@ from trimcore.kernels.online.reference import LC, CacheView
 from trimcore.online import CachingProblem, CachingResult, make_caching_instance, simulate_caching
 
 __all__ = ["FIGURES", "DEFAULT_SCENARIO", "DEFAULT_FLAGS", "ADMISSIONS", "POLICY_LABELS", "BASELINES",
+           "LC_VARIANTS",
            "default_problem", "run_policies", "churn", "victim_agreement", "regime_gaps"]
 
 #: Scenario of every figure unless the figure changes one entry.
@@ -453,6 +454,72 @@ def fig_mechanism(out_dir: Path, *, seeds: int = 5, quick: bool = False, progres
                       styles=styles, order=list(styles), figsize=(7.0, 4.4))
 
 
+#: LC variants of the ``remedies`` figure: label -> (policy, decision flags, problem options).
+LC_VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "LC": ("lc", {}, {}),
+    "LC, grace 2 slots": ("lc", {"lc_grace_slots": 2}, {}),
+    "LC, grace 10 slots": ("lc", {"lc_grace_slots": 10}, {}),
+    "LC, prior 2": ("lc", {}, {"lc_prior": 2.0}),
+    "LC, prior 8": ("lc", {}, {"lc_prior": 8.0}),
+    "LC, max_age": ("lc", {"lc_order": "max_age"}, {}),
+    "LC (task-aware)": ("lc_task", {}, {}),
+}
+
+
+def fig_remedies(out_dir: Path, *, seeds: int = 10, quick: bool = False, progress: bool = True,
+                 workers: int = 0) -> Path:
+    """The spec's remedies for LC's new-item problem (grace period, prior) and its variants (max_age,
+    task-aware) against the best of LRU / LFU / FIFO / Random, both admission rules, tight and default
+    memory, nu 0.9 and 0.99 (bars: mean gap over seeds)."""
+    cells = [(24.0, 0.99)] if quick else [(24.0, 0.9), (24.0, 0.99), (40.0, 0.9), (40.0, 0.99)]
+    path = Path(out_dir) / "online_remedies.csv"
+    points = [{"figure": "remedies", "admission": a, "memory_gb": mem, "nu": nu, "seed": sd} for a in ADMISSIONS
+              for mem, nu in cells for sd in range(seeds)]
+
+    def run_point(point: dict[str, Any]) -> list[dict[str, Any]]:
+        base = {"memory_gb": point["memory_gb"], "nu": point["nu"]}
+        flags = ADMISSIONS[point["admission"]]
+        rows = [{"policy": POLICY_LABELS[p], "cost": r.cost}
+                for p, r in run_policies(default_problem(point["seed"], quick=quick, **base), BASELINES,
+                                         seed=point["seed"], bound=False, **flags).items()]
+        for label, (policy, extra, options) in LC_VARIANTS.items():
+            cp = default_problem(point["seed"], quick=quick, **base, **options)
+            r = simulate_caching(cp, policy=policy, seed=point["seed"], bound=False, **{**flags, **extra})
+            rows.append({"policy": label, "cost": r.cost})
+        return rows
+
+    rows = run_sweep(path, points, run_point, progress=progress, workers=workers, description="online remedies")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(ADMISSIONS), figsize=(11, 4.4), dpi=120, sharey=True, squeeze=False)
+    width = 0.8 / len(LC_VARIANTS)
+    for ax, adm in zip(axes[0], ADMISSIONS, strict=True):
+        for v, label in enumerate(LC_VARIANTS):
+            gaps = []
+            for mem, nu in cells:
+                sel = [r for r in rows if (r["admission"], r["memory_gb"], r["nu"]) == (adm, mem, nu)]
+                mean = {p: float(np.mean([r["cost"] for r in sel if r["policy"] == p]))
+                        for p in {str(r["policy"]) for r in sel}}
+                best = min(mean[POLICY_LABELS[b]] for b in BASELINES)
+                gaps.append(100.0 * (mean[label] - best) / best)
+            ax.bar(np.arange(len(cells)) + (v - (len(LC_VARIANTS) - 1) / 2) * width, gaps, width, label=label)
+        ax.axhline(0.0, color="k", lw=0.8)
+        ax.set_xticks(range(len(cells)), [f"{mem:g} GB, nu {nu:g}" for mem, nu in cells], fontsize=8)
+        ax.set_title(f"{adm} admission", fontsize=9)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0][0].set_ylabel("(variant - best baseline) / best baseline, %")
+    axes[0][-1].legend(fontsize=7)
+    fig.suptitle("LC's remedies and variants against the best of LRU / LFU / FIFO / Random (below 0: LC wins)",
+                 fontsize=10)
+    fig.tight_layout()
+    png = save_figure(fig, path.with_suffix(".png"))
+    plt.close(fig)
+    return png
+
+
 #: Figure name -> function ``(out_dir, *, seeds, quick, progress, workers) -> Path`` (the PNG).
 FIGURES: dict[str, Callable[..., Path]] = {
     "memory": fig_memory,
@@ -469,4 +536,5 @@ FIGURES: dict[str, Callable[..., Path]] = {
     "arrival_reactive": partial(fig_arrival, admission="reactive"),
     "regime": fig_regime,
     "mechanism": fig_mechanism,
+    "remedies": fig_remedies,
 }
