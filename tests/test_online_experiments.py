@@ -119,3 +119,24 @@ def test_remedies_figure(tmp_path) -> None:  # type: ignore[no-untyped-def]
     cp = online.default_problem(0, quick=True, memory_gb=24.0, nu=0.99, lc_prior=8.0)
     want = online.simulate_caching(cp, policy="lc", seed=0, greedy_admission=True, admission_horizon=50.0).cost
     assert next(r["cost"] for r in rows if r["admission"] == "reactive" and r["policy"] == "LC, prior 8") == want
+
+
+def test_drift_figures(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    for name in ("drift", "drift_reactive"):
+        png = online.FIGURES[name](tmp_path, seeds=1, quick=True, progress=False)
+        assert png.exists()
+    rows = read_rows(tmp_path / "online_drift_reactive.csv")
+    cp = online.default_problem(0, quick=True, popularity_period=25)
+    want = online.simulate_caching(cp, policy="lfu", seed=0, greedy_admission=True, admission_horizon=50.0).cost
+    assert next(r["cost"] for r in rows if r["popularity_period"] == 25 and r["policy"] == "LFU") == want
+
+
+def test_drift_regime_figure(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    png = online.FIGURES["drift_regime"](tmp_path, seeds=2, quick=True, progress=False)
+    assert png.exists()
+    cells = read_rows(tmp_path / "online_drift_regime_cells.csv")
+    assert {c["admission"] for c in cells} == set(online.ADMISSIONS) and len(cells) == 2
+    rows = read_rows(tmp_path / "online_drift_regime.csv")
+    gaps = online.regime_gaps(rows, online.DRIFT_KEYS)
+    for c in cells:
+        assert gaps[(c["admission"], c["memory_gb"], c["popularity_period"], c["nu"])]["gap"] == c["gap"]

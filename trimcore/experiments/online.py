@@ -25,7 +25,8 @@ from trimcore.online import CachingProblem, CachingResult, make_caching_instance
 
 __all__ = ["FIGURES", "DEFAULT_SCENARIO", "DEFAULT_FLAGS", "ADMISSIONS", "POLICY_LABELS", "BASELINES",
            "LC_VARIANTS",
-           "default_problem", "run_policies", "churn", "victim_agreement", "regime_gaps"]
+           "REGIME_KEYS",
+           "DRIFT_KEYS", "default_problem", "run_policies", "churn", "victim_agreement", "regime_gaps"]
 
 #: Scenario of every figure unless the figure changes one entry.
 DEFAULT_SCENARIO: dict[str, Any] = {"n_servers": 3, "library": "llm", "memory_gb": 40.0, "n_slots": 500,
@@ -149,6 +150,19 @@ def fig_arrival(out_dir: Path, *, seeds: int = 10, quick: bool = False, progress
                  workers=workers, flags=lambda x: flags)
     return _plot(path, "arrival_rate", "requests per server per slot (Poisson mean)",
                  f"System cost vs arrival rate (40 GB, nu = 0.9{note})", logx=True)
+
+
+def fig_drift(out_dir: Path, *, seeds: int = 10, quick: bool = False, progress: bool = True,
+              workers: int = 0, admission: str = "cost") -> Path:
+    """System cost vs popularity drift (beyond the spec): every ``popularity_period`` slots each server's
+    Zipf rank order is drawn afresh; 500 slots = no change within the trace (the stationary default)."""
+    tag, flags, note = _admission(admission)
+    xs = [25, 500] if quick else [10, 25, 50, 100, 250, 500]
+    path = sweep(out_dir, "drift" + tag, "popularity_period", xs,
+                 lambda x, s: default_problem(s, quick=quick, popularity_period=int(x)), seeds=seeds,
+                 progress=progress, workers=workers, flags=lambda x: flags)
+    return _plot(path, "popularity_period", "slots between changes of the popularity ranking",
+                 f"System cost vs popularity drift (40 GB, nu = 0.9{note})", logx=True)
 
 
 def fig_window(out_dir: Path, *, seeds: int = 10, quick: bool = False, progress: bool = True,
@@ -293,6 +307,8 @@ def victim_agreement(cp: CachingProblem, **flags: Any) -> dict[str, float]:
 
 
 _REGIME_POLICIES = ("lc", "lc_task", *BASELINES)
+#: The cell of a ``regime`` row.
+REGIME_KEYS: tuple[str, ...] = ("admission", "zipf", "arrival_rate", "memory_gb", "nu")
 
 
 def fig_regime(out_dir: Path, *, seeds: int = 5, quick: bool = False, progress: bool = True,
@@ -330,11 +346,10 @@ def fig_regime(out_dir: Path, *, seeds: int = 5, quick: bool = False, progress: 
     return _plot_regime(rows, path.with_suffix(".png"))
 
 
-def _write_cells(rows: Sequence[dict[str, Any]], path: Path) -> None:
+def _write_cells(rows: Sequence[dict[str, Any]], path: Path, keys: tuple[str, ...] = REGIME_KEYS) -> None:
     """One line per regime cell: the gap and its interval, plus LC's and the best baseline's churn (means)."""
     import csv
 
-    keys = ("admission", "zipf", "arrival_rate", "memory_gb", "nu")
     means: dict[tuple[Any, ...], dict[str, list[float]]] = {}
     for r in rows:
         bucket = means.setdefault((*(r[k] for k in keys), str(r["policy"])), {})
@@ -350,20 +365,21 @@ def _write_cells(rows: Sequence[dict[str, Any]], path: Path) -> None:
         out = csv.writer(handle)
         out.writerow([*keys, "seeds", "gap", "gap_ci95", "best_baseline", "gap_vs_lru", "lc_cost", "best_cost",
                       "lc_load_ratio", "best_load_ratio", "lc_loaded_gb", "best_loaded_gb"])
-        for key, cell in sorted(regime_gaps(rows).items(), key=lambda kv: tuple(map(str, kv[0]))):
+        for key, cell in sorted(regime_gaps(rows, keys).items(), key=lambda kv: tuple(map(str, kv[0]))):
             out.writerow([*key, cell["seeds"], cell["gap"], cell["ci"], cell["best"], cell["vs_lru"],
                           mean(key, "LC", "cost"), mean(key, cell["best"], "cost"), mean(key, "LC", "load_ratio"),
                           mean(key, cell["best"], "load_ratio"), mean(key, "LC", "loaded_gb"),
                           mean(key, cell["best"], "loaded_gb")])
 
 
-def regime_gaps(rows: Sequence[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """Per cell ``(admission, zipf, arrival_rate, memory_gb, nu)`` of the regime CSV: ``gap`` = (mean LC cost
-    - mean cost of the best baseline) / the latter, that baseline's label, the paired 95 % half-width of the
-    gap over seeds (``ci``, 0 with one seed) and ``vs_lru`` (LC against LRU, same scale)."""
+def regime_gaps(rows: Sequence[dict[str, Any]], keys: tuple[str, ...] = REGIME_KEYS
+                ) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Per cell (the values of ``keys``, default ``(admission, zipf, arrival_rate, memory_gb, nu)``) of a
+    regime CSV: ``gap`` = (mean LC cost - mean cost of the best baseline) / the latter, that baseline's
+    label, the paired 95 % half-width of the gap over seeds (``ci``, 0 with one seed) and ``vs_lru`` (LC
+    against LRU, same scale)."""
     from scipy import stats
 
-    keys = ("admission", "zipf", "arrival_rate", "memory_gb", "nu")
     cells: dict[tuple[Any, ...], dict[str, dict[int, float]]] = {}
     for r in rows:
         cells.setdefault(tuple(r[k] for k in keys), {}).setdefault(str(r["policy"]), {})[int(r["seed"])] = \
@@ -382,28 +398,38 @@ def regime_gaps(rows: Sequence[dict[str, Any]]) -> dict[tuple[Any, ...], dict[st
     return out
 
 
-def _plot_regime(rows: Sequence[dict[str, Any]], png: Path) -> Path:
+def _plot_regime(rows: Sequence[dict[str, Any]], png: Path, keys: tuple[str, ...] = REGIME_KEYS,
+                 rows_by: tuple[str, ...] = ("admission", "arrival_rate"), cols_by: str = "zipf",
+                 y: str = "memory_gb", x: str = "nu", ylabel: str = "GPU memory (GB)") -> Path:
+    """Heat maps of :func:`regime_gaps`: one panel per (``rows_by`` values, ``cols_by`` value), ``y`` by ``x``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    gaps = regime_gaps(rows)
-    adm = [a for a in ADMISSIONS if any(k[0] == a for k in gaps)]
-    zipfs, rates = sorted({k[1] for k in gaps}), sorted({k[2] for k in gaps})
-    mems, nus = sorted({k[3] for k in gaps}), sorted({k[4] for k in gaps})
-    lines = [(a, lam) for a in adm for lam in rates]
-    fig, axes = plt.subplots(len(lines), len(zipfs), figsize=(3.1 * len(zipfs) + 1.2, 2.4 * len(lines) + 0.6),
+    gaps = regime_gaps(rows, keys)
+    pos = {k: i for i, k in enumerate(keys)}
+
+    def values(k: str) -> list[Any]:
+        found = {key[pos[k]] for key in gaps}
+        return [a for a in ADMISSIONS if a in found] if k == "admission" else sorted(found)
+
+    lines = [()] if not rows_by else [(v,) for v in values(rows_by[0])]
+    for k in rows_by[1:]:
+        lines = [(*line, v) for line in lines for v in values(k)]
+    cols, ys, xs = values(cols_by), values(y), values(x)
+    fig, axes = plt.subplots(len(lines), len(cols), figsize=(3.1 * len(cols) + 1.2, 2.4 * len(lines) + 0.6),
                              dpi=110, squeeze=False, layout="constrained")
     limit = 5.0
     image = None
-    for row, (a, lam) in enumerate(lines):
-        for col, z in enumerate(zipfs):
+    for row, line in enumerate(lines):
+        for col, c in enumerate(cols):
             ax = axes[row][col]
-            grid = np.full((len(mems), len(nus)), np.nan)
-            for yi, mem in enumerate(mems):
-                for xi, nu in enumerate(nus):
-                    cell = gaps.get((a, z, lam, mem, nu))
+            fixed = {**dict(zip(rows_by, line, strict=True)), cols_by: c}
+            grid = np.full((len(ys), len(xs)), np.nan)
+            for yi, yv in enumerate(ys):
+                for xi, xv in enumerate(xs):
+                    cell = gaps.get(tuple({**fixed, y: yv, x: xv}[k] for k in keys))
                     if cell is None:
                         continue
                     grid[yi, xi] = 100.0 * cell["gap"]
@@ -411,13 +437,14 @@ def _plot_regime(rows: Sequence[dict[str, Any]], png: Path) -> Path:
                     ax.text(xi, yi, f"{grid[yi, xi]:+.1f}{'*' if sig else ''}\n{cell['best']}", ha="center",
                             va="center", fontsize=5.5)
             image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, origin="lower", aspect="auto")
-            ax.set_xticks(range(len(nus)), [f"{v:g}" for v in nus], fontsize=7)
-            ax.set_yticks(range(len(mems)), [f"{v:g}" for v in mems], fontsize=7)
-            ax.set_title(f"{a} admission, rate {lam:g}, Zipf {z:g}", fontsize=7.5)
+            ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs], fontsize=7)
+            ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys], fontsize=7)
+            ax.set_title(", ".join(f"{k} {v:g}" if not isinstance(v, str) else f"{v} admission"
+                                   for k, v in fixed.items()), fontsize=7.5)
             if row == len(lines) - 1:
-                ax.set_xlabel("nu", fontsize=7.5)
+                ax.set_xlabel(x, fontsize=7.5)
             if col == 0:
-                ax.set_ylabel("GPU memory (GB)", fontsize=7.5)
+                ax.set_ylabel(ylabel, fontsize=7.5)
     if image is not None:
         bar = fig.colorbar(image, ax=axes, shrink=0.6, pad=0.02)
         bar.set_label("(LC - best baseline) / best baseline, %", fontsize=8)
@@ -426,6 +453,37 @@ def _plot_regime(rows: Sequence[dict[str, Any]], png: Path) -> Path:
     save_figure(fig, png)
     plt.close(fig)
     return png
+
+
+DRIFT_KEYS: tuple[str, ...] = ("admission", "memory_gb", "popularity_period", "nu")
+
+
+def fig_drift_regime(out_dir: Path, *, seeds: int = 10, quick: bool = False, progress: bool = True,
+                     workers: int = 0) -> Path:
+    """Regime map under popularity drift (beyond the spec): LC's gap to the best baseline over the drift
+    period x nu, per admission rule and GPU memory (Zipf 0.8, rate 5)."""
+    grid: dict[str, list[Any]]
+    if quick:
+        grid = {"admission": list(ADMISSIONS), "memory_gb": [40.0], "popularity_period": [25], "nu": [0.9]}
+    else:
+        grid = {"admission": list(ADMISSIONS), "memory_gb": [24.0, 40.0], "popularity_period": [25, 100, 250, 500],
+                "nu": [0.5, 0.9, 0.99]}
+    path = Path(out_dir) / "online_drift_regime.csv"
+    points = [{"figure": "drift_regime", "admission": a, "memory_gb": mem, "popularity_period": per, "nu": nu,
+               "seed": sd} for a in grid["admission"] for mem in grid["memory_gb"]
+              for per in grid["popularity_period"] for nu in grid["nu"] for sd in range(seeds)]
+
+    def run_point(point: dict[str, Any]) -> list[dict[str, Any]]:
+        cp = default_problem(point["seed"], quick=quick, memory_gb=point["memory_gb"], nu=point["nu"],
+                             popularity_period=int(point["popularity_period"]))
+        return [{"policy": POLICY_LABELS[p], "cost": r.cost, **churn(cp, r)}
+                for p, r in run_policies(cp, _REGIME_POLICIES, seed=point["seed"], bound=False,
+                                         **ADMISSIONS[point["admission"]]).items()]
+
+    rows = run_sweep(path, points, run_point, progress=progress, workers=workers, description="online drift map")
+    _write_cells(rows, Path(out_dir) / "online_drift_regime_cells.csv", DRIFT_KEYS)
+    return _plot_regime(rows, path.with_suffix(".png"), DRIFT_KEYS, rows_by=("admission",), cols_by="memory_gb",
+                        y="popularity_period", x="nu", ylabel="slots between popularity changes")
 
 
 def fig_mechanism(out_dir: Path, *, seeds: int = 5, quick: bool = False, progress: bool = True,
@@ -534,6 +592,9 @@ FIGURES: dict[str, Callable[..., Path]] = {
     "nu_reactive": partial(fig_nu, admission="reactive"),
     "zipf_reactive": partial(fig_zipf, admission="reactive"),
     "arrival_reactive": partial(fig_arrival, admission="reactive"),
+    "drift": fig_drift,
+    "drift_reactive": partial(fig_drift, admission="reactive"),
+    "drift_regime": fig_drift_regime,
     "regime": fig_regime,
     "mechanism": fig_mechanism,
     "remedies": fig_remedies,
