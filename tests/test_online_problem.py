@@ -124,3 +124,23 @@ def test_save_load_roundtrip(tmp_path) -> None:  # type: ignore[no-untyped-def]
     back = tc.CachingResult.load(path)
     assert np.array_equal(back.served_by, res.served_by) and back.cost == res.cost
     assert back.components == res.components
+
+
+def test_popularity_drift_option() -> None:
+    """popularity_period redraws each server's rank order per period; None (and a period covering the
+    trace) leaves the stationary trace unchanged; a bad period names the field."""
+    from trimcore.online.builder import make_caching_instance
+
+    base = make_caching_instance(2, n_slots=40, seed=4)
+    same = make_caching_instance(2, n_slots=40, seed=4, popularity_period=40)
+    np.testing.assert_array_equal(base.model, same.model)
+    drift = make_caching_instance(2, n_slots=40, seed=4, popularity_period=10)
+    np.testing.assert_array_equal(base.slot, drift.slot)
+    np.testing.assert_array_equal(base.server, drift.server)
+    assert not np.array_equal(base.model, drift.model)
+    # the most requested model of server 0 changes between periods of a long trace
+    long = make_caching_instance(1, n_slots=400, arrival_rate=20.0, zipf=1.2, seed=1, popularity_period=100)
+    tops = {int(np.bincount(long.model[long.slot // 100 == e], minlength=8).argmax()) for e in range(4)}
+    assert len(tops) > 1
+    with pytest.raises(tc.InstanceError, match="popularity_period"):
+        make_caching_instance(2, n_slots=10, seed=0, popularity_period=0)

@@ -236,7 +236,7 @@ def test_random_policy_is_seeded() -> None:
 
 
 def test_grace_and_pinning() -> None:
-    # A x3 at slot 0, B at slot 1, C at slot 1: pure LC evicts B (AoC 0 < 2.7); with a grace period of
+    # A x3 at slot 0, B at slot 1, C at slot 1: pure LC evicts B (AoC 1 < 2.7); with a grace period of
     # 1 slot B (loaded in this slot) is protected and A goes; pinning models used in this slot also
     # protects B; a grace of 2 slots protects both, and then LC's order applies among them
     cp = _one_server([1.0, 1.0, 1.0], 2.0, [0, 0, 0, 1, 1], [0, 0, 0, 1, 2])
@@ -246,6 +246,48 @@ def test_grace_and_pinning() -> None:
     assert tc.simulate_caching(cp, policy="lc", pin_models_used_this_slot=True, **REACTIVE).evicted.tolist() == [0]
     # max_age: A's examples are older (mean age 1) than B's (just loaded, age 0) -> evict A
     assert tc.simulate_caching(cp, policy="lc", lc_order="max_age", **REACTIVE).evicted.tolist() == [0]
+
+
+@pytest.mark.parametrize("backend", ["reference", "cpp"])
+def test_lc_prior_ranks_victims_only(backend: str) -> None:
+    """lc_prior changes LC's victim ranking, never an accuracy: no phantom examples, other policies unchanged.
+
+    A x3 at slot 0, B and C at slot 3, memory for two. Without a prior LC keeps A (AoC 3 nu^3 = 2.19 > B's 1)
+    and evicts B; with lc_prior = 5, A ranks 2.19 + 5 nu^3 = 5.83 and the fresh B 5 + 1 = 6, so A goes.
+    """
+    kw = {"slots": [0, 0, 0, 3, 3], "models": [0, 0, 0, 1, 2]}
+    plain = _one_server([1.0, 1.0, 1.0], 2.0, **kw)
+    prior = _one_server([1.0, 1.0, 1.0], 2.0, lc_prior=5.0, **kw)
+    assert tc.simulate_caching(plain, policy="lc", backend=backend, **REACTIVE).evicted.tolist() == [1]
+    lc = tc.simulate_caching(prior, policy="lc", backend=backend, **REACTIVE)
+    assert lc.evicted.tolist() == [0]
+    assert lc.aoc[3] == 5.0  # the ranking value a load starts with
+    # a load is zero-shot (K = 0) and a hit sees only real examples: A's second request has one example
+    assert lc.accuracy[0] == lc.accuracy[3] == lc.accuracy[4] == 0.40
+    assert lc.accuracy[1] == pytest.approx(0.62 - 0.22 * math.exp(-0.25))
+    for policy in ("lru", "lfu", "fifo", "belady", "random"):
+        a = tc.simulate_caching(plain, policy=policy, seed=1, backend=backend, **REACTIVE)
+        b = tc.simulate_caching(prior, policy=policy, seed=1, backend=backend, **REACTIVE)
+        np.testing.assert_array_equal(a.request_cost, b.request_cost)
+        np.testing.assert_array_equal(a.evicted, b.evicted)
+
+
+@pytest.mark.parametrize("backend", ["reference", "cpp"])
+def test_pure_lc_keeps_an_idle_context(backend: str) -> None:
+    """The new-item problem behind LC's extra loads (docs/online.md): an established context outranks
+    every newcomer, so two newcomers thrash in the space left while the idle model stays.
+
+    A x5 at slot 0, then B, C, B, C, B, C one per slot, memory for two. LC keeps A (AoC 5 nu^t, above a
+    newcomer's 1 until t = 16) and loads at every request; LRU evicts A at once and then only hits.
+    """
+    cp = _one_server([1.0, 1.0, 1.0], 2.0, [0] * 5 + [1, 2, 3, 4, 5, 6], [0] * 5 + [1, 2] * 3)
+    lc = tc.simulate_caching(cp, policy="lc", backend=backend, **REACTIVE)
+    lru = tc.simulate_caching(cp, policy="lru", backend=backend, **REACTIVE)
+    assert lc.outcome.tolist()[5:] == [2] * 6 and lc.evicted.tolist() == [1, 2, 1, 2, 1]
+    assert lru.outcome.tolist()[5:] == [2, 2, 0, 0, 0, 0] and lru.evicted.tolist() == [0]
+    assert lc.cost > lru.cost
+    # a grace period of two slots lets the newcomers in: LC then evicts A too
+    assert tc.simulate_caching(cp, policy="lc", lc_grace_slots=2, backend=backend, **REACTIVE).evicted.tolist() == [0]
 
 
 class _MostRecent(tc.online.Policy):

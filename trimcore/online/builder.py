@@ -61,6 +61,7 @@ def make_caching_instance(
     n_tasks: int = 4,
     tasks_per_model: int = 2,
     tokens: tuple[int, int] = (32, 256),
+    popularity_period: int | None = None,
     nu: float = 0.9,
     block_sharing: bool = True,
     seed: Any = None,
@@ -91,6 +92,10 @@ def make_caching_instance(
         A request's task is uniform among its model's tasks.
     tokens : (int, int)
         Input and output tokens are uniform integers in this range.
+    popularity_period : int or None
+        Popularity drift (beyond the spec, whose demand is stationary): every this many slots each
+        server's rank order is drawn afresh, so the popular models change. None: one rank order
+        per server for the whole trace (the spec; the trace is then the same as without the option).
     nu, block_sharing, **options
         As in :meth:`CachingProblem.from_arrays`.
     seed : None, int or Generator
@@ -139,7 +144,15 @@ def make_caching_instance(
     order = np.lexsort((rng.random(slot.size), slot))  # arrival order inside a slot is random
     slot, server = slot[order], server[order]
     ranks = np.array([rng.permutation(n_models) for _ in range(n)])  # rank -> model, per server
-    model = ranks[server, rng.choice(n_models, slot.size, p=weights)] if slot.size else server.copy()
+    if popularity_period is None:
+        model = ranks[server, rng.choice(n_models, slot.size, p=weights)] if slot.size else server.copy()
+    else:  # one rank order per (period, server); the first period keeps the stationary draw
+        period = integer("popularity_period", popularity_period, 1)
+        epochs = [ranks] + [np.array([rng.permutation(n_models) for _ in range(n)])
+                            for _ in range((t_slots - 1) // period)]
+        table = np.stack(epochs)  # [E, N, I]
+        model = table[slot // period, server, rng.choice(n_models, slot.size, p=weights)] if slot.size \
+            else server.copy()
     task_choice = rng.random(slot.size)
     task = np.empty(slot.size, dtype=np.int64)
     for i in range(n_models):

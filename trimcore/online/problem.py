@@ -67,7 +67,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "energy_per_flop": 1e-12,       # epsilon_gpu J/FLOP
     "w_cloud": 0.01,                # w_C per cloud call
     "cloud_price": 1.0,             # p_0(i) per call; float or float[I]
-    "lc_prior": 0.0,                # K0: a newly loaded model starts with this much AoC (decays like an example)
+    "lc_prior": 0.0,                # K0: LC ranks a load as if it had this much AoC (decays; ranking only)
     "slot_seconds": 1.0,            # Delta (reporting only)
 }
 

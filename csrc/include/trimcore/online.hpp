@@ -51,7 +51,7 @@ struct Instance {
   double w_L = 0, w_A = 0, w_S = 0, w_E = 0, w_C = 0, energy_per_flop = 0;
   View<const double> cloud_price;              // [I]
   bool persist = false;                        // keep contexts across eviction
-  double lc_prior = 0;                         // AoC a freshly loaded model starts with
+  double lc_prior = 0;                         // AoC a load starts with, for LC's victim ranking only
   View<const std::uint8_t> initial;            // [N * I] resident before the first request (may be empty)
 };
 
@@ -188,8 +188,8 @@ class Cache {
       if (load_fits) {
         sw = missing_bytes(s, i);
         double unused = 0.0;
-        // the context it will have once loaded: what persisted (empty unless persist) plus the prior
-        const double k_load = sums(s, i, t, m, &unused) + in_.lc_prior;
+        // the context it will have once loaded: what persisted (empty unless persist)
+        const double k_load = sums(s, i, t, m, &unused);
         Edge e = edge(s, i, rq, k_load, false);
         // admission compares the one-off load costs spread over admission_horizon requests
         const double onetime = in_.w_S * sw + in_.w_L * (sw / in_.load_bw);
@@ -565,11 +565,8 @@ class Cache {
       agn += rho * wgt;
     });
     if (q >= 0) refresh_lower_bound(static_cast<std::size_t>(q), agn, t);
-    if (pair(s, m).prior_slot >= 0) {
-      const double wgt = prior_weight(s, m, t);
-      spec += in_.lc_prior * wgt;
-      agn += in_.lc_prior * wgt;
-    }
+    // the prior ranks LC's victims (the agnostic value); it is no example a request can use
+    if (pair(s, m).prior_slot >= 0) agn += in_.lc_prior * prior_weight(s, m, t);
     *agnostic = agn;
     return spec;
   }

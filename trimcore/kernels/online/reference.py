@@ -13,7 +13,8 @@ Conventions shared by the tiers (the problem, :mod:`trimcore.online.problem`, bu
   models' blocks (a reference count per block); loading a model adds only its missing blocks and
   evicting one frees only the blocks no other resident model (nor the model being loaded) uses.
 * Recency, frequency and load times count *requests in arrival order* (the request index ``r``).
-* AoC sums run from the oldest example to the newest, then add the prior (``lc_prior``); freshness
+* AoC sums run from the oldest example to the newest, then add the prior (``lc_prior``, in the
+  values LC ranks victims by only, never in the examples a request uses for accuracy); freshness
   weights come from the table ``nu_pow[age]``; examples with ``age >= prune_age`` are pruned.
 * A model fits when the used memory after loading is ``<= cap`` (memory times ``1 + MEMORY_RTOL``).
 """
@@ -298,12 +299,12 @@ class _Simulator:
         return total
 
     def task_aoc(self, s: int, model: int, task: int, t: int) -> float:
+        """The task-specific AoC, the examples a request can use (spec §3.4): the lc_prior is no
+        example, it only ranks LC's victims (aoc, task_weighted_aoc, mean_age)."""
         self._prune(s, model, t)
         total = 0.0
         for tau, m_e, rho in self.ctx[s][model]:
             total += rho * float(self.relevance[m_e, task]) * float(self.nu_pow[t - tau])
-        if self.prior_slot[s, model] >= 0:
-            total += self.prior * float(self.nu_pow[t - int(self.prior_slot[s, model])])
         return total
 
     def task_weighted_aoc(self, s: int, model: int, t: int) -> float:
@@ -470,8 +471,8 @@ def online_simulate(inp: dict[str, Any], policy: str | Policy, flags: dict[str, 
             load_opt = None
             if load_fits:
                 sw = sim.missing_bytes(s, i)
-                # the context it will have once loaded: what persisted (empty unless persist) plus the prior
-                k_load = sim.task_aoc(s, i, m, t) + float(inp["lc_prior"])
+                # the context it will have once loaded: what persisted (empty unless persist)
+                k_load = sim.task_aoc(s, i, m, t)
                 lat, acc, energy, _ = sim.edge(s, i, r, k_load, False)
                 # admission compares the one-off load costs spread over admission_horizon requests
                 onetime = float(inp["w_S"]) * sw + float(inp["w_L"]) * (sw / load_bw)
@@ -574,7 +575,7 @@ def evaluate_decisions(inp: dict[str, Any], outcome: np.ndarray, served_by: np.n
             if j != i or sim.resident[s, i]:
                 return bad(r, "a load of a model that is resident or not requested")
             sw = sim.missing_bytes(s, i)
-            lat, acc, energy, _ = sim.edge(s, i, r, sim.task_aoc(s, i, m, t) + float(inp["lc_prior"]), False)
+            lat, acc, energy, _ = sim.edge(s, i, r, sim.task_aoc(s, i, m, t), False)
             lat = lat + sw / load_bw
             tot = sim.total(lat, acc, sw, 0.0, energy)
             sim._add(s, i)
