@@ -344,6 +344,9 @@ class Scenario {
       double acc = 0.0;
       for (std::size_t r = 0; r < I_; ++r) cdf_[k * I_ + r] = acc += zipf[r] / total;
     }
+    // Refuse a bad instance before simulating (trimcore names the field: capacity, block_sizes, ...).
+    trimcore::PlacementProblem::from_max_size(lib_.block_sizes, lib_.model_blocks, std::vector<double>(M_, o.capacity),
+                                              popularity_, std::vector<double>(M_ * K_, 0.0));
     choose_ = uniform();
     arrival_ = CreateObject<ExponentialRandomVariable>();
     arrival_->SetStream(stream++);
