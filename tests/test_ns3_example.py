@@ -190,6 +190,10 @@ def test_same_seed_same_run_and_another_seed_differs(program, tmp_path):
     (["--users=0"], "users"),
     (["--seed=0"], "seed"),
     (["--capacity=-1"], "capacity"),
+    (["--gpuMemory=-1"], "cap"),
+    (["--rows=0"], "rows/cols"),
+    (["--limitLow=3", "--limitHigh=2"], "limitLow/limitHigh"),
+    (["--nu=1.5"], "nu"),
 ])
 def test_bad_input_is_refused_naming_the_field(program, options, field):
     done = _run(program, "--epochs=1", *options, check=False)

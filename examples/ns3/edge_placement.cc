@@ -290,15 +290,13 @@ class Scenario {
       u->SetStream(stream++);
       return u;
     };
+    Check(o);
     area_ = o.sites.empty() ? grid_area(o.rows, o.cols, o.width, o.height) : read_sites(o.sites);
     lib_ = o.library.empty() ? synthetic_library(o.bases, o.variants, uniform()) : read_library(o.library);
     M_ = area_.servers.size();
     K_ = o.users;
     I_ = lib_.model_blocks.size();
-    if (K_ == 0) throw std::invalid_argument("users: expected >= 1");
     if (I_ == 0) throw std::invalid_argument("library: expected at least one model");
-    if (!(o.epoch_s > 0) || !(o.rate > 0) || !(o.slot_s > 0))
-      throw std::invalid_argument("epochLength, rate, slot: expected > 0");
 
     servers_.Create(static_cast<std::uint32_t>(M_));
     auto sites = CreateObject<ListPositionAllocator>();
@@ -388,6 +386,28 @@ class Scenario {
     std::uint64_t requests = 0, delivered = 0, gpu_hits = 0;
     double ratio(std::uint64_t n) const { return requests ? static_cast<double>(n) / static_cast<double>(requests) : 0.0; }
   };
+
+  // The options trimcore does not see (it validates the placement and cache instances itself).
+  static void Check(const Options& o) {
+    auto need = [](bool ok, const char* field, const char* what) {
+      if (!ok) throw std::invalid_argument(std::string(field) + ": expected " + what);
+    };
+    need(o.users >= 1, "users", ">= 1");
+    need(o.epochs >= 1, "epochs", ">= 1");
+    need(o.rows >= 1 && o.cols >= 1, "rows/cols", ">= 1");
+    need(o.bases >= 1 && o.variants >= 1, "bases/variants", ">= 1");
+    need(std::isfinite(o.width) && o.width > 0 && std::isfinite(o.height) && o.height > 0, "width/height",
+         "finite values > 0");
+    need(std::isfinite(o.epoch_s) && o.epoch_s > 0, "epochLength", "a finite number > 0");
+    need(std::isfinite(o.rate) && o.rate > 0, "rate", "a finite number > 0");
+    need(std::isfinite(o.slot_s) && o.slot_s > 0, "slot", "a finite number > 0");
+    need(std::isfinite(o.speed) && o.speed >= 0, "speed", "a finite number >= 0");
+    need(std::isfinite(o.zipf) && o.zipf >= 0, "zipf", "a finite number >= 0");
+    need(o.limit_low >= 0 && o.limit_low <= o.limit_high && std::isfinite(o.limit_high), "limitLow/limitHigh",
+         "0 <= limitLow <= limitHigh, finite");
+    need(o.nu >= 0 && o.nu <= 1, "nu", "a number in [0, 1]");
+    need(o.epochs * o.epoch_s / o.slot_s < 1e9, "slot", "at most 1e9 slots over the run");
+  }
 
   // Inside the box: ns-3's walk may leave it by a rounding error at a rebound (Topology refuses that).
   Vector UserPosition(std::size_t k) const {
