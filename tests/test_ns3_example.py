@@ -179,6 +179,14 @@ def test_eua_sites_and_a_zoo_library(program, tmp_path):
     np.testing.assert_array_equal(epochs[0]["block_sizes"], library.block_sizes)
 
 
+def test_add_subdirectory_build_runs_the_same(program, tmp_path):
+    build = tmp_path / "sub"
+    _run(CMAKE, "-S", EXAMPLE, "-B", build, *_generator(), f"-DTRIMCORE_SOURCE_DIR={ROOT}", f"-Dns3_DIR={NS3_DIR}")
+    _run(CMAKE, "--build", build)
+    options = ("--epochs=2", "--epochLength=20", "--users=8", "--seed=4")
+    assert _run(build / "edge_placement", *options).stdout == _run(program, *options).stdout
+
+
 def test_same_seed_same_run_and_another_seed_differs(program, tmp_path):
     a = _run(program, "--epochs=2", "--epochLength=20", "--users=8", "--seed=5").stdout
     b = _run(program, "--epochs=2", "--epochLength=20", "--users=8", "--seed=5").stdout
