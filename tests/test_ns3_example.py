@@ -147,7 +147,7 @@ def _check(stdout: list[str], epochs: list[dict], trace: list[dict[str, str]], n
     memory = np.full(e0["n_servers"], e0["gpu_memory"])
     cp = tc.CachingProblem.from_arrays(e0["block_sizes"], e0["model_blocks"], memory, [int(r["slot"]) for r in trace],
                                        nearest, models, nu=e0["nu"])
-    for backend in ("reference", "cpp"):
+    for backend in [b for b in ("reference", "cpp") if b in tc.available_backends()]:  # reference: the oracle
         replay = tc.simulate_caching(cp, "lc", allow_substitution=False, backend=backend, bound=False)
         assert [OUTCOME_NAMES[o] for o in replay.outcome] == [r["outcome"] for r in trace]
         np.testing.assert_array_equal(replay.served_by, [int(r["served_by"]) for r in trace])
