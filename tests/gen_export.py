@@ -47,8 +47,9 @@ def gen_text(problem: tc.PlacementProblem, warm: np.ndarray, backend: str = "ref
     for rule, lazy, use_warm in RUNS:
         r = tc.trimcaching_gen(problem, rule, lazy=lazy, bound=None, backend=backend,
                                warm_start=warm if use_warm else None)
+        bits = "".join("1" if v else "0" for v in r.placement.ravel())
         lines.append(f"run {rule} {int(lazy)} {int(use_warm)} {r.options['chosen_rule']} "
-                     f"{r.options.get('kept', 0)} {r.objective!r} {''.join('1' if v else '0' for v in r.placement.ravel())}")
+                     f"{r.options.get('kept', 0)} {r.objective!r} {bits}")
     return "\n".join(lines) + "\n"
 
 

@@ -44,7 +44,8 @@ def _wide_problem(seed: int, compact: bool) -> tc.PlacementProblem:
     n_blocks = int(rng.integers(130, 400))
     sizes = rng.uniform(0.1, 3.0, n_blocks) * 10.0 ** rng.integers(0, 8, n_blocks)
     n_models = int(rng.integers(1, 6))
-    blocks = [rng.choice(n_blocks, size=int(rng.integers(1, min(n_blocks, 300))), replace=False) for _ in range(n_models)]
+    blocks = [rng.choice(n_blocks, size=int(rng.integers(1, min(n_blocks, 300))), replace=False)
+              for _ in range(n_models)]
     n_users, n_servers = int(rng.integers(1, 60)), int(rng.integers(1, 4))
     pop = rng.random((n_users, n_models)) ** 3 * 10.0 ** rng.integers(-3, 3, (n_users, n_models))
     pop[0, 0] += 1e-3
