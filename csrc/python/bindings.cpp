@@ -20,6 +20,7 @@
 
 namespace py = pybind11;
 void bind_online(py::module_& m);  // csrc/python/online_bindings.cpp
+void bind_placement(py::module_& m);  // csrc/python/placement_bindings.cpp
 using trimcore::View;
 using trimcore::View2;
 
@@ -518,4 +519,5 @@ PYBIND11_MODULE(_core, m) {
   m.def("knapsack_grid", &knapsack_grid, py::arg("values"), py::arg("weights"), py::arg("capacity"),
         "Exact 0/1 knapsack over integer weights; chosen item ids (ascending).");
   bind_online(m);
+  bind_placement(m);
 }
