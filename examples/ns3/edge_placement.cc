@@ -361,6 +361,7 @@ class Scenario {
     if (!o.export_dir.empty()) {
       std::filesystem::create_directories(o.export_dir);
       trace_.open(std::filesystem::path(o.export_dir) / "requests.csv");
+      if (!trace_) throw std::runtime_error("export: cannot write requests.csv in " + o.export_dir);
       trace_ << "epoch,time_s,user,user_x,user_y,model,server,slot,delivery_hit,outcome,served_by\n";
       trace_ << std::setprecision(17);
     }
@@ -377,6 +378,7 @@ class Scenario {
     Simulator::Stop(Seconds(o_.epochs * o_.epoch_s));
     Simulator::Run();
     Simulator::Destroy();
+    if (trace_.is_open() && !trace_.flush()) throw std::runtime_error("export: cannot write requests.csv");
     std::cout << std::fixed << std::setprecision(4) << "total  requests " << all_.requests << "  delivery_hit "
               << all_.ratio(all_.delivered) << "  gpu_hit " << all_.ratio(all_.gpu_hits) << "\n";
   }
@@ -494,7 +496,8 @@ class Scenario {
               const trimcore::GenResult& result) const {
     char name[32];
     std::snprintf(name, sizeof name, "epoch_%03u.json", e);
-    std::ofstream out(std::filesystem::path(o_.export_dir) / name);
+    const auto path = std::filesystem::path(o_.export_dir) / name;
+    std::ofstream out(path);
     out << std::setprecision(17);  // every double round-trips
     std::vector<double> sx, sy, ux, uy;
     for (const auto& p : area_.servers) sx.push_back(p.x), sy.push_back(p.y);
@@ -535,6 +538,8 @@ class Scenario {
     out << ",\"hit_weight\":" << result.hit_weight << ",\"hit_ratio\":" << result.hit_ratio
         << ",\"kept\":" << result.kept << ",\"chosen_rule\":\""
         << (result.chosen_rule == trimcore::GenRule::gain ? "gain" : "ratio") << "\"}\n";
+    out.flush();
+    if (!out) throw std::runtime_error("export: cannot write " + path.string());
   }
 
   Options o_;
@@ -595,6 +600,9 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {  // trimcore's defects derive from it and name the field
     std::cerr << "edge_placement: " << e.what() << "\n";
     return 2;
+  } catch (const std::exception& e) {  // e.g. an export directory that cannot be written
+    std::cerr << "edge_placement: " << e.what() << "\n";
+    return 1;
   }
   return 0;
 }
