@@ -334,7 +334,8 @@ class Scenario {
       limit_.push_back(limit->GetValue(o.limit_low, o.limit_high));
       std::vector<std::size_t> rank(I_);
       for (std::size_t i = 0; i < I_; ++i) rank[i] = i;
-      for (std::size_t i = I_; i > 1; --i) std::swap(rank[i - 1], rank[pick->GetInteger(0, static_cast<uint32_t>(i - 1))]);
+      for (std::size_t i = I_; i > 1; --i)  // Fisher-Yates
+        std::swap(rank[i - 1], rank[pick->GetInteger(0, static_cast<uint32_t>(i - 1))]);
       for (std::size_t r = 0; r < I_; ++r) popularity_[k * I_ + rank[r]] = o.rate * zipf[r] / total;
       rank_.push_back(std::move(rank));
     }
@@ -372,7 +373,8 @@ class Scenario {
               << lib_.block_sizes.size() << " blocks), seed " << o_.seed << ", " << o_.epochs << " epochs of "
               << o_.epoch_s << " s\n";
     std::cout << "epoch  time_s  requests  delivery_hit  gpu_hit  planned_hit  kept  pairs\n";
-    for (std::uint32_t e = 0; e < o_.epochs; ++e) Simulator::Schedule(Seconds(e * o_.epoch_s), &Scenario::Epoch, this, e);
+    for (std::uint32_t e = 0; e < o_.epochs; ++e)
+      Simulator::Schedule(Seconds(e * o_.epoch_s), &Scenario::Epoch, this, e);
     for (std::size_t k = 0; k < K_; ++k) NextRequest(k);
     Simulator::Schedule(Seconds(o_.epochs * o_.epoch_s), &Scenario::Report, this);
     Simulator::Stop(Seconds(o_.epochs * o_.epoch_s));
@@ -386,7 +388,9 @@ class Scenario {
  private:
   struct Tally {
     std::uint64_t requests = 0, delivered = 0, gpu_hits = 0;
-    double ratio(std::uint64_t n) const { return requests ? static_cast<double>(n) / static_cast<double>(requests) : 0.0; }
+    double ratio(std::uint64_t n) const {
+      return requests ? static_cast<double>(n) / static_cast<double>(requests) : 0.0;
+    }
   };
 
   // The options trimcore does not see (it validates the placement and cache instances itself).
