@@ -369,8 +369,11 @@ class PlacementProblem {
     detail::check_reals(popularity, "popularity", false, false, "index");
     n_users_ = K;
     pop_by_model_.assign(I * K, 0.0);
-    for (std::size_t k = 0; k < K; ++k)
-      for (std::size_t i = 0; i < I; ++i) pop_by_model_[i * K + k] = popularity[k * I + i];
+    constexpr std::size_t kTile = 64;  // a tiled transpose: the strided writes stay in cache
+    for (std::size_t k0 = 0; k0 < K; k0 += kTile)
+      for (std::size_t i0 = 0; i0 < I; i0 += kTile)
+        for (std::size_t k = k0; k < std::min(K, k0 + kTile); ++k)
+          for (std::size_t i = i0; i < std::min(I, i0 + kTile); ++i) pop_by_model_[i * K + k] = popularity[k * I + i];
     total_popularity_ = detail::pairwise_sum(pop_by_model_.data(), pop_by_model_.size());  // ndarray.sum's bits
     if (!(total_popularity_ > 0.0))
       detail::defect("popularity", "a positive total request probability", "all zeros");
