@@ -418,13 +418,7 @@ py::array_t<std::int64_t> max_coverage(const py::handle& indptr_o, const py::han
   const py::array &weights = csr.weights, &indptr = csr.indptr, &indices = csr.indices;
   py::array costs = checked<double>(costs_o, "costs", {n_sets});
   const auto* w = ptr<double>(weights);
-  for (py::ssize_t t = 0; t < n_elements; ++t)
-    if (!(std::isfinite(w[t]) && w[t] >= 0.0)) fail("weights: expected finite values >= 0");
   const auto* c = ptr<double>(costs);
-  for (py::ssize_t t = 0; t < n_sets; ++t)
-    if (!(std::isfinite(c[t]) && c[t] >= 0.0)) fail("costs: expected finite values >= 0");
-  if (!(std::isfinite(budget) && budget >= 0.0)) fail("budget: expected a finite value >= 0");
-  if (!(rtol >= 0.0 && rtol < 1.0)) fail("rtol: expected a value in [0, 1)");
   const auto* ip = ptr<std::int64_t>(indptr);
   const auto* ix = ptr<std::int32_t>(indices);
   std::vector<std::int64_t> chosen;
@@ -434,8 +428,9 @@ py::array_t<std::int64_t> max_coverage(const py::handle& indptr_o, const py::han
     const auto n = static_cast<std::size_t>(n_sets), n_el = static_cast<std::size_t>(n_elements);
     if (lazy) {  // checks ids and repeats inside its first pass
       chosen = trimcore::max_coverage_greedy(n, ip, ix, n_el, w, c, budget, rtol, rule, &defect, threads);
-    } else {
-      defect = trimcore::check_set_csr(n, ip, ix, n_el);
+    } else {  // the core's checks, as max_coverage_greedy runs them: the numbers, then the ids
+      defect = trimcore::check_coverage_values(w, n_el, c, n, budget, rtol);
+      if (defect.set < 0) defect = trimcore::check_set_csr(n, ip, ix, n_el);
       if (defect.set < 0) {
         std::vector<std::uint8_t> covered(n_el, 0);
         std::vector<std::int64_t> candidates(n);
@@ -447,6 +442,7 @@ py::array_t<std::int64_t> max_coverage(const py::handle& indptr_o, const py::han
     }
   }
   if (defect.set >= 0) {
+    if (defect.value != trimcore::CoverageValue::None) fail(trimcore::describe_value(defect));
     if (defect.bad_shape) fail("indptr: expected offsets from 0, non-decreasing, fewer than 2^31 sets and elements");
     if (defect.out_of_range)
       fail("indices: expected ids in [0, " + std::to_string(n_elements) + "), got " + std::to_string(defect.element));

@@ -137,24 +137,35 @@ class PlacementProblem {
     const std::size_t I = p.n_models_;
     p.pair_ptr_.assign(M * I, 0);
     p.pair_len_.assign(M * I, 0);
-    std::vector<std::int32_t> order(K);
+    // Only users some model reaches (max_size >= the smallest model) can be in a pair, and in the
+    // decreasing order they come first: sorting just them gives the same prefixes (at city scale most
+    // users reach few servers). (max_size, user) pairs sort faster than ids through the values.
+    const double smallest = *std::min_element(p.model_sizes_.begin(), p.model_sizes_.end());
+    std::vector<std::pair<double, std::int32_t>> order;
+    order.reserve(K);
     std::int64_t start = 0;
     for (std::size_t m = 0; m < M; ++m) {
       const double* smax = max_size.data() + m * K;
-      std::iota(order.begin(), order.end(), 0);
-      // decreasing max_size, ties by user id (Python: argsort(-smax, kind="stable"))
-      std::stable_sort(order.begin(), order.end(), [smax](std::int32_t a, std::int32_t b) { return smax[a] > smax[b]; });
+      order.clear();
+      for (std::size_t k = 0; k < K; ++k)
+        if (smax[k] >= smallest) order.emplace_back(smax[k], static_cast<std::int32_t>(k));
+      // decreasing max_size, ties by user id (Python: argsort(-smax, kind="stable"); ids are distinct,
+      // so the order is total and std::sort gives exactly that permutation)
+      std::sort(order.begin(), order.end(), [](const std::pair<double, std::int32_t>& a, const std::pair<double, std::int32_t>& b) {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+      });
       std::int64_t longest = 0;
       for (std::size_t i = 0; i < I; ++i) {
         // users with max_size >= size_i are a prefix of `order`
         const double size = p.model_sizes_[i];
-        const auto end = std::partition_point(order.begin(), order.end(), [&](std::int32_t k) { return smax[k] >= size; });
+        const auto end = std::partition_point(order.begin(), order.end(),
+                                              [size](const std::pair<double, std::int32_t>& u) { return u.first >= size; });
         const auto len = static_cast<std::int64_t>(end - order.begin());
         p.pair_ptr_[m * I + i] = start;
         p.pair_len_[m * I + i] = len;
         longest = std::max(longest, len);
       }
-      p.pair_users_.insert(p.pair_users_.end(), order.begin(), order.begin() + longest);
+      for (std::int64_t t = 0; t < longest; ++t) p.pair_users_.push_back(order[static_cast<std::size_t>(t)].second);
       start += longest;
     }
     p.max_size_ = std::move(max_size);
@@ -358,8 +369,11 @@ class PlacementProblem {
     detail::check_reals(popularity, "popularity", false, false, "index");
     n_users_ = K;
     pop_by_model_.assign(I * K, 0.0);
-    for (std::size_t k = 0; k < K; ++k)
-      for (std::size_t i = 0; i < I; ++i) pop_by_model_[i * K + k] = popularity[k * I + i];
+    constexpr std::size_t kTile = 64;  // a tiled transpose: the strided writes stay in cache
+    for (std::size_t k0 = 0; k0 < K; k0 += kTile)
+      for (std::size_t i0 = 0; i0 < I; i0 += kTile)
+        for (std::size_t k = k0; k < std::min(K, k0 + kTile); ++k)
+          for (std::size_t i = i0; i < std::min(I, i0 + kTile); ++i) pop_by_model_[i * K + k] = popularity[k * I + i];
     total_popularity_ = detail::pairwise_sum(pop_by_model_.data(), pop_by_model_.size());  // ndarray.sum's bits
     if (!(total_popularity_ > 0.0))
       detail::defect("popularity", "a positive total request probability", "all zeros");
