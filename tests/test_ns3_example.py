@@ -29,7 +29,10 @@ CXX = shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
 
 def _ns3_config_dir() -> Path | None:
     """The directory of the ns-3 wheel's ns3Config.cmake (``ns3.__file__`` is None: a namespace package)."""
-    spec = importlib.util.find_spec("ns3")
+    try:
+        spec = importlib.util.find_spec("ns3")
+    except (ImportError, ValueError):  # a broken or shadowed installation: treated as absent
+        return None
     if spec is None or not spec.submodule_search_locations:
         return None
     for location in spec.submodule_search_locations:
@@ -209,8 +212,16 @@ def test_bad_input_is_refused_naming_the_field(program, options, field):
     assert done.stderr.startswith(f"edge_placement: {field}")
 
 
-def test_a_bad_library_file_is_refused_by_the_core(program, tmp_path):
-    bad = tmp_path / "library.txt"
-    bad.write_text("1e6 -5\n0 1\n")
-    done = _run(program, "--epochs=1", f"--library={bad}", check=False)
-    assert done.returncode == 2 and "block_sizes" in done.stderr
+@pytest.mark.parametrize(("option", "text", "message"), [
+    ("library", "1e6 -5\n0 1\n", "block_sizes"),       # trimcore's own check
+    ("library", "1e6 2e6\n0 1\n1 x\n", "library: expected numbers on line 3"),
+    ("library", "1e6\n0 3\n", "model_blocks"),          # a block id out of range, refused by trimcore
+    ("sites", "100 100\n10 10\n200 5\n", "sites: expected a position inside the area on line 3"),
+    ("sites", "100 100\n10\n", "sites: expected two numbers on line 2"),
+    ("sites", "0 100\n10 10\n", "sites: expected 'width height'"),
+])
+def test_a_bad_input_file_is_refused_naming_the_field(program, tmp_path, option, text, message):
+    bad = tmp_path / "input.txt"
+    bad.write_text(text)
+    done = _run(program, "--epochs=1", f"--{option}={bad}", check=False)
+    assert done.returncode == 2 and message in done.stderr, done.stderr

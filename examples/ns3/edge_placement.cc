@@ -106,21 +106,30 @@ Library synthetic_library(std::uint32_t n_bases, std::uint32_t variants, Ptr<Uni
   return lib;
 }
 
+// The numbers of one line; a token that is not a number is refused, naming the file and line.
+template <class T>
+std::vector<T> numbers(const std::string& line, const char* field, const std::string& path, std::size_t line_no) {
+  std::istringstream fields(line);
+  std::vector<T> out;
+  for (T v; fields >> v;) out.push_back(v);
+  if (!fields.eof())
+    throw std::invalid_argument(std::string(field) + ": expected numbers on line " + std::to_string(line_no) +
+                                " of " + path);
+  return out;
+}
+
 // A library file: the block sizes (bytes) on the first line, then one line of block ids per model.
 Library read_library(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::invalid_argument("library: cannot open " + path);
   Library lib;
   std::string line;
-  for (bool first = true; std::getline(in, line);) {
-    std::istringstream fields(line);
-    if (first) {
-      for (double s; fields >> s;) lib.block_sizes.push_back(s);
-      first = false;
+  for (std::size_t line_no = 1; std::getline(in, line); ++line_no) {
+    if (line_no == 1) {
+      lib.block_sizes = numbers<double>(line, "library", path, line_no);
       continue;
     }
-    std::vector<std::int64_t> ids;
-    for (std::int64_t j; fields >> j;) ids.push_back(j);
+    auto ids = numbers<std::int64_t>(line, "library", path, line_no);
     if (!ids.empty()) {
       std::sort(ids.begin(), ids.end());  // the online cache wants ascending ids (PlacementProblem takes any order)
       lib.model_blocks.push_back(std::move(ids));
@@ -139,12 +148,22 @@ Area read_sites(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::invalid_argument("sites: cannot open " + path);
   Area area;
-  if (!(in >> area.width >> area.height) || !(area.width > 0) || !(area.height > 0))
-    throw std::invalid_argument("sites: expected 'width height' (> 0) on the first line of " + path);
-  for (double x, y; in >> x >> y;) {
-    if (!(x >= 0 && x <= area.width && y >= 0 && y <= area.height))
-      throw std::invalid_argument("sites: position outside the area in " + path);
-    area.servers.emplace_back(x, y, 0.0);
+  std::string line;
+  for (std::size_t line_no = 1; std::getline(in, line); ++line_no) {
+    const auto v = numbers<double>(line, "sites", path, line_no);
+    if (v.empty()) continue;
+    const std::string where = " on line " + std::to_string(line_no) + " of " + path;
+    if (v.size() != 2) throw std::invalid_argument("sites: expected two numbers" + where);
+    if (line_no == 1) {
+      if (!(v[0] > 0 && v[1] > 0 && std::isfinite(v[0]) && std::isfinite(v[1])))
+        throw std::invalid_argument("sites: expected 'width height' (finite, > 0)" + where);
+      area.width = v[0];
+      area.height = v[1];
+    } else if (!(v[0] >= 0 && v[0] <= area.width && v[1] >= 0 && v[1] <= area.height)) {
+      throw std::invalid_argument("sites: expected a position inside the area" + where);
+    } else {
+      area.servers.emplace_back(v[0], v[1], 0.0);
+    }
   }
   if (area.servers.empty()) throw std::invalid_argument("sites: no positions in " + path);
   return area;
