@@ -19,7 +19,9 @@ import pytest
 import trimcore as tc
 from trimcore.instance.topology import Topology, max_deliverable_size
 from trimcore.instance.zoo import frozen_backbone_library
+from trimcore.kernels import kernel
 from trimcore.kernels.online.reference import OUTCOME_NAMES
+from trimcore.online.simulate import simulation_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "ns3"
@@ -150,10 +152,12 @@ def _check(stdout: list[str], epochs: list[dict], trace: list[dict[str, str]], n
     memory = np.full(e0["n_servers"], e0["gpu_memory"])
     cp = tc.CachingProblem.from_arrays(e0["block_sizes"], e0["model_blocks"], memory, [int(r["slot"]) for r in trace],
                                        nearest, models, nu=e0["nu"])
+    # simulate_caching's flags with the program's seed of the random policy (Python derives its own from `seed`)
+    flags = {**simulation_flags(allow_substitution=False), "rng_seed": e0["rng_seed"]}
     for backend in [b for b in ("reference", "cpp") if b in tc.available_backends()]:  # reference: the oracle
-        replay = tc.simulate_caching(cp, "lc", allow_substitution=False, backend=backend, bound=False)
-        assert [OUTCOME_NAMES[o] for o in replay.outcome] == [r["outcome"] for r in trace]
-        np.testing.assert_array_equal(replay.served_by, [int(r["served_by"]) for r in trace])
+        replay = kernel("online.simulate", backend)(cp.kernel_inputs(), e0["policy"], flags)
+        assert [OUTCOME_NAMES[o] for o in replay["outcome"]] == [r["outcome"] for r in trace]
+        np.testing.assert_array_equal(replay["served_by"], [int(r["served_by"]) for r in trace])
     outcomes = {r["outcome"] for r in trace}
     assert "hit" in outcomes and "load" in outcomes
 
@@ -176,10 +180,18 @@ def test_eua_sites_and_a_zoo_library(program, tmp_path):
                         "".join(" ".join(map(str, library.blocks_of(i))) + "\n" for i in range(library.n_models)))
     stdout, epochs, trace = _scenario(program, tmp_path / "eua", f"--sites={sites}", f"--library={lib_file}",
                                       "--epochs=3", "--epochLength=40", "--users=12", "--seed=2",
-                                      "--capacity=250e6", "--gpuMemory=200e6")
+                                      "--capacity=250e6", "--gpuMemory=200e6", "--policy=random")
     _check(stdout, epochs, trace, 3)
+    assert epochs[0]["policy"] == "random"
     np.testing.assert_array_equal(np.c_[epochs[0]["server_x"], epochs[0]["server_y"]], topo.server_xy)
     np.testing.assert_array_equal(epochs[0]["block_sizes"], library.block_sizes)
+
+
+@pytest.mark.parametrize("policy", ["lru", "lfu", "fifo"])
+def test_other_cache_policies_match_the_python_kernels(program, tmp_path, policy):
+    stdout, epochs, trace = _scenario(program, tmp_path / policy, "--epochs=2", "--epochLength=40", "--users=12",
+                                      "--seed=7", f"--policy={policy}")
+    _check(stdout, epochs, trace, 2)
 
 
 def test_add_subdirectory_build_runs_the_same(program, tmp_path):
@@ -205,6 +217,7 @@ def test_same_seed_same_run_and_another_seed_differs(program, tmp_path):
     (["--rows=0"], "rows/cols"),
     (["--limitLow=3", "--limitHigh=2"], "limitLow/limitHigh"),
     (["--nu=1.5"], "nu"),
+    (["--policy=belady"], "policy"),
 ])
 def test_bad_input_is_refused_naming_the_field(program, options, field):
     done = _run(program, "--epochs=1", *options, check=False)

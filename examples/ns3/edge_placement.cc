@@ -202,8 +202,18 @@ struct Options {
   std::uint64_t seed = 1;
   double width = 1000.0, height = 1000.0, epoch_s = 60.0, speed = 5.0, rate = 0.2, zipf = 0.8;
   double limit_low = 1.0, limit_high = 5.0, capacity = 300e6, gpu_memory = 250e6, slot_s = 1.0, nu = 0.9;
-  std::string sites, library, export_dir;
+  std::string sites, library, export_dir, policy = "lc";
 };
+
+// The causal policies of trimcore::online::Cache a simulator can step (names as in Python).
+online::PolicyKind policy_kind(const std::string& name) {
+  static const std::pair<const char*, online::PolicyKind> kinds[] = {
+      {"lc", online::PolicyKind::LC},     {"lru", online::PolicyKind::LRU},       {"lfu", online::PolicyKind::LFU},
+      {"fifo", online::PolicyKind::FIFO}, {"random", online::PolicyKind::Random}, {"cloud", online::PolicyKind::Cloud}};
+  for (const auto& [n, kind] : kinds)
+    if (name == n) return kind;
+  throw std::invalid_argument("policy: expected lc, lru, lfu, fifo, random or cloud, got '" + name + "'");
+}
 
 // The online cache's instance with the defaults of trimcore.CachingProblem (DEFAULT_OPTIONS):
 // model i serves task i only, no substitution, least-context eviction. The arrays live here for
@@ -373,9 +383,9 @@ class Scenario {
     const auto horizon = static_cast<std::int64_t>(std::ceil(o.epochs * o.epoch_s / o.slot_s)) + 1;
     cache_in_ = cache_inputs(lib_, M_, o.gpu_memory, o.nu, horizon);
     online::Flags flags;
-    flags.policy = online::PolicyKind::LC;
+    flags.policy = policy_kind(o.policy);
     flags.allow_substitution = false;
-    flags.rng_seed = o.seed;
+    flags.rng_seed = o.seed;  // the random policy's victims
     cache_ = std::make_unique<online::Cache>(cache_in_->inst, flags);
 
     if (!o.export_dir.empty()) {
@@ -539,6 +549,7 @@ class Scenario {
     }
     out << "],\"capacity\":";
     json_list(out, std::vector<double>(M_, o_.capacity));
+    out << ",\"policy\":\"" << o_.policy << "\",\"rng_seed\":" << o_.seed;
     out << ",\"gpu_memory\":" << o_.gpu_memory << ",\"nu\":" << o_.nu << ",\"slot_s\":" << o_.slot_s;
     out << ",\"popularity\":";
     json_list(out, popularity_);
@@ -611,6 +622,7 @@ int main(int argc, char** argv) {
   cmd.AddValue("limitHigh", "highest latency limit in s", o.limit_high);
   cmd.AddValue("capacity", "storage per server in bytes (placement)", o.capacity);
   cmd.AddValue("gpuMemory", "GPU memory per server in bytes (online cache)", o.gpu_memory);
+  cmd.AddValue("policy", "GPU cache policy: lc, lru, lfu, fifo, random or cloud", o.policy);
   cmd.AddValue("slot", "online-cache slot length in s", o.slot_s);
   cmd.AddValue("nu", "vanishing factor of in-context examples per slot", o.nu);
   cmd.AddValue("export", "directory for each epoch's instance and placement (JSON) and the trace (CSV)",
