@@ -313,18 +313,8 @@ py::array_t<std::int64_t> greedy_placement(const py::handle& ptr_o, const py::ha
     trimcore::UnionStorageBudget budget(static_cast<std::size_t>(n_servers), bits_v, ptr<double>(sizes),
                                         ptr<double>(capacity), rtol, ptr<std::int64_t>(block_ptr),
                                         ptr<std::int32_t>(block_models));
-    chosen = trimcore::commit_kept(gains, budget, kept);  // a warm start (usually empty)
-    if (!chosen.empty()) {  // the greedy continues without them
-      std::vector<std::uint8_t> taken(static_cast<std::size_t>(n_servers * n_models), 0);
-      for (const std::int64_t id : chosen) taken[static_cast<std::size_t>(id)] = 1;
-      cand.erase(std::remove_if(cand.begin(), cand.end(),
-                                [&](std::int64_t id) { return taken[static_cast<std::size_t>(id)] != 0; }),
-                 cand.end());
-    }
-    const std::vector<std::int64_t> more =
-        lazy ? trimcore::greedy_lazy(gains, budget, cand, rule, static_cast<std::size_t>(n_servers * n_models))
-             : trimcore::greedy_plain(gains, budget, cand, rule);
-    chosen.insert(chosen.end(), more.begin(), more.end());
+    chosen = trimcore::warm_greedy(gains, budget, std::move(cand), kept, rule, lazy,
+                                   static_cast<std::size_t>(n_servers * n_models));  // a warm start (usually empty)
   }
   return to_array(chosen);
 }

@@ -302,6 +302,27 @@ std::vector<std::int64_t> greedy_lazy(Gains& gains, Budget& budget, const std::v
   return chosen;
 }
 
+// A warm start, then the greedy: commits the `kept` ids that still fit and gain (commit_kept), drops
+// them from the candidates and runs the lazy or the plain greedy on the rest (ids in [0, n_ids)).
+// Returns every chosen id, the kept ones first. The one sequence both TrimCaching Gen
+// (trimcore/placement.hpp) and the greedy_placement binding run.
+template <class Gains, class Budget>
+std::vector<std::int64_t> warm_greedy(Gains& gains, Budget& budget, std::vector<std::int64_t> candidates,
+                                      const std::vector<std::int64_t>& kept, Rule rule, bool lazy, std::size_t n_ids) {
+  std::vector<std::int64_t> chosen = commit_kept(gains, budget, kept);
+  if (!chosen.empty()) {
+    std::vector<std::uint8_t> taken(n_ids, 0);
+    for (const std::int64_t id : chosen) taken[static_cast<std::size_t>(id)] = 1;
+    candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                    [&](std::int64_t id) { return taken[static_cast<std::size_t>(id)] != 0; }),
+                     candidates.end());
+  }
+  const std::vector<std::int64_t> more =
+      lazy ? greedy_lazy(gains, budget, candidates, rule, n_ids) : greedy_plain(gains, budget, candidates, rule);
+  chosen.insert(chosen.end(), more.begin(), more.end());
+  return chosen;
+}
+
 // ----------------------------------------------------------------------------- max coverage
 // Sets in CSR form: set s covers indices[indptr[s]:indptr[s + 1]] (element ids).
 

@@ -20,7 +20,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <numeric>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -452,20 +451,15 @@ inline std::vector<std::uint8_t> greedy_placement(const PlacementProblem& proble
     for (std::size_t p = 0; p < M * I; ++p)
       if (warm_start[p]) kept.push_back(static_cast<std::int64_t>(p));
   }
-  std::vector<std::int64_t> cand = gen_candidates(problem);
   std::vector<std::uint8_t> covered(I * K, 0);
   const PairCoverage cov = problem.coverage();
   PairCoverageGains gains(cov, problem.weight_view(), covered.data());
   UnionStorageBudget budget(M, problem.bits_view(), problem.block_sizes().data(), problem.capacity().data(), kGreedyRtol,
                             problem.block_ptr().data(), problem.block_models().data());
-  std::vector<std::uint8_t> placement(M * I, 0);
-  for (const std::int64_t id : commit_kept(gains, budget, kept)) placement[static_cast<std::size_t>(id)] = 1;
-  // the greedy continues without the kept pairs
-  cand.erase(std::remove_if(cand.begin(), cand.end(), [&](std::int64_t id) { return placement[static_cast<std::size_t>(id)] != 0; }),
-             cand.end());
   const Rule r = rule == GenRule::ratio ? Rule::Ratio : Rule::Gain;
-  const std::vector<std::int64_t> more = lazy ? greedy_lazy(gains, budget, cand, r, M * I) : greedy_plain(gains, budget, cand, r);
-  for (const std::int64_t id : more) placement[static_cast<std::size_t>(id)] = 1;
+  std::vector<std::uint8_t> placement(M * I, 0);
+  for (const std::int64_t id : warm_greedy(gains, budget, gen_candidates(problem), kept, r, lazy, M * I))
+    placement[static_cast<std::size_t>(id)] = 1;
   return placement;
 }
 
