@@ -103,6 +103,14 @@ def max_coverage(case: dict) -> None:
 
 def core_binding(case: dict) -> None:
     """A raw trimcore._core call; any result is fine, only a clear refusal or a crash matter."""
+    if case["name"].startswith("PlacementProblem."):  # an accepted problem then runs what reads it
+        problem = getattr(_core.PlacementProblem, case["name"].split(".")[1])(*case["args"])
+        placement, rule = case["then"]
+        for warm in (None, placement):
+            _core.trimcaching_gen(problem, rule, True, warm)
+        problem.hit_weight(placement)
+        problem.storage_used(placement)
+        return
     fn = getattr(_core, case["name"])
     if case["name"] == "CoverageIndex":
         index = fn(*case["args"])

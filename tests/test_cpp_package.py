@@ -47,7 +47,12 @@ def _expected() -> str:
     used = kernel("placement.storage_used", "reference")(x, lib.bitsets, lib.block_sizes)
     chosen = kernel("knapsack.knapsack_fptas", "reference")(np.array([60.0, 100, 120]), np.array([10.0, 20, 30]),
                                                             50.0, 0.1)
-    return f"storage {used[0]:g} {used[1]:g} knapsack {' '.join(map(str, chosen.tolist()))} refused 1"
+    problem = tc.PlacementProblem.from_library(lib, [7.0, 8.0], np.array([[0.5, 0.2, 0.1], [0.1, 0.3, 0.4]]),
+                                               np.array([[6.0, 5.0], [0.0, 8.0]]))
+    gen = tc.trimcaching_gen(problem, bound=None, backend="reference")  # the oracle, not the C++ under test
+    bits = "".join("1" if v else "0" for v in gen.placement.ravel())
+    return (f"storage {used[0]:g} {used[1]:g} knapsack {' '.join(map(str, chosen.tolist()))} refused 1 "
+            f"gen{bits} {gen.options['chosen_rule']} {float(gen.objective):.17g} refused 1")
 
 
 def test_install_then_find_package_and_add_subdirectory(tmp_path):

@@ -213,6 +213,15 @@ def _core_args(inst: dict[str, Any]) -> dict[str, tuple]:
         "knapsack_grid": (np.array(lib.model_sizes), np.ones(lib.n_models, dtype=np.int64), 3),
         "max_coverage": (indptr, indices, np.ones(lib.n_blocks), np.ones(lib.n_models), 2.0, "gain", True, 1e-12, 1),
         "coverage_gains": (indptr, indices, np.ones(lib.n_blocks), None, 1),
+        # the one-line placement API: the factories, then (in the worker) its algorithm and evaluators
+        "PlacementProblem.from_max_size": (np.array(lib.block_sizes), np.array(lib.indptr), np.array(lib.indices),
+                                           np.array(prob.capacity), np.array(inst["popularity"]),
+                                           np.array(inst["max_size"])),
+        "PlacementProblem.from_pairs": (np.array(lib.block_sizes), np.array(lib.indptr), np.array(lib.indices),
+                                        np.array(prob.capacity), np.array(inst["popularity"]), *pairs),
+        "PlacementProblem.from_dense": (np.array(lib.block_sizes), np.array(lib.indptr), np.array(lib.indices),
+                                        np.array(prob.capacity), np.array(inst["popularity"]),
+                                        np.array(inst["eligible"])),
     }
 
 
@@ -246,6 +255,9 @@ def case_core_binding(draw: Any) -> dict:
     if name == "CoverageIndex":
         prob_pop = np.asarray(inst["popularity"]).T.copy()
         case["then"] = (draw(mutated(np.ascontiguousarray(inst["placement"]), how="keep")), prob_pop)
+    if name.startswith("PlacementProblem."):
+        case["then"] = (draw(mutated(np.ascontiguousarray(inst["placement"]), how=draw(st.sampled_from(
+            ["dtype", "shape", "value", "keep"])))), draw(st.sampled_from(["best_of_both", "ratio", "gain", "nope"])))
     return case
 
 

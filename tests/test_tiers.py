@@ -64,6 +64,16 @@ def _kept(p, seed: int) -> np.ndarray:
     return rng.permutation(n_pairs)[:int(rng.integers(0, n_pairs + 1)) if seed % 3 else 0].astype(np.int64)
 
 
+def _gen(tier: str, seed: int) -> Any:
+    """TrimCaching Gen whole: every rule, lazy or not, cold or warm (the problem's tier view)."""
+    p, x, _ = _placement(seed)
+    rule = ("best_of_both", "ratio", "gain")[seed % 3]
+    view = kernel("placement.gen_problem", tier)(
+        p.library.block_sizes, p.library.indptr, p.library.indices, p.library.bitsets, *p.library.block_models,
+        p.capacity, p.popularity_by_model, p.pair_ptr, p.pair_len, p.pair_users, p.max_size)
+    return kernel("placement.trimcaching_gen", tier)(view, rule, bool(seed % 2), x if seed % 5 else None)
+
+
 def _view(p: Any, tier: str) -> Any:
     return kernel("placement.coverage_view", tier)(p.pair_ptr, p.pair_len, p.pair_users, p.n_servers, p.n_users,
                                                    p.n_models)
@@ -186,6 +196,8 @@ CASES: dict[str, Case] = {
     "placement.coverage_view": _hit_weight,  # a view is opaque: judged by what hit_weight reads from it
     "placement.hit_weight": _hit_weight,
     "placement.greedy_placement": _greedy,
+    "placement.gen_problem": _gen,  # opaque too: judged by what trimcaching_gen reads from it
+    "placement.trimcaching_gen": _gen,
     "placement.server_gains": _server_gains,
     "placement.all_server_gains": _all_server_gains,
     "knapsack.knapsack_fptas": _fptas,

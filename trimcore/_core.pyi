@@ -105,3 +105,64 @@ class OnlineStepper:
     def request(
         self, slot: int, server: int, model: int, task: int, tokens_in: float, tokens_out: float
     ) -> tuple[int, int, float, float, float, float, float, float, tuple[float, ...], tuple[int, ...]]: ...
+
+# ------------------------------------------------------------ placement API (trimcore/placement.hpp)
+GREEDY_RTOL: float
+
+class PlacementProblem:
+    """A validated, owned C++ placement problem (``trimcore::PlacementProblem``); the core checks
+    every value and raises InstanceError naming the field."""
+
+    @staticmethod
+    def from_max_size(
+        block_sizes: npt.NDArray[np.float64],
+        indptr: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        capacity: npt.NDArray[np.float64],
+        popularity: npt.NDArray[np.float64],
+        max_size: npt.NDArray[np.float64],
+    ) -> PlacementProblem: ...
+    @staticmethod
+    def from_pairs(
+        block_sizes: npt.NDArray[np.float64],
+        indptr: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        capacity: npt.NDArray[np.float64],
+        popularity: npt.NDArray[np.float64],
+        pair_ptr: npt.NDArray[np.int64],
+        pair_len: npt.NDArray[np.int64],
+        pair_users: npt.NDArray[np.int32],
+    ) -> PlacementProblem: ...
+    @staticmethod
+    def from_dense(
+        block_sizes: npt.NDArray[np.float64],
+        indptr: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        capacity: npt.NDArray[np.float64],
+        popularity: npt.NDArray[np.float64],
+        eligible: npt.NDArray[np.bool_],
+    ) -> PlacementProblem: ...
+    @property
+    def n_servers(self) -> int: ...
+    @property
+    def n_users(self) -> int: ...
+    @property
+    def n_models(self) -> int: ...
+    @property
+    def total_popularity(self) -> float: ...
+    @property
+    def is_compact(self) -> bool: ...
+    @property
+    def model_sizes(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def pair_ptr(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def pair_len(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def pair_users(self) -> npt.NDArray[np.int32]: ...
+    def hit_weight(self, placement: npt.NDArray[np.bool_]) -> float: ...
+    def storage_used(self, placement: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]: ...
+
+def trimcaching_gen(
+    problem: PlacementProblem, rule: str = ..., lazy: bool = ..., warm_start: npt.NDArray[np.bool_] | None = ...
+) -> tuple[npt.NDArray[np.bool_], float, float, str, int]: ...

@@ -313,7 +313,8 @@ def run_paper(args: argparse.Namespace) -> int:
 
 
 #: Kernels the main job's algorithms and evaluators call: an explicit --backend must have them all.
-MAIN_JOB_KERNELS = ("placement.greedy_placement", "placement.server_gains", "placement.all_server_gains",
+MAIN_JOB_KERNELS = ("placement.greedy_placement", "placement.gen_problem", "placement.trimcaching_gen",
+                    "placement.server_gains", "placement.all_server_gains",
                     "placement.coverage_view", "placement.hit_weight", "placement.storage_used",
                     "knapsack.knapsack_fptas", "knapsack.knapsack_grid")
 

@@ -20,6 +20,7 @@
 
 namespace py = pybind11;
 void bind_online(py::module_& m);  // csrc/python/online_bindings.cpp
+void bind_placement(py::module_& m);  // csrc/python/placement_bindings.cpp
 using trimcore::View;
 using trimcore::View2;
 
@@ -312,18 +313,8 @@ py::array_t<std::int64_t> greedy_placement(const py::handle& ptr_o, const py::ha
     trimcore::UnionStorageBudget budget(static_cast<std::size_t>(n_servers), bits_v, ptr<double>(sizes),
                                         ptr<double>(capacity), rtol, ptr<std::int64_t>(block_ptr),
                                         ptr<std::int32_t>(block_models));
-    chosen = trimcore::commit_kept(gains, budget, kept);  // a warm start (usually empty)
-    if (!chosen.empty()) {  // the greedy continues without them
-      std::vector<std::uint8_t> taken(static_cast<std::size_t>(n_servers * n_models), 0);
-      for (const std::int64_t id : chosen) taken[static_cast<std::size_t>(id)] = 1;
-      cand.erase(std::remove_if(cand.begin(), cand.end(),
-                                [&](std::int64_t id) { return taken[static_cast<std::size_t>(id)] != 0; }),
-                 cand.end());
-    }
-    const std::vector<std::int64_t> more =
-        lazy ? trimcore::greedy_lazy(gains, budget, cand, rule, static_cast<std::size_t>(n_servers * n_models))
-             : trimcore::greedy_plain(gains, budget, cand, rule);
-    chosen.insert(chosen.end(), more.begin(), more.end());
+    chosen = trimcore::warm_greedy(gains, budget, std::move(cand), kept, rule, lazy,
+                                   static_cast<std::size_t>(n_servers * n_models));  // a warm start (usually empty)
   }
   return to_array(chosen);
 }
@@ -417,13 +408,7 @@ py::array_t<std::int64_t> max_coverage(const py::handle& indptr_o, const py::han
   const py::array &weights = csr.weights, &indptr = csr.indptr, &indices = csr.indices;
   py::array costs = checked<double>(costs_o, "costs", {n_sets});
   const auto* w = ptr<double>(weights);
-  for (py::ssize_t t = 0; t < n_elements; ++t)
-    if (!(std::isfinite(w[t]) && w[t] >= 0.0)) fail("weights: expected finite values >= 0");
   const auto* c = ptr<double>(costs);
-  for (py::ssize_t t = 0; t < n_sets; ++t)
-    if (!(std::isfinite(c[t]) && c[t] >= 0.0)) fail("costs: expected finite values >= 0");
-  if (!(std::isfinite(budget) && budget >= 0.0)) fail("budget: expected a finite value >= 0");
-  if (!(rtol >= 0.0 && rtol < 1.0)) fail("rtol: expected a value in [0, 1)");
   const auto* ip = ptr<std::int64_t>(indptr);
   const auto* ix = ptr<std::int32_t>(indices);
   std::vector<std::int64_t> chosen;
@@ -433,8 +418,9 @@ py::array_t<std::int64_t> max_coverage(const py::handle& indptr_o, const py::han
     const auto n = static_cast<std::size_t>(n_sets), n_el = static_cast<std::size_t>(n_elements);
     if (lazy) {  // checks ids and repeats inside its first pass
       chosen = trimcore::max_coverage_greedy(n, ip, ix, n_el, w, c, budget, rtol, rule, &defect, threads);
-    } else {
-      defect = trimcore::check_set_csr(n, ip, ix, n_el);
+    } else {  // the core's checks, as max_coverage_greedy runs them: the numbers, then the ids
+      defect = trimcore::check_coverage_values(w, n_el, c, n, budget, rtol);
+      if (defect.set < 0) defect = trimcore::check_set_csr(n, ip, ix, n_el);
       if (defect.set < 0) {
         std::vector<std::uint8_t> covered(n_el, 0);
         std::vector<std::int64_t> candidates(n);
@@ -446,6 +432,7 @@ py::array_t<std::int64_t> max_coverage(const py::handle& indptr_o, const py::han
     }
   }
   if (defect.set >= 0) {
+    if (defect.value != trimcore::CoverageValue::None) fail(trimcore::describe_value(defect));
     if (defect.bad_shape) fail("indptr: expected offsets from 0, non-decreasing, fewer than 2^31 sets and elements");
     if (defect.out_of_range)
       fail("indices: expected ids in [0, " + std::to_string(n_elements) + "), got " + std::to_string(defect.element));
@@ -518,4 +505,5 @@ PYBIND11_MODULE(_core, m) {
   m.def("knapsack_grid", &knapsack_grid, py::arg("values"), py::arg("weights"), py::arg("capacity"),
         "Exact 0/1 knapsack over integer weights; chosen item ids (ascending).");
   bind_online(m);
+  bind_placement(m);
 }

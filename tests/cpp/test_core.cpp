@@ -216,6 +216,32 @@ void max_coverage() {
     thrown = true;
   }
   CHECK(thrown);
+  // the numbers are the core's to check too: NaN, inf or negative weights and costs, a bad budget or rtol
+  const double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
+  const double nan_w[] = {1.0, nan, 1.5, 1.0}, neg_c[] = {1.0, -1.0, 1.0}, inf_c[] = {1.0, 1.0, inf};
+  CHECK(trimcore::max_coverage_greedy(3, ptr, ids, 4, nan_w, costs, 2.0, 1e-12, trimcore::Rule::Ratio, &d).empty());
+  CHECK(d.value == trimcore::CoverageValue::Weights && d.element == 1);
+  CHECK(trimcore::describe_value(d).find("weights:") == 0);
+  CHECK(trimcore::max_coverage_greedy(3, ptr, ids, 4, weights, neg_c, 2.0, 1e-12, trimcore::Rule::Ratio, &d).empty());
+  CHECK(d.value == trimcore::CoverageValue::Costs && d.element == 1);
+  CHECK(trimcore::max_coverage_greedy(3, ptr, ids, 4, weights, inf_c, 2.0, 1e-12, trimcore::Rule::Ratio, &d).empty());
+  CHECK(d.value == trimcore::CoverageValue::Costs && d.element == 2);
+  for (const double budget : {nan, inf, -1.0}) {
+    CHECK(trimcore::max_coverage_greedy(3, ptr, ids, 4, weights, costs, budget, 1e-12, trimcore::Rule::Gain, &d).empty());
+    CHECK(d.value == trimcore::CoverageValue::Budget);
+  }
+  for (const double rtol : {nan, -1e-9, 1.0}) {
+    CHECK(trimcore::max_coverage_greedy(3, ptr, ids, 4, weights, costs, 2.0, rtol, trimcore::Rule::Gain, &d).empty());
+    CHECK(d.value == trimcore::CoverageValue::Rtol);
+  }
+  CHECK(trimcore::check_coverage_values(weights, 4, costs, 3, 2.0, 1e-12).set < 0);
+  thrown = false;
+  try {
+    trimcore::max_coverage_greedy(3, ptr, ids, 4, nan_w, costs, 2.0, 1e-12, trimcore::Rule::Gain, nullptr);
+  } catch (const std::invalid_argument& e) {
+    thrown = std::string(e.what()).find("weights") != std::string::npos;
+  }
+  CHECK(thrown);
 }
 
 }  // namespace

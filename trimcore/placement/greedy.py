@@ -14,12 +14,14 @@ from trimcore.placement.problem import PlacementProblem
 from trimcore.placement.result import PlacementResult
 from trimcore.placement.scoring import DEFAULT_BOUND, make_result, placement_backend
 
-__all__ = ["trimcaching_gen", "greedy_placement", "GREEDY_RTOL", "RULES"]
+__all__ = ["trimcaching_gen", "greedy_placement", "GREEDY_RTOL", "RULES", "GEN_KERNELS"]
 
 #: Storage tolerance inside the algorithms; tighter than the evaluator's so that every
 #: placement an algorithm accepts is feasible for the evaluator too.
 GREEDY_RTOL = ALGORITHM_RTOL
 RULES = ("gain", "ratio", "best_of_both")
+#: The kernels :func:`trimcaching_gen` runs (besides the scoring ones).
+GEN_KERNELS = ("placement.gen_problem", "placement.trimcaching_gen")
 
 
 def _candidates(problem: PlacementProblem) -> np.ndarray:
@@ -90,19 +92,15 @@ def trimcaching_gen(problem: PlacementProblem, rule: str = "best_of_both", *, la
     """
     if not isinstance(rule, str) or rule not in RULES:
         raise invalid("rule", f"one of {RULES}", rule)
-    backend = placement_backend(("placement.greedy_placement",), backend, bound, "trimcaching_gen")
+    backend = placement_backend(GEN_KERNELS, backend, bound, "trimcaching_gen")
     started = time.perf_counter()
-    runs = ("ratio", "gain") if rule == "best_of_both" else (rule,)
-    best_x, best_value, best_rule = None, -1.0, runs[0]
     if warm_start is not None:
         warm_start = problem.check_placement(warm_start)
-    for r in runs:
-        x = greedy_placement(problem, r, lazy=lazy, backend=backend, warm_start=warm_start)
-        value = problem.hit_weight(x, backend=backend)
-        if value > best_value:
-            best_x, best_value, best_rule = x, value, r
-    assert best_x is not None  # runs is never empty
+    # one call: candidate filtering, warm start, both greedy runs and best-of-both happen in the
+    # kernel (in C++ on the cpp tier: trimcore::trimcaching_gen, the function C++ programs call)
+    best_x, best_rule, kept = kernel("placement.trimcaching_gen", backend)(problem.gen_view(backend), rule,
+                                                                         bool(lazy), warm_start)
     options: dict[str, Any] = {"rule": rule, "lazy": lazy, "chosen_rule": best_rule}
     if warm_start is not None:
-        options["kept"] = int((best_x & warm_start).sum())
+        options["kept"] = kept
     return make_result(problem, best_x, "trimcaching_gen", options, started, bound=bound, backend=backend)

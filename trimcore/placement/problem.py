@@ -262,6 +262,29 @@ class PlacementProblem(Stored):
             self._views[backend] = view
         return view
 
+    def gen_view(self, backend: str) -> Any:
+        """The problem as tier ``backend``'s ``placement.trimcaching_gen`` reads it, built once and kept.
+
+        The C++ one is a ``_core.PlacementProblem``: the core's validated, owned copy
+        (``trimcore::PlacementProblem``), so repeated runs of TrimCaching Gen check nothing again.
+        """
+        key = f"gen:{backend}"
+        view = self._views.get(key)
+        if view is None:
+            lib = self.library
+            block_ptr, block_models = lib.block_models
+            view = kernel("placement.gen_problem", backend)(
+                lib.block_sizes, lib.indptr, lib.indices, lib.bitsets, block_ptr, block_models, self.capacity,
+                self.popularity_by_model, self.pair_ptr, self.pair_len, self.pair_users, self.max_size)
+            self._views[key] = view
+        return view
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the per-tier views hold native objects that do not pickle; they are rebuilt on demand
+        state = self.__dict__.copy()
+        state["_views"] = {}
+        return state
+
     def hit_ratio(self, placement: np.ndarray, *, backend: str = "auto") -> float:
         """Expected cache hit ratio: ``sum p[k,i] hit(k,i) / sum p[k,i]``."""
         return self.hit_weight(placement, backend=backend) / self.total_popularity

@@ -17,6 +17,7 @@
 #include <limits>
 #include <memory>
 #include <queue>
+#include <string>
 #include <vector>
 
 #include "trimcore/portable.hpp"
@@ -301,17 +302,73 @@ std::vector<std::int64_t> greedy_lazy(Gains& gains, Budget& budget, const std::v
   return chosen;
 }
 
+// A warm start, then the greedy: commits the `kept` ids that still fit and gain (commit_kept), drops
+// them from the candidates and runs the lazy or the plain greedy on the rest (ids in [0, n_ids)).
+// Returns every chosen id, the kept ones first. The one sequence both TrimCaching Gen
+// (trimcore/placement.hpp) and the greedy_placement binding run.
+template <class Gains, class Budget>
+std::vector<std::int64_t> warm_greedy(Gains& gains, Budget& budget, std::vector<std::int64_t> candidates,
+                                      const std::vector<std::int64_t>& kept, Rule rule, bool lazy, std::size_t n_ids) {
+  std::vector<std::int64_t> chosen = commit_kept(gains, budget, kept);
+  if (!chosen.empty()) {
+    std::vector<std::uint8_t> taken(n_ids, 0);
+    for (const std::int64_t id : chosen) taken[static_cast<std::size_t>(id)] = 1;
+    candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                    [&](std::int64_t id) { return taken[static_cast<std::size_t>(id)] != 0; }),
+                     candidates.end());
+  }
+  const std::vector<std::int64_t> more =
+      lazy ? greedy_lazy(gains, budget, candidates, rule, n_ids) : greedy_plain(gains, budget, candidates, rule);
+  chosen.insert(chosen.end(), more.begin(), more.end());
+  return chosen;
+}
+
 // ----------------------------------------------------------------------------- max coverage
 // Sets in CSR form: set s covers indices[indptr[s]:indptr[s + 1]] (element ids).
 
 // First defect of a CSR family of sets: an element id outside [0, n_elements) or an element listed
 // twice by one set (it would be counted twice). set < 0: none.
+// Max coverage's numbers a CsrDefect can also name (the set is then 0 and `element` the entry).
+enum class CoverageValue { None, Weights, Costs, Budget, Rtol };
+
 struct CsrDefect {
   std::int64_t set = -1;
   std::int64_t element = 0;
   bool out_of_range = false;
   bool bad_shape = false;  // offsets not from 0 and non-decreasing, too many sets or elements, threads < 1
+  CoverageValue value = CoverageValue::None;  // a weight, cost, budget or rtol out of its domain
 };
+
+// Max coverage's numbers: weights (n_elements) and costs (n_sets) finite >= 0, budget finite >= 0,
+// rtol in [0, 1). Returns the first defect (set < 0: none); max_coverage_greedy runs it first.
+inline CsrDefect check_coverage_values(const double* weights, std::size_t n_elements, const double* costs,
+                                       std::size_t n_sets, double budget, double rtol) {
+  CsrDefect d;
+  auto bad = [&](CoverageValue v, std::size_t at) {
+    d.set = 0;
+    d.element = static_cast<std::int64_t>(at);
+    d.value = v;
+    return d;
+  };
+  for (std::size_t t = 0; t < n_elements; ++t)
+    if (!(std::isfinite(weights[t]) && weights[t] >= 0.0)) return bad(CoverageValue::Weights, t);
+  for (std::size_t t = 0; t < n_sets; ++t)
+    if (!(std::isfinite(costs[t]) && costs[t] >= 0.0)) return bad(CoverageValue::Costs, t);
+  if (!(std::isfinite(budget) && budget >= 0.0)) return bad(CoverageValue::Budget, 0);
+  if (!(rtol >= 0.0 && rtol < 1.0)) return bad(CoverageValue::Rtol, 0);
+  return d;
+}
+
+// The message of a value defect ("weights: expected finite values >= 0, got entry 3").
+inline std::string describe_value(const CsrDefect& d) {
+  switch (d.value) {
+    case CoverageValue::Weights: return "weights: expected finite values >= 0 (entry " + std::to_string(d.element) + ")";
+    case CoverageValue::Costs: return "costs: expected finite values >= 0 (set " + std::to_string(d.element) + ")";
+    case CoverageValue::Budget: return "budget: expected a finite value >= 0";
+    case CoverageValue::Rtol: return "rtol: expected a value in [0, 1)";
+    default: return "";
+  }
+}
 
 namespace detail {
 // The one check of a CSR entry: element e listed by set s; stamp[e] = last set that listed e.

@@ -465,8 +465,8 @@ std::vector<std::int64_t> max_coverage_greedy(std::size_t n_sets, const std::int
 
 // Greedy max coverage under one additive budget (see above). indptr/indices: n_sets < 2^31 sets in
 // CSR form (indptr non-decreasing from 0); weights: n_elements < 2^31 finite values >= 0; costs:
-// n_sets finite values >= 0. The offsets, sizes and n_threads are checked first (bad_shape) and the
-// CSR ids on the way (in range, no repeat inside a set): on a defect it is reported in *defect (or
+// n_sets finite values >= 0. The offsets, sizes and n_threads are checked first (bad_shape), then the
+// numbers (check_coverage_values: weights, costs, budget, rtol; `value`), and the CSR ids on the way (in range, no repeat inside a set): on a defect it is reported in *defect (or
 // thrown as std::invalid_argument when defect is null) and nothing is chosen. n_threads (>= 1) bounds the
 // threads of the first pass and of the index build. Returns the chosen sets in selection order.
 inline std::vector<std::int64_t> max_coverage_greedy(std::size_t n_sets, const std::int64_t* indptr,
@@ -481,18 +481,21 @@ inline std::vector<std::int64_t> max_coverage_greedy(std::size_t n_sets, const s
   if (n_threads < 1 || n_sets >= kLimit || n_elements >= kLimit || first_bad_offset(indptr, n_sets) >= 0) {
     out->set = 0;
     out->bad_shape = true;
+  } else {
+    *out = check_coverage_values(weights, n_elements, costs, n_sets, budget, rtol);  // NaN or negative: refused
   }
   MaxCoverageStats st;
   std::vector<std::int64_t> chosen;
-  if (!out->bad_shape)
+  if (out->set < 0)
     chosen = rule == Rule::Ratio ? detail::max_coverage_greedy<Rule::Ratio>(n_sets, indptr, indices, n_elements, weights,
                                                                            costs, budget, rtol, n_threads, out, st)
                                  : detail::max_coverage_greedy<Rule::Gain>(n_sets, indptr, indices, n_elements, weights,
                                                                           costs, budget, rtol, n_threads, out, st);
   if (stats) *stats = st;
   if (!defect && out->set >= 0)
-    throw std::invalid_argument(out->bad_shape ? "max_coverage_greedy: bad offsets, sizes or threads"
-                                               : "max_coverage_greedy: an element id out of range or repeated in a set");
+    throw std::invalid_argument(out->bad_shape                        ? "max_coverage_greedy: bad offsets, sizes or threads"
+                                : out->value != CoverageValue::None ? "max_coverage_greedy: " + describe_value(*out)
+                                                                      : "max_coverage_greedy: an element id out of range or repeated in a set");
   return chosen;
 }
 

@@ -1,11 +1,13 @@
 // A simulator's first use of the core: union-of-blocks storage of a placement and a knapsack,
-// with the core's own input checks. Prints one line the test compares with the Python API.
+// with the core's own input checks, then the one-line placement API (a validated problem and
+// TrimCaching Gen). Prints one line the test compares with the Python API.
 #include <cstdint>
 #include <cstdio>
 #include <vector>
 
 #include "trimcore/bitset.hpp"
 #include "trimcore/knapsack.hpp"
+#include "trimcore/placement.hpp"
 
 int main() {
   // three models over four blocks: 0 = {0, 1}, 1 = {0, 2}, 2 = {3}; block sizes 4, 1, 2, 8
@@ -25,8 +27,22 @@ int main() {
   // a bad input is refused with a defect naming the field, never undefined behaviour
   const double bad[] = {1.0, -1.0};
   trimcore::knapsack_fptas(bad, weights, 2, 50.0, 0.1, &defect);
+  // the same library on 2 servers of 7 and 8 bytes, 2 users; server m reaches user k with models up to
+  // max_size[m * 2 + k] bytes
+  const auto problem = trimcore::PlacementProblem::from_max_size(
+      {4.0, 1.0, 2.0, 8.0}, {{0, 1}, {0, 2}, {3}}, {7.0, 8.0}, {0.5, 0.2, 0.1, 0.1, 0.3, 0.4}, {6.0, 5.0, 0.0, 8.0});
+  const trimcore::GenResult gen = trimcore::trimcaching_gen(problem);  // best of both rules, lazy
+  int refused = 0;
+  try {
+    trimcore::PlacementProblem::from_max_size({4.0}, {{0}}, {-1.0}, {1.0}, {1.0});
+  } catch (const trimcore::InstanceDefect&) {
+    refused = 1;  // "capacity: expected finite values >= 0, got -1 at server 0"
+  }
   std::printf("storage %g %g knapsack", used[0], used[1]);
   for (auto i : chosen) std::printf(" %lld", static_cast<long long>(i));
-  std::printf(" refused %d\n", defect.ok() ? 0 : 1);
+  std::printf(" refused %d gen", defect.ok() ? 0 : 1);
+  for (const auto flag : gen.placement) std::printf("%d", flag);
+  std::printf(" %s %.17g refused %d\n", gen.chosen_rule == trimcore::GenRule::gain ? "gain" : "ratio", gen.hit_ratio,
+              refused);
   return 0;
 }

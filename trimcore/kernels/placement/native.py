@@ -47,6 +47,25 @@ def all_server_gains(coverage: Any, popularity_by_model: np.ndarray, covered: np
     return _core.all_server_gains_indexed(coverage, popularity_by_model, covered)
 
 
+def gen_problem(block_sizes, indptr, indices, model_bits, block_ptr, block_models, capacity, popularity_by_model,
+                pair_ptr, pair_len, pair_users, max_size) -> Any:
+    """The problem as the C++ TrimCaching Gen reads it: a ``_core.PlacementProblem``, which the core
+    validates and owns (a compact problem is rebuilt from ``max_size`` by the core's own
+    ``from_max_size``, a dense one from its pair lists); a problem keeps it, so calls do not re-check."""
+    popularity = np.ascontiguousarray(popularity_by_model.T)  # the C++ API's (K, I) layout
+    if max_size is not None:
+        return _core.PlacementProblem.from_max_size(block_sizes, indptr, indices, capacity, popularity, max_size)
+    return _core.PlacementProblem.from_pairs(block_sizes, indptr, indices, capacity, popularity, pair_ptr, pair_len,
+                                             pair_users)
+
+
+def trimcaching_gen(problem: Any, rule: str, lazy: bool, warm_start: np.ndarray | None) -> tuple[np.ndarray, str, int]:
+    """See :func:`trimcore.kernels.placement.reference.trimcaching_gen`; one call of the C++
+    ``trimcore::trimcaching_gen`` (``problem`` is this tier's :func:`gen_problem`)."""
+    placement, _, _, chosen_rule, kept = _core.trimcaching_gen(problem, rule, bool(lazy), warm_start)
+    return placement, chosen_rule, int(kept)
+
+
 KERNELS = {
     "storage_used": storage_used,
     "coverage_view": coverage_view,
@@ -54,4 +73,6 @@ KERNELS = {
     "greedy_placement": greedy_placement,
     "server_gains": server_gains,
     "all_server_gains": all_server_gains,
+    "gen_problem": gen_problem,
+    "trimcaching_gen": trimcaching_gen,
 }

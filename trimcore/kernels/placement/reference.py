@@ -7,9 +7,12 @@ Popularity is passed by model: ``popularity_by_model[i, k]``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from trimcore._numeric import ranks_before, sequential_sum
+from trimcore._tolerances import ALGORITHM_RTOL
 
 
 def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.ndarray) -> np.ndarray:
@@ -159,6 +162,51 @@ def all_server_gains(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], popula
     return out
 
 
+# ---------------------------------------------------------------------------- TrimCaching Gen
+def gen_problem(block_sizes, indptr, indices, model_bits, block_ptr, block_models, capacity, popularity_by_model,
+                pair_ptr, pair_len, pair_users, max_size) -> dict[str, Any]:
+    """The problem as this tier's :func:`trimcaching_gen` reads it: the arrays, and the model sizes.
+
+    ``max_size`` is not needed here: the pair lists already say who each pair serves.
+    """
+    return {"block_sizes": block_sizes, "model_bits": model_bits, "block_ptr": block_ptr,
+            "block_models": block_models, "capacity": capacity, "popularity_by_model": popularity_by_model,
+            "pair_ptr": pair_ptr, "pair_len": pair_len, "pair_users": pair_users,
+            "model_sizes": np.add.reduceat(block_sizes[indices], indptr[:-1])}  # as ModelLibrary.model_sizes
+
+
+def trimcaching_gen(problem: dict[str, Any], rule: str, lazy: bool,
+                    warm_start: np.ndarray | None) -> tuple[np.ndarray, str, int]:
+    """TrimCaching Gen from this tier's greedy: returns ``(placement bool[M, I], chosen_rule, kept)``.
+
+    Candidates are the pairs whose model fits the empty server (``ALGORITHM_RTOL``) and that serve
+    somebody. ``warm_start`` (bool[M, I] or None) pairs are kept first, in pair order, each that
+    still fits and gains. ``rule`` ``"best_of_both"`` runs ``"ratio"`` then ``"gain"`` and keeps
+    the larger :func:`hit_weight` (ties to ``"ratio"``). ``kept`` counts the warm start's pairs
+    in the result (0 without one). ``lazy`` is ignored: the reference always scans.
+    """
+    capacity, pair_len = problem["capacity"], problem["pair_len"]
+    n_servers, n_models = capacity.shape[0], problem["popularity_by_model"].shape[0]
+    fits = problem["model_sizes"][None, :] <= capacity[:, None] * (1.0 + ALGORITHM_RTOL)
+    candidates = np.flatnonzero((fits & (pair_len.reshape(n_servers, n_models) > 0)).reshape(-1)).astype(np.int64)
+    kept = (np.zeros(0, dtype=np.int64) if warm_start is None else
+            np.flatnonzero(warm_start.reshape(-1)).astype(np.int64))
+    coverage = (problem["pair_ptr"], pair_len, problem["pair_users"])
+    best_x, best_value, best_rule = np.zeros((n_servers, n_models), dtype=bool), -1.0, "ratio"
+    for r in (("ratio", "gain") if rule == "best_of_both" else (rule,)):
+        covered = np.zeros(problem["popularity_by_model"].shape, dtype=np.uint8)
+        chosen = greedy_placement(problem["pair_ptr"], pair_len, problem["pair_users"], problem["popularity_by_model"],
+                                  problem["model_bits"], problem["block_sizes"], capacity, problem["block_ptr"],
+                                  problem["block_models"], candidates, covered, r, lazy, ALGORITHM_RTOL, kept)
+        x = np.zeros(n_servers * n_models, dtype=bool)
+        x[chosen] = True
+        x = x.reshape(n_servers, n_models)
+        value = hit_weight(x, coverage, problem["popularity_by_model"])
+        if value > best_value:
+            best_x, best_value, best_rule = x, value, r
+    return best_x, best_rule, 0 if warm_start is None else int((best_x & warm_start).sum())
+
+
 KERNELS = {
     "storage_used": storage_used,
     "coverage_view": coverage_view,
@@ -166,4 +214,6 @@ KERNELS = {
     "greedy_placement": greedy_placement,
     "server_gains": server_gains,
     "all_server_gains": all_server_gains,
+    "gen_problem": gen_problem,
+    "trimcaching_gen": trimcaching_gen,
 }
