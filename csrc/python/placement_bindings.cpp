@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "trimcore/placement.hpp"
+#include "trimcore/spec.hpp"
 
 namespace py = pybind11;
 
@@ -158,6 +159,46 @@ py::tuple trimcaching_gen(const ProblemPtr& problem, const std::string& rule, bo
   return py::make_tuple(x, r.hit_weight, r.hit_ratio, rule_name(r.chosen_rule), r.kept);
 }
 
+trimcore::KnapsackMethod parse_knapsack(const std::string& method) {
+  if (method == "auto") return trimcore::KnapsackMethod::automatic;
+  if (method == "fptas") return trimcore::KnapsackMethod::fptas;
+  if (method == "grid") return trimcore::KnapsackMethod::grid;
+  placement_fail("knapsack: expected 'auto', 'fptas' or 'grid', got '" + method + "'");
+}
+
+// TrimCaching Spec (atomic: independent caching): (placement bool[M, I], counters as Python names them).
+py::tuple trimcaching_spec(const ProblemPtr& problem, double eps, const std::string& knapsack, std::int64_t grid_cells,
+                           std::int64_t max_combinations, const py::handle& order_o, bool atomic,
+                           std::int64_t grid_cell_limit, double fptas_table_limit, double fptas_hard_limit) {
+  trimcore::SpecOptions o;
+  o.eps = eps;
+  o.knapsack = parse_knapsack(knapsack);
+  o.grid_cells = grid_cells;
+  o.max_combinations = max_combinations;
+  if (!order_o.is_none()) o.server_order = vec_of<std::int64_t>(order_o, "server_order");
+  o.atomic = atomic;
+  o.grid_cell_limit = grid_cell_limit;
+  o.fptas_table_limit = fptas_table_limit;
+  o.fptas_hard_limit = fptas_hard_limit;
+  trimcore::SpecResult r;
+  {
+    py::gil_scoped_release release;
+    r = trimcore::trimcaching_spec(*problem, o);
+  }
+  py::array_t<bool> x({static_cast<py::ssize_t>(problem->n_servers()), static_cast<py::ssize_t>(problem->n_models())});
+  std::copy(r.placement.begin(), r.placement.end(), reinterpret_cast<std::uint8_t*>(x.mutable_data()));
+  py::dict counters;
+  counters["knapsacks"] = r.knapsacks;
+  counters["pruned"] = r.pruned;
+  counters["most_combinations"] = r.most_combinations;
+  // as Python's loop names them, present once used
+  if (r.knapsack_grid_exact) counters["knapsack_grid_exact"] = r.knapsack_grid_exact;
+  if (r.knapsack_fptas) counters["knapsack_fptas"] = r.knapsack_fptas;
+  if (r.knapsack_grid) counters["knapsack_grid"] = r.knapsack_grid;
+  if (r.knapsack_auto) counters["knapsack_auto"] = r.knapsack_auto;
+  return py::make_tuple(x, counters, r.hit_weight, r.hit_ratio);
+}
+
 }  // namespace
 
 void bind_placement(py::module_& m) {
@@ -205,6 +246,11 @@ void bind_placement(py::module_& m) {
              }
              return to_numpy(used);
            }, py::arg("placement"), "Union-of-blocks storage per server, float64[M].");
+  m.def("trimcaching_spec", &trimcaching_spec, py::arg("problem"), py::arg("eps"), py::arg("knapsack"),
+        py::arg("grid_cells"), py::arg("max_combinations"), py::arg("server_order"), py::arg("atomic"),
+        py::arg("grid_cell_limit"), py::arg("fptas_table_limit"), py::arg("fptas_hard_limit"),
+        "TrimCaching Spec in C++ (trimcore::trimcaching_spec; atomic: independent caching): "
+        "(placement bool[M, I], counters, hit_weight, hit_ratio).");
   m.def("trimcaching_gen", &trimcaching_gen, py::arg("problem"), py::arg("rule") = "best_of_both",
         py::arg("lazy") = true, py::arg("warm_start") = py::none(),
         "TrimCaching Gen in C++ (trimcore::trimcaching_gen): (placement bool[M, I], hit_weight, hit_ratio, "
