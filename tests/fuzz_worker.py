@@ -108,6 +108,8 @@ def core_binding(case: dict) -> None:
         placement, rule = case["then"]
         for warm in (None, placement):
             _core.trimcaching_gen(problem, rule, True, warm)
+        for knapsack, atomic in (("auto", False), ("grid", False), ("fptas", True), (rule, False)):
+            _core.trimcaching_spec(problem, 0.2, knapsack, 16, 64, None, atomic, 1 << 22, 5e7, 4e9)
         problem.hit_weight(placement)
         problem.storage_used(placement)
         return

@@ -1,4 +1,4 @@
-"""Export placement problems and the Python API's TrimCaching Gen results for the C++ agreement
+"""Export placement problems and the Python API's TrimCaching Gen and Spec results for the C++ agreement
 program (tests/cpp/gen_agreement.cpp; the file format is described there).
 
 ``PYTHONPATH=. python tests/gen_export.py`` rewrites the fixtures under ``tests/cpp/data/`` that ctest checks
@@ -18,6 +18,7 @@ import trimcore as tc
 DATA = Path(__file__).resolve().parent / "cpp" / "data"
 RUNS = [(rule, lazy, warm) for rule in ("best_of_both", "ratio", "gain") for lazy in (True, False)
         for warm in (False, True)]
+SPEC_RUNS = [("auto", 0.1, False), ("fptas", 0.3, False), ("grid", 0.1, False), ("auto", 0.1, True)]
 
 
 def _reals(values: np.ndarray) -> str:
@@ -50,6 +51,18 @@ def gen_text(problem: tc.PlacementProblem, warm: np.ndarray, backend: str = "ref
         bits = "".join("1" if v else "0" for v in r.placement.ravel())
         lines.append(f"run {rule} {int(lazy)} {int(use_warm)} {r.options['chosen_rule']} "
                      f"{r.options.get('kept', 0)} {r.objective!r} {bits}")
+    spec_lines = []
+    for knapsack, eps, atomic in SPEC_RUNS:
+        try:
+            if atomic:
+                s = tc.independent_caching(problem, eps, knapsack=knapsack, bound=None, backend=backend)
+            else:
+                s = tc.trimcaching_spec(problem, eps, knapsack=knapsack, bound=None, backend=backend)
+            outcome = f"{s.objective!r} {''.join('1' if v else '0' for v in s.placement.ravel())}"
+        except tc.InstanceError:  # too much sharing for Spec: the C++ must refuse it too
+            outcome = "refused -"
+        spec_lines.append(f"spec {knapsack} {eps!r} {int(atomic)} {outcome}")
+    lines += [f"specruns {len(spec_lines)}", *spec_lines]
     return "\n".join(lines) + "\n"
 
 

@@ -118,6 +118,36 @@ def test_trimcaching_gen_cpp_equals_the_reference(problem, seed, rule, lazy, war
     assert kept == a.options.get("kept", 0)
 
 
+@SETTINGS
+@given(problem=problems(), knapsack=st.sampled_from(["auto", "fptas", "grid"]), eps=st.sampled_from([0.1, 0.4]),
+       order=st.sampled_from(["index", "capacity", "demand"]), atomic=st.booleans())
+def test_trimcaching_spec_cpp_equals_the_reference(problem, knapsack, eps, order, atomic):
+    algorithm = tc.independent_caching if atomic else tc.trimcaching_spec
+    extra = {} if atomic else {"grid_cells": 32}  # a coarse grid: rounding decides
+    a = algorithm(problem, eps, knapsack=knapsack, server_order=order, bound=None, backend="cpp", **extra)
+    b = algorithm(problem, eps, knapsack=knapsack, server_order=order, bound=None, backend="reference", **extra)
+    np.testing.assert_array_equal(a.placement, b.placement)
+    assert a.objective == b.objective
+    assert {k: v for k, v in a.options.items() if k != "backend"} == {k: v for k, v in b.options.items()
+                                                                      if k != "backend"}
+
+
+def test_spec_refusals_are_the_same_on_both_tiers(monkeypatch):
+    import trimcore.placement.spec as spec
+
+    p = random_problem(5, 2, 6, 6, 10, False)
+    for backend in ("cpp", "reference"):
+        with pytest.raises(tc.InstanceError, match="^server 0: more than 1 combinations"):
+            tc.trimcaching_spec(p, max_combinations=1, backend=backend)
+    monkeypatch.setattr(spec, "FPTAS_HARD_LIMIT", 1)
+    messages = set()
+    for backend in ("cpp", "reference"):
+        with pytest.raises(tc.InstanceError, match="^knapsack: expected an FPTAS table") as info:
+            tc.trimcaching_spec(p, knapsack="fptas", backend=backend)
+        messages.add(str(info.value))
+    assert len(messages) == 1  # the same words, to the digit
+
+
 def test_the_native_problem_is_built_once_and_problems_still_pickle():
     p = random_problem(2, 3, 5, 4, 20, True)
     first = tc.trimcaching_gen(p, bound=None, backend="cpp")
@@ -257,6 +287,12 @@ def test_the_cpp_program_detects_a_difference(gen_program, tmp_path):
         path.write_text(text.replace(run, " ".join(bad), 1))
         done = _program(gen_program, path)
         assert done.returncode == 1 and "differs from the Python API's" in done.stderr
+    spec_run = next(line for line in text.splitlines() if line.startswith("spec "))
+    fields = spec_run.split()
+    flipped = fields[:-1] + ["".join("1" if c == "0" else "0" for c in fields[-1])]
+    path.write_text(text.replace(spec_run, " ".join(flipped), 1))
+    done = _program(gen_program, path)
+    assert done.returncode == 1 and "spec run 0 differs from the Python API's" in done.stderr
     cap = next(line for line in text.splitlines() if line.startswith("capacity "))
     path.write_text(text.replace(cap, " ".join(cap.split()[:2] + ["-1.0"] + cap.split()[3:]), 1))
     done = _program(gen_program, path)

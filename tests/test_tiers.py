@@ -74,6 +74,23 @@ def _gen(tier: str, seed: int) -> Any:
     return kernel("placement.trimcaching_gen", tier)(view, rule, bool(seed % 2), x if seed % 5 else None)
 
 
+def _spec(tier: str, seed: int) -> Any:
+    """TrimCaching Spec's loop whole (atomic: independent caching), every knapsack method and a shuffled order."""
+    from trimcore.placement.spec import FPTAS_HARD_LIMIT, FPTAS_TABLE_LIMIT, GRID_CELL_LIMIT
+
+    p, _, _ = _placement(seed)
+    view = kernel("placement.gen_problem", tier)(
+        p.library.block_sizes, p.library.indptr, p.library.indices, p.library.bitsets, *p.library.block_models,
+        p.capacity, p.popularity_by_model, p.pair_ptr, p.pair_len, p.pair_users, p.max_size)
+    order = np.random.default_rng(seed).permutation(p.n_servers).astype(np.int64)
+    knapsack, cells = (("auto", 4096), ("fptas", 4096), ("grid", 32))[seed % 3]
+    # a small table limit for some seeds: "auto" then falls back to the rounded grid
+    table_limit = 30.0 if seed % 5 == 0 else float(FPTAS_TABLE_LIMIT)
+    return kernel("placement.successive_knapsack", tier)(view, (0.1, 0.3)[seed % 2], bool(seed % 4 == 1), knapsack,
+                                                         cells, 4096, order, GRID_CELL_LIMIT, table_limit,
+                                                         float(FPTAS_HARD_LIMIT))
+
+
 def _view(p: Any, tier: str) -> Any:
     return kernel("placement.coverage_view", tier)(p.pair_ptr, p.pair_len, p.pair_users, p.n_servers, p.n_users,
                                                    p.n_models)
@@ -198,6 +215,7 @@ CASES: dict[str, Case] = {
     "placement.greedy_placement": _greedy,
     "placement.gen_problem": _gen,  # opaque too: judged by what trimcaching_gen reads from it
     "placement.trimcaching_gen": _gen,
+    "placement.successive_knapsack": _spec,
     "placement.server_gains": _server_gains,
     "placement.all_server_gains": _all_server_gains,
     "knapsack.knapsack_fptas": _fptas,

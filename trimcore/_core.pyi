@@ -166,3 +166,15 @@ class PlacementProblem:
 def trimcaching_gen(
     problem: PlacementProblem, rule: str = ..., lazy: bool = ..., warm_start: npt.NDArray[np.bool_] | None = ...
 ) -> tuple[npt.NDArray[np.bool_], float, float, str, int]: ...
+def trimcaching_spec(
+    problem: PlacementProblem,
+    eps: float,
+    knapsack: str,
+    grid_cells: int,
+    max_combinations: int,
+    server_order: npt.NDArray[np.int64] | None,
+    atomic: bool,
+    grid_cell_limit: int,
+    fptas_table_limit: float,
+    fptas_hard_limit: float,
+) -> tuple[npt.NDArray[np.bool_], dict[str, int], float, float]: ...

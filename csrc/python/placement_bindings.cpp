@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "trimcore/placement.hpp"
+#include "trimcore/spec.hpp"
 
 namespace py = pybind11;
 
@@ -158,11 +159,80 @@ py::tuple trimcaching_gen(const ProblemPtr& problem, const std::string& rule, bo
   return py::make_tuple(x, r.hit_weight, r.hit_ratio, rule_name(r.chosen_rule), r.kept);
 }
 
+trimcore::KnapsackMethod parse_knapsack(const std::string& method) {
+  if (method == "auto") return trimcore::KnapsackMethod::automatic;
+  if (method == "fptas") return trimcore::KnapsackMethod::fptas;
+  if (method == "grid") return trimcore::KnapsackMethod::grid;
+  placement_fail("knapsack: expected 'auto', 'fptas' or 'grid', got '" + method + "'");
+}
+
+// TrimCaching Spec (atomic: independent caching): (placement bool[M, I], counters as Python names them).
+py::tuple trimcaching_spec(const ProblemPtr& problem, double eps, const std::string& knapsack, std::int64_t grid_cells,
+                           std::int64_t max_combinations, const py::handle& order_o, bool atomic,
+                           std::int64_t grid_cell_limit, double fptas_table_limit, double fptas_hard_limit) {
+  trimcore::SpecOptions o;
+  o.eps = eps;
+  o.knapsack = parse_knapsack(knapsack);
+  o.grid_cells = grid_cells;
+  o.max_combinations = max_combinations;
+  if (!order_o.is_none()) o.server_order = vec_of<std::int64_t>(order_o, "server_order");
+  o.atomic = atomic;
+  o.grid_cell_limit = grid_cell_limit;
+  o.fptas_table_limit = fptas_table_limit;
+  o.fptas_hard_limit = fptas_hard_limit;
+  trimcore::SpecResult r;
+  {
+    py::gil_scoped_release release;
+    r = trimcore::trimcaching_spec(*problem, o);
+  }
+  py::array_t<bool> x({static_cast<py::ssize_t>(problem->n_servers()), static_cast<py::ssize_t>(problem->n_models())});
+  std::copy(r.placement.begin(), r.placement.end(), reinterpret_cast<std::uint8_t*>(x.mutable_data()));
+  py::dict counters;
+  counters["knapsacks"] = r.knapsacks;
+  counters["pruned"] = r.pruned;
+  counters["most_combinations"] = r.most_combinations;
+  // as Python's loop names them, present once used
+  if (r.knapsack_grid_exact) counters["knapsack_grid_exact"] = r.knapsack_grid_exact;
+  if (r.knapsack_fptas) counters["knapsack_fptas"] = r.knapsack_fptas;
+  if (r.knapsack_grid) counters["knapsack_grid"] = r.knapsack_grid;
+  if (r.knapsack_auto) counters["knapsack_auto"] = r.knapsack_auto;
+  return py::make_tuple(x, counters, r.hit_weight, r.hit_ratio);
+}
+
+// Every entry point through here: the core's InstanceDefect becomes trimcore.InstanceError at the
+// call itself (a global pybind11 translator can be pre-empted by another extension's, registered later).
+template <class R, class... A>
+auto guarded(R (*f)(A...)) {
+  return [f](A... a) -> R {
+    try {
+      return f(std::forward<A>(a)...);
+    } catch (const trimcore::InstanceDefect& e) {
+      placement_fail(e.what());
+    }
+  };
+}
+
+double problem_hit_weight(const ProblemPtr& p, const py::handle& x) {
+  const std::vector<std::uint8_t> placement = placement_of(*p, x, "placement");
+  py::gil_scoped_release release;
+  return trimcore::hit_weight(*p, placement);
+}
+
+py::array_t<double> problem_storage_used(const ProblemPtr& p, const py::handle& x) {
+  const std::vector<std::uint8_t> placement = placement_of(*p, x, "placement");
+  std::vector<double> used;
+  {
+    py::gil_scoped_release release;
+    used = trimcore::storage_used(*p, placement);
+  }
+  return to_numpy(used);
+}
+
 }  // namespace
 
 void bind_placement(py::module_& m) {
-  // the core's defects (thrown while the GIL may be released) become trimcore.InstanceError
-  py::register_exception_translator([](std::exception_ptr p) {
+  // a fallback for anything not guarded: module-local, so tried before other extensions' translators
+  py::register_local_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const trimcore::InstanceDefect& e) {
@@ -173,13 +243,13 @@ void bind_placement(py::module_& m) {
   m.attr("GREEDY_RTOL") = trimcore::kGreedyRtol;
   py::class_<Problem, ProblemPtr>(m, "PlacementProblem",
                                   "A validated, owned C++ placement problem (trimcore/placement.hpp).")
-      .def_static("from_max_size", &from_max_size, py::arg("block_sizes"), py::arg("indptr"), py::arg("indices"),
+      .def_static("from_max_size", guarded(&from_max_size), py::arg("block_sizes"), py::arg("indptr"), py::arg("indices"),
                   py::arg("capacity"), py::arg("popularity"), py::arg("max_size"),
                   "eligible[m, k, i] = model_size[i] <= max_size[m, k]; popularity float64[K, I].")
-      .def_static("from_pairs", &from_pairs, py::arg("block_sizes"), py::arg("indptr"), py::arg("indices"),
+      .def_static("from_pairs", guarded(&from_pairs), py::arg("block_sizes"), py::arg("indptr"), py::arg("indices"),
                   py::arg("capacity"), py::arg("popularity"), py::arg("pair_ptr"), py::arg("pair_len"),
                   py::arg("pair_users"), "Explicit pair lists (strictly increasing users per pair).")
-      .def_static("from_dense", &from_dense, py::arg("block_sizes"), py::arg("indptr"), py::arg("indices"),
+      .def_static("from_dense", guarded(&from_dense), py::arg("block_sizes"), py::arg("indptr"), py::arg("indices"),
                   py::arg("capacity"), py::arg("popularity"), py::arg("eligible"),
                   "Dense eligibility bool[M, K, I].")
       .def_property_readonly("n_servers", &Problem::n_servers)
@@ -191,21 +261,16 @@ void bind_placement(py::module_& m) {
       .def_property_readonly("pair_ptr", [](const Problem& p) { return to_numpy(p.pair_ptr()); })
       .def_property_readonly("pair_len", [](const Problem& p) { return to_numpy(p.pair_len()); })
       .def_property_readonly("pair_users", [](const Problem& p) { return to_numpy(p.pair_users()); })
-      .def("hit_weight", [](const Problem& p, const py::handle& x) {
-             const std::vector<std::uint8_t> placement = placement_of(p, x, "placement");
-             py::gil_scoped_release release;
-             return trimcore::hit_weight(p, placement);
-           }, py::arg("placement"), "Total popularity served by a placement bool[M, I].")
-      .def("storage_used", [](const Problem& p, const py::handle& x) {
-             const std::vector<std::uint8_t> placement = placement_of(p, x, "placement");
-             std::vector<double> used;
-             {
-               py::gil_scoped_release release;
-               used = trimcore::storage_used(p, placement);
-             }
-             return to_numpy(used);
-           }, py::arg("placement"), "Union-of-blocks storage per server, float64[M].");
-  m.def("trimcaching_gen", &trimcaching_gen, py::arg("problem"), py::arg("rule") = "best_of_both",
+      .def("hit_weight", guarded(&problem_hit_weight), py::arg("placement"),
+           "Total popularity served by a placement bool[M, I].")
+      .def("storage_used", guarded(&problem_storage_used), py::arg("placement"),
+           "Union-of-blocks storage per server, float64[M].");
+  m.def("trimcaching_spec", guarded(&trimcaching_spec), py::arg("problem"), py::arg("eps"), py::arg("knapsack"),
+        py::arg("grid_cells"), py::arg("max_combinations"), py::arg("server_order"), py::arg("atomic"),
+        py::arg("grid_cell_limit"), py::arg("fptas_table_limit"), py::arg("fptas_hard_limit"),
+        "TrimCaching Spec in C++ (trimcore::trimcaching_spec; atomic: independent caching): "
+        "(placement bool[M, I], counters, hit_weight, hit_ratio).");
+  m.def("trimcaching_gen", guarded(&trimcaching_gen), py::arg("problem"), py::arg("rule") = "best_of_both",
         py::arg("lazy") = true, py::arg("warm_start") = py::none(),
         "TrimCaching Gen in C++ (trimcore::trimcaching_gen): (placement bool[M, I], hit_weight, hit_ratio, "
         "chosen_rule, kept).");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "trimcore/placement.hpp"
+#include "trimcore/spec.hpp"
 
 namespace {
 
@@ -253,13 +254,118 @@ void agreement() {
   }
 }
 
+void spec() {
+  using trimcore::SpecOptions;
+  {  // sharing: models 0 (5) and 1 (6) share block 0 (4); in 7 bytes both fit on top of it
+    const auto p = PlacementProblem::from_max_size(kSizes, kModels, {7.0}, {0.5, 0.3, 0.2}, {inf});
+    const auto r = trimcore::trimcaching_spec(p);
+    CHECK((r.placement == Flags{1, 1, 0}) && std::fabs(r.hit_weight - 0.8) < 1e-12 && r.guaranteed);
+    CHECK(r.most_combinations == 2 && r.knapsacks == 1);
+    SpecOptions atomic;
+    atomic.atomic = true;  // independent caching: 5 + 6 > 7, the more popular one alone
+    CHECK((trimcore::trimcaching_spec(p, atomic).placement == Flags{1, 0, 0}));
+    for (const auto method : {trimcore::KnapsackMethod::fptas, trimcore::KnapsackMethod::grid}) {
+      SpecOptions o;
+      o.knapsack = method;
+      const auto q = trimcore::trimcaching_spec(p, o);
+      if (method == trimcore::KnapsackMethod::fptas) CHECK((q.placement == Flags{1, 1, 0}) && q.guaranteed);
+      // the grid rounds the private sizes 1 and 2 up to 1366 + 2731 cells of 4096 over room 3: one only
+      else CHECK((q.placement == Flags{1, 0, 0}) && !q.guaranteed && q.knapsack_grid == 1);
+    }
+  }
+  {  // every option is checked
+    const auto p = PlacementProblem::from_max_size(kSizes, kModels, {7.0, 9.0}, {0.5, 0.3, 0.2}, {inf, inf});
+    auto with = [&](const std::function<void(SpecOptions&)>& change) {
+      return [&p, change] {
+        SpecOptions o;
+        change(o);
+        trimcore::trimcaching_spec(p, o);
+      };
+    };
+    CHECK(refuses(with([](SpecOptions& o) { o.eps = 0.0; }), "eps"));
+    CHECK(refuses(with([](SpecOptions& o) { o.eps = 1.0; }), "eps"));
+    CHECK(refuses(with([](SpecOptions& o) { o.eps = nan_; }), "eps"));
+    CHECK(refuses(with([](SpecOptions& o) { o.grid_cells = 0; }), "grid_cells"));
+    CHECK(refuses(with([](SpecOptions& o) { o.grid_cells = (std::int64_t{1} << 22) + 1; }), "grid_cells"));
+    CHECK(refuses(with([](SpecOptions& o) { o.max_combinations = 0; }), "max_combinations"));
+    CHECK(refuses(with([](SpecOptions& o) { o.server_order = {0, 0}; }), "server_order"));
+    CHECK(refuses(with([](SpecOptions& o) { o.server_order = {1}; }), "server_order"));
+    CHECK(refuses(with([](SpecOptions& o) { o.server_order = {0, 2}; }), "server_order"));
+    CHECK(refuses(with([](SpecOptions& o) { o.knapsack = static_cast<trimcore::KnapsackMethod>(9); }), "knapsack"));
+    // too much sharing for the union enumeration, and an FPTAS table over the limit: refused
+    const auto s = PlacementProblem::from_max_size({1.0, 1.0, 1.0, 5.0}, {{0, 3}, {1, 3}, {2, 3}, {0, 1}}, {20.0},
+                                                   {0.3, 0.3, 0.3, 0.1}, {inf});
+    CHECK(refuses([&] {
+      SpecOptions o;
+      o.max_combinations = 2;
+      trimcore::trimcaching_spec(s, o);
+    }, "server 0"));
+    CHECK(refuses([&] {
+      SpecOptions o;
+      o.knapsack = trimcore::KnapsackMethod::fptas;
+      o.fptas_hard_limit = 1.0;
+      trimcore::trimcaching_spec(s, o);
+    }, "knapsack"));
+    SpecOptions order;
+    order.server_order = {1, 0};
+    CHECK(trimcore::trimcaching_spec(p, order).placement.size() == 6);
+  }
+}
+
+// Spec's guarantee against brute force on tiny instances: at least (1 - eps)/2 of the optimum, feasible.
+void spec_guarantee() {
+  std::uint64_t state = 777;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  auto uniform = [&] { return static_cast<double>(next() >> 11) / 9007199254740992.0; };
+  for (int trial = 0; trial < 150; ++trial) {
+    const std::size_t J = 1 + next() % 8, I = 1 + next() % 5, M = 1 + next() % 2, K = 1 + next() % 5;
+    std::vector<double> sizes(J);
+    for (auto& x : sizes) x = trial % 2 ? static_cast<double>(1 + next() % 6) : 0.5 + 5.0 * uniform();
+    Blocks blocks(I);
+    for (auto& b : blocks) {
+      for (std::size_t j = 0; j < J; ++j)
+        if (next() % 2 == 0) b.push_back(static_cast<std::int64_t>(j));
+      if (b.empty()) b.push_back(static_cast<std::int64_t>(next() % J));
+    }
+    std::vector<double> cap(M), pop(K * I), smax(M * K);
+    for (auto& c : cap) c = 20.0 * uniform();
+    for (auto& q : pop) q = uniform();
+    for (auto& x : smax) x = next() % 4 == 0 ? inf : 25.0 * uniform();
+    const auto p = PlacementProblem::from_max_size(sizes, blocks, cap, pop, smax);
+    double best = 0.0;
+    for (std::uint64_t bits = 0; bits < (std::uint64_t{1} << (M * I)); ++bits) {
+      Flags x(M * I);
+      for (std::size_t t = 0; t < M * I; ++t) x[t] = (bits >> t) & 1;
+      const std::vector<double> used = trimcore::storage_used(p, x);
+      bool fits = true;
+      for (std::size_t m = 0; m < M; ++m) fits = fits && used[m] <= cap[m] * (1.0 + 1e-9);
+      if (fits) best = std::max(best, trimcore::hit_weight(p, x));
+    }
+    for (const double eps : {0.1, 0.5}) {
+      trimcore::SpecOptions o;
+      o.eps = eps;
+      const auto r = trimcore::trimcaching_spec(p, o);
+      const std::vector<double> used = trimcore::storage_used(p, r.placement);
+      for (std::size_t m = 0; m < M; ++m) CHECK(used[m] <= cap[m] * (1.0 + 1e-9));
+      CHECK(r.hit_weight >= (1.0 - eps) / 2.0 * best - 1e-12);
+      CHECK(r.guaranteed);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::map<std::string, std::function<void()>> suites = {
-      {"problem", problem}, {"defects", defects}, {"gen", gen}, {"agreement", agreement}};
+      {"problem", problem}, {"defects", defects}, {"gen", gen}, {"agreement", agreement},
+      {"spec", spec}, {"spec_guarantee", spec_guarantee}};
   if (argc != 2 || !suites.count(argv[1])) {
-    std::fprintf(stderr, "usage: %s {problem|defects|gen|agreement}\n", argv[0]);
+    std::fprintf(stderr, "usage: %s {problem|defects|gen|agreement|spec|spec_guarantee}\n", argv[0]);
     return 2;
   }
   suites.at(argv[1])();

@@ -8,7 +8,9 @@
 // The file:  trimcore-gen 1 / form compact|dense / blocks J sizes... / models I (n ids...)... /
 // capacity M c... / popularity K (K*I values) / max_size (M*K) | eligible (M*K*I 0/1) /
 // warm (M*I 0/1) / runs R / R x "run rule lazy warm chosen_rule kept hit_ratio placement"
-// where placement is M*I characters 0/1. Reals are Python reprs (strtod reads them exactly).
+// where placement is M*I characters 0/1; then, optionally, specruns S / S x "spec knapsack eps atomic
+// hit_ratio placement" (TrimCaching Spec; atomic = independent caching). Reals are Python reprs
+// (strtod reads them exactly).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "trimcore/placement.hpp"
+#include "trimcore/spec.hpp"
 
 namespace {
 
@@ -127,6 +130,41 @@ int run_file(const std::string& path, bool check) {
                 name(got.chosen_rule), static_cast<long long>(got.kept), real_text(got.hit_ratio).c_str(), x.c_str());
     if (check && (x != want_x || want_rule != name(got.chosen_rule) || want_kept != got.kept || want_ratio != got.hit_ratio)) {
       std::fprintf(stderr, "%s: run %lld differs from the Python API's\n", path.c_str(), static_cast<long long>(t));
+      ++differ;
+    }
+  }
+  // optional: TrimCaching Spec runs, "spec knapsack eps atomic hit_ratio placement" ("refused -" when
+  // Python refused the instance, e.g. too many unions of shared blocks)
+  std::string more;
+  if (!(file >> more)) return differ;
+  if (more != "specruns") throw std::runtime_error("expected 'specruns', got '" + more + "'");
+  const std::int64_t spec_runs = r.integer();
+  for (std::int64_t t = 0; t < spec_runs; ++t) {
+    r.expect("spec");
+    trimcore::SpecOptions o;
+    const std::string method = r.word();
+    o.knapsack = method == "fptas" ? trimcore::KnapsackMethod::fptas
+                 : method == "grid" ? trimcore::KnapsackMethod::grid
+                                    : trimcore::KnapsackMethod::automatic;
+    o.eps = r.real();
+    o.atomic = r.integer() != 0;
+    const std::string want_ratio = r.word(), want_x = r.word();
+    std::string got_ratio = "refused", x = "-";
+    double ratio = 0.0;
+    try {
+      const trimcore::SpecResult got = trimcore::trimcaching_spec(problem, o);
+      ratio = got.hit_ratio;
+      got_ratio = real_text(ratio);
+      x.assign(got.placement.size(), '0');
+      for (std::size_t p = 0; p < x.size(); ++p) x[p] = got.placement[p] ? '1' : '0';
+    } catch (const trimcore::InstanceDefect&) {  // refused, as Python refused it (checked below)
+    }
+    std::printf("spec %s %s %d %s %s\n", method.c_str(), real_text(o.eps).c_str(), o.atomic ? 1 : 0, got_ratio.c_str(),
+                x.c_str());
+    const bool same = want_ratio == "refused" ? got_ratio == "refused"
+                                              : got_ratio != "refused" && x == want_x && std::strtod(want_ratio.c_str(), nullptr) == ratio;
+    if (check && !same) {
+      std::fprintf(stderr, "%s: spec run %lld differs from the Python API's\n", path.c_str(), static_cast<long long>(t));
       ++differ;
     }
   }

@@ -66,6 +66,18 @@ def trimcaching_gen(problem: Any, rule: str, lazy: bool, warm_start: np.ndarray 
     return placement, chosen_rule, int(kept)
 
 
+def successive_knapsack(problem: Any, eps: float, atomic: bool, knapsack: str, grid_cells: int, max_combinations: int,
+                        server_order: np.ndarray, grid_cell_limit: int, fptas_table_limit: float,
+                        fptas_hard_limit: float) -> tuple[np.ndarray, dict[str, int]]:
+    """See :func:`trimcore.kernels.placement.reference.successive_knapsack`; one call of the C++
+    ``trimcore::trimcaching_spec`` (``problem`` is this tier's :func:`gen_problem`)."""
+    placement, counters, _, _ = _core.trimcaching_spec(
+        problem, float(eps), knapsack, int(grid_cells), int(max_combinations),
+        np.ascontiguousarray(server_order, dtype=np.int64), bool(atomic), int(grid_cell_limit),
+        float(fptas_table_limit), float(fptas_hard_limit))
+    return placement, dict(counters)
+
+
 KERNELS = {
     "storage_used": storage_used,
     "coverage_view": coverage_view,
@@ -75,4 +87,5 @@ KERNELS = {
     "all_server_gains": all_server_gains,
     "gen_problem": gen_problem,
     "trimcaching_gen": trimcaching_gen,
+    "successive_knapsack": successive_knapsack,
 }

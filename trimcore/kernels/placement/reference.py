@@ -7,12 +7,17 @@ Popularity is passed by model: ``popularity_by_model[i, k]``.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from functools import reduce
 from typing import Any
 
 import numpy as np
 
-from trimcore._numeric import ranks_before, sequential_sum
-from trimcore._tolerances import ALGORITHM_RTOL
+from trimcore._numeric import fractional_knapsack, ranks_before, sequential_sum
+from trimcore._tolerances import ALGORITHM_RTOL, GRID_ROUNDING_RTOL, PRUNE_RTOL
+from trimcore.errors import InstanceError, invalid
+from trimcore.kernels.knapsack.reference import fptas_rounded_values, knapsack_fptas, knapsack_grid
 
 
 def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.ndarray) -> np.ndarray:
@@ -171,7 +176,7 @@ def gen_problem(block_sizes, indptr, indices, model_bits, block_ptr, block_model
     """
     return {"block_sizes": block_sizes, "model_bits": model_bits, "block_ptr": block_ptr,
             "block_models": block_models, "capacity": capacity, "popularity_by_model": popularity_by_model,
-            "pair_ptr": pair_ptr, "pair_len": pair_len, "pair_users": pair_users,
+            "pair_ptr": pair_ptr, "pair_len": pair_len, "pair_users": pair_users, "indptr": indptr, "indices": indices,
             "model_sizes": np.add.reduceat(block_sizes[indices], indptr[:-1])}  # as ModelLibrary.model_sizes
 
 
@@ -207,6 +212,129 @@ def trimcaching_gen(problem: dict[str, Any], rule: str, lazy: bool,
     return best_x, best_rule, 0 if warm_start is None else int((best_x & warm_start).sum())
 
 
+# ---------------------------------------------------------------------------- TrimCaching Spec
+def solve_knapsack(values: np.ndarray, weights: np.ndarray, capacity: float, eps: float, method: str,
+                   grid_cells: int, limits: tuple[int, float, float], grid: Callable[..., np.ndarray] = knapsack_grid,
+                   fptas: Callable[..., np.ndarray] = knapsack_fptas) -> tuple[np.ndarray, str]:
+    """0/1 knapsack for positive values; returns (chosen ids ascending, method used).
+
+    See :func:`trimcore.placement.spec.solve_knapsack`; ``limits`` are ``(GRID_CELL_LIMIT,
+    FPTAS_TABLE_LIMIT, FPTAS_HARD_LIMIT)`` and ``grid`` / ``fptas`` the knapsack kernels to call.
+    """
+    grid_cell_limit, fptas_table_limit, fptas_hard_limit = limits
+    n = values.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), method
+    # float: the column count of a tiny eps can exceed any int64; nothing is allocated before the checks
+    fptas_cols = float(fptas_rounded_values(values, eps).sum()) + 1.0
+    if method == "auto":
+        integral = np.all(weights == np.floor(weights)) and weights.max() < 2.0**53
+        if integral:
+            unit = reduce(math.gcd, (int(w) for w in weights if w > 0), 0) or 1
+            cells = int(capacity // unit)
+            if cells <= min(fptas_cols, grid_cell_limit):
+                units = (weights // unit).astype(np.int64)
+                return grid(values, units, cells), "grid-exact"
+        method = "fptas" if n * fptas_cols <= fptas_table_limit else "grid"
+    if method == "fptas":
+        footprint = (n + 8) * fptas_cols
+        if not footprint <= fptas_hard_limit:
+            raise invalid("knapsack", f"an FPTAS table of at most {fptas_hard_limit:.0e} bytes (use knapsack='auto' "
+                          "or 'grid', or a larger eps)", f"{n} items x {fptas_cols:.0f} value cells = "
+                          f"{footprint:.3g} bytes")
+        return fptas(values, weights, float(capacity), float(eps)), "fptas"
+    cell = capacity / grid_cells
+    units = np.ceil(weights / cell * (1.0 + GRID_ROUNDING_RTOL)).astype(np.int64)
+    keep = units <= grid_cells
+    idx = np.flatnonzero(keep)
+    chosen = grid(values[keep], units[keep], int(grid_cells))
+    return idx[chosen], "grid"
+
+
+def successive_knapsack(problem: dict[str, Any], eps: float, atomic: bool, knapsack: str, grid_cells: int,
+                        max_combinations: int, server_order: np.ndarray, grid_cell_limit: int,
+                        fptas_table_limit: float, fptas_hard_limit: float) -> tuple[np.ndarray, dict[str, int]]:
+    """TrimCaching Spec's successive greedy + knapsack loop (``atomic``: independent caching).
+
+    Servers in ``server_order``; on each, every realisable union S of the candidates' shared
+    blocks (in increasing size, then as an integer) is a knapsack of the models whose shared
+    blocks lie in S (private sizes as weights, ``capacity - size(S)`` as capacity), skipped when
+    its LP bound cannot beat the best so far; the best is placed. Returns the placement and the
+    counters (``knapsacks``, ``pruned``, ``most_combinations``, ``knapsack_<method>``).
+    ``problem`` is this tier's :func:`gen_problem`.
+    """
+    block_sizes, indptr, indices = problem["block_sizes"], problem["indptr"], problem["indices"]
+    capacity, pop, model_sizes = problem["capacity"], problem["popularity_by_model"], problem["model_sizes"]
+    pair_ptr, pair_len, pair_users = problem["pair_ptr"], problem["pair_len"], problem["pair_users"]
+    n_servers, n_models = capacity.shape[0], pop.shape[0]
+    limits = (grid_cell_limit, fptas_table_limit, fptas_hard_limit)
+    shared_ids = (np.zeros(0, dtype=np.int64) if atomic else
+                  np.flatnonzero(np.diff(problem["block_ptr"]) >= 2))  # blocks of two models or more
+    position = np.full(block_sizes.shape[0], -1, dtype=np.int64)
+    position[shared_ids] = np.arange(shared_ids.size)
+    shared_sizes = block_sizes[shared_ids]
+    # each model's shared part as an integer bitmask over shared_ids, its private size as weight
+    shared_mask = [0] * n_models
+    private = np.empty(n_models)
+    for i in range(n_models):
+        blocks = indices[indptr[i]:indptr[i + 1]]
+        pos = position[blocks]
+        shared_mask[i] = sum(1 << int(p) for p in pos[pos >= 0])
+        private[i] = sequential_sum(block_sizes[blocks[pos < 0]]) if not atomic else model_sizes[i]
+    word_masks = np.array(shared_mask, dtype=np.uint64) if shared_ids.size <= 64 else None
+    covered = np.zeros((n_models, pop.shape[1]), dtype=np.uint8)
+    view = (pair_ptr, pair_len, pair_users)
+    x = np.zeros((n_servers, n_models), dtype=bool)
+    counters = {"knapsacks": 0, "pruned": 0, "most_combinations": 0}
+    for m in (int(s) for s in server_order):
+        limit = capacity[m] * (1.0 + ALGORITHM_RTOL)
+        gains = server_gains(m, view, pop, covered)
+        cand = np.flatnonzero((gains > 0.0) & (model_sizes <= limit if not atomic else private <= limit))
+        combos = {0}
+        for mask in sorted({shared_mask[i] for i in cand}):
+            combos |= {c | mask for c in combos}
+            if len(combos) > max_combinations:
+                raise InstanceError(
+                    f"server {m}: more than {max_combinations} combinations of shared blocks "
+                    f"(max_combinations); this library has too much sharing for trimcaching_spec, "
+                    f"use trimcaching_gen (general case) or raise max_combinations")
+        counters["most_combinations"] = max(counters["most_combinations"], len(combos))
+        combo_size = {c: sequential_sum(shared_sizes[[p for p in range(shared_ids.size) if c >> p & 1]])
+                      for c in combos}
+        best_value, best_set = 0.0, np.zeros(0, dtype=np.int64)
+        for combo in sorted(combos, key=lambda c: (combo_size[c], c)):
+            room = limit - combo_size[combo]
+            if room < 0.0:
+                continue
+            if word_masks is not None:  # up to 64 shared blocks: one vectorized subset test
+                items = cand[((word_masks[cand] & ~np.uint64(combo)) == 0) & (private[cand] <= room)]
+            else:
+                items = np.array([i for i in cand if shared_mask[i] & ~combo == 0 and private[i] <= room],
+                                 dtype=np.int64)
+            if items.size == 0:
+                continue
+            free = items[private[items] <= 0.0]  # nothing to pay beyond S: always taken
+            paid = items[private[items] > 0.0]
+            # the knapsack can only win with a value above best_value; its LP relaxation bounds it,
+            # so skipping combos whose bound falls short changes no decision (margin for rounding)
+            bound = float(gains[free].sum()) + fractional_knapsack(gains[paid], private[paid], room)
+            if bound < best_value * (1.0 - PRUNE_RTOL):
+                counters["pruned"] += 1
+                continue
+            chosen, used = solve_knapsack(gains[paid], private[paid], room, eps, knapsack, grid_cells, limits)
+            counters["knapsacks"] += 1
+            counters["knapsack_" + used.replace("-", "_")] = counters.get("knapsack_" + used.replace("-", "_"), 0) + 1
+            selected = np.sort(np.concatenate([free, paid[chosen]]))
+            value = sequential_sum(gains[selected])
+            if value > best_value:
+                best_value, best_set = value, selected
+        for model in best_set.tolist():
+            x[m, model] = True
+            p = m * n_models + model
+            covered[model, pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]] = 1
+    return x, counters
+
+
 KERNELS = {
     "storage_used": storage_used,
     "coverage_view": coverage_view,
@@ -216,4 +344,5 @@ KERNELS = {
     "all_server_gains": all_server_gains,
     "gen_problem": gen_problem,
     "trimcaching_gen": trimcaching_gen,
+    "successive_knapsack": successive_knapsack,
 }
