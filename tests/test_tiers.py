@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import random_problem
+from test_loading_support import preorder_tree
 
 from trimcore.experiments.scenarios import make_loading_instance
 from trimcore.kernels import kernel, registry
@@ -166,6 +167,11 @@ def _minplus(tier: str, seed: int) -> Any:
     return kernel("loading.minplus", tier)(left, right, float(rng.integers(2, 12)))
 
 
+def _tree_dp(tier: str, seed: int) -> Any:
+    cost, end, leaf_ptr, prefix, cap, n_cap, _ = preorder_tree(seed)
+    return kernel("loading.tree_dp", tier)(cost, end, leaf_ptr, prefix, cap, n_cap)
+
+
 def _edf_dp(tier: str, seed: int) -> Any:
     lp, _, _, _ = _loading(seed)
     users = np.flatnonzero(lp.schedulable)
@@ -197,6 +203,7 @@ CASES: dict[str, Case] = {
     "loading.switch_matrix": _switch_matrix,
     "loading.simulate": _simulate,
     "loading.minplus": _minplus,
+    "loading.tree_dp": _tree_dp,
     "loading.edf_dp": _edf_dp,
     "loading.enumerate": _enumerate,
 }

@@ -28,12 +28,14 @@ from trimcore.loading.result import LoadingResult, loading_backend, make_result
 from trimcore.loading.tree import SharingTree
 from trimcore.result import Status
 
-__all__ = ["partialloading_dp", "partialloading_dp_edf", "REPAIRS", "DEADLINE_POLICIES"]
+__all__ = ["partialloading_dp", "partialloading_dp_edf", "REPAIRS", "DEADLINE_POLICIES", "DP_METHODS"]
 
 #: ``repair`` options: re-run the DP without the dropped user (spec §10 #9 default) or only drop it.
 REPAIRS = ("rerun", "drop")
 #: ``deadline`` options of :func:`partialloading_dp`.
 DEADLINE_POLICIES = ("common", "min")
+#: ``method`` options of :func:`partialloading_dp`: depth-first pass (default) or the spec's merges.
+DP_METHODS = ("preorder", "merge")
 
 
 def _check_options(spread: str, repair: str) -> None:
@@ -167,12 +169,65 @@ class _TreeDP:
         return np.asarray(seq, dtype=np.int64)
 
 
+class _PreorderDP(_TreeDP):
+    """DP-PL in depth-first order (kernel ``loading.tree_dp``): linear merges, issue #15.
+
+    Same leaves, users and ordering as :class:`_TreeDP`; the tables are those of
+    :func:`trimcore.kernels.loading.reference.loading_tree_dp`, whose optimum is the same count
+    (the same makespan in exact arithmetic) with its own tie rule. Every solve runs the whole
+    DP again: it is linear in the tree size times the number served.
+    """
+
+    def __init__(self, problem: LoadingProblem, tree: SharingTree, cap: float, backend: str) -> None:
+        super().__init__(problem, tree, cap, backend)
+        self.tree_dp = kernel("loading.tree_dp", backend)
+        pre: list[int] = []
+        stack = [tree.root]
+        while stack:  # preorder, children ascending
+            v = stack.pop()
+            pre.append(v)
+            stack.extend(reversed(tree.children_of(v).tolist()))
+        self.pre = np.asarray(pre, dtype=np.int64)
+        pos = np.empty(tree.n_nodes, dtype=np.int64)
+        pos[self.pre] = np.arange(self.pre.shape[0])
+        size = np.ones(tree.n_nodes, dtype=np.int64)
+        for v in tree.postorder.tolist():
+            if tree.parent[v] >= 0:
+                size[tree.parent[v]] += size[v]
+        self.end = pos[self.pre] + size[self.pre]
+        self.pre_cost = self.cost[self.pre]
+
+    def solve(self) -> dict[int, np.ndarray]:
+        t = self.problem.infer_time
+        leaf_users: dict[int, np.ndarray] = {}
+        tables = []
+        lengths = np.zeros(self.pre.shape[0], dtype=np.int64)
+        for p, v in enumerate(self.pre.tolist()):
+            model = int(self.tree.leaf_model[v])
+            if model < 0:
+                continue
+            users = self.users_of[model]
+            users = users[self.allowed[users]]
+            leaf_users[v] = users
+            tables.append(np.concatenate(([0.0], np.cumsum(t[users]))))
+            lengths[p] = users.shape[0] + 1
+        leaf_ptr = np.concatenate(([0], np.cumsum(lengths)))
+        prefix = np.concatenate(tables) if tables else np.zeros(0)
+        times = np.sort(t[self.allowed])
+        n_cap = int(np.searchsorted(np.cumsum(times), self.cap, side="right"))
+        counts = self.tree_dp(self.pre_cost, self.end, leaf_ptr, prefix, self.cap, n_cap)
+        self.leaf_users = leaf_users
+        return {int(self.pre[p]): leaf_users[int(self.pre[p])][:int(counts[p])]
+                for p in np.flatnonzero(counts).tolist()}
+
+
 def partialloading_dp(
     problem: LoadingProblem,
     *,
     deadline: str = "common",
     repair: str = "rerun",
     spread: str = "proportional",
+    method: str = "preorder",
     backend: str = "auto",
 ) -> LoadingResult:
     """DP-PL: optimal scheduling for backbone / tree sharing with a common deadline (spec §5.3).
@@ -188,6 +243,12 @@ def partialloading_dp(
         re-run the DP (default, spec §10 #9), or only drop it and re-order (spec §5.3 step 9).
     spread : {"proportional", "equal", "none"}
         Leftover bandwidth rule (see :meth:`LoadingProblem.evaluate`).
+    method : {"preorder", "merge"}
+        ``"preorder"`` (default, issue #15): one pass over the tree in depth-first order whose
+        only merges are of a table with a leaf's convex prefix sums, found in O(n log n)
+        (kernel ``loading.tree_dp``); ``"merge"``: the spec's bottom-up min-plus merges of
+        children tables (§5.3 step 3, kernel ``loading.minplus``, quadratic in the number
+        served). Both find the same optimal count; on exact ties they may serve other users.
     backend : {"auto", "numba", "reference"}
         Tier of the DP tables (identical decisions on every tier).
 
@@ -208,7 +269,10 @@ def partialloading_dp(
     _check_options(spread, repair)
     if not isinstance(deadline, str) or deadline not in DEADLINE_POLICIES:
         raise invalid("deadline", f"one of {DEADLINE_POLICIES}", deadline)
-    backend = loading_backend(backend, "partialloading_dp", ("loading.minplus",))
+    if not isinstance(method, str) or method not in DP_METHODS:
+        raise invalid("method", f"one of {DP_METHODS}", method)
+    backend = loading_backend(backend, "partialloading_dp",
+                              ("loading.tree_dp",) if method == "preorder" else ("loading.minplus",))
     started = time.perf_counter()
     tree = problem.sharing_tree
     common = problem.common_deadline
@@ -225,7 +289,7 @@ def partialloading_dp(
     cap = t_used + (DEADLINE_ATOL + DEADLINE_RTOL * t_used)
     # users whose own inference cannot fit before the deadline used are never served
     allowed &= problem.infer_time <= cap
-    dp = _TreeDP(problem, tree, cap, backend)
+    dp = (_PreorderDP if method == "preorder" else _TreeDP)(problem, tree, cap, backend)
     dp.set_allowed(allowed)
     served = dp.solve()
     order = dp.order(served)
@@ -246,7 +310,7 @@ def partialloading_dp(
             served[leaf] = served[leaf][served[leaf] != victim]
             order = dp.order(served)
     options = {"deadline": deadline, "deadline_used": t_used, "repair": repair, "spread": spread,
-               "repairs": repairs, "dp_value": dp_value}
+               "method": method, "repairs": repairs, "dp_value": dp_value}
     status: Status = "optimal" if (common is not None and repairs == 0) else "feasible"
     bound = dp_value if common is not None else None
     return make_result(problem, order, "partialloading_dp", options, started, bandwidth=ev.bandwidth,

@@ -135,6 +135,130 @@ def loading_minplus(h_left: np.ndarray, h_right: np.ndarray, cap: float) -> tupl
 
 
 @njit(nogil=True)
+def _monotone_minplus(x, lx, prefix, rows, out, arg, stack):  # pragma: no cover - compiled
+    """See :func:`trimcore.kernels.loading.reference._monotone_minplus` (same rows, same order)."""
+    k = prefix.shape[0] - 1
+    top = 0
+    stack[0, 0] = 0
+    stack[0, 1] = rows - 1
+    stack[0, 2] = 0
+    stack[0, 3] = lx - 1
+    top = 1
+    while top > 0:
+        top -= 1
+        r_lo = stack[top, 0]
+        r_hi = stack[top, 1]
+        o_lo = stack[top, 2]
+        o_hi = stack[top, 3]
+        if r_lo > r_hi:
+            continue
+        mid = (r_lo + r_hi) // 2
+        lo = max(o_lo, mid - k, 0)
+        hi = min(o_hi, mid, lx - 1)
+        best = x[lo] + prefix[mid - lo]
+        j_best = lo
+        for j in range(lo + 1, hi + 1):
+            v = x[j] + prefix[mid - j]
+            if v <= best:
+                best = v
+                j_best = j
+        out[mid] = best
+        arg[mid] = j_best
+        stack[top, 0] = mid + 1
+        stack[top, 1] = r_hi
+        stack[top, 2] = j_best
+        stack[top, 3] = o_hi
+        stack[top + 1, 0] = r_lo
+        stack[top + 1, 1] = mid - 1
+        stack[top + 1, 2] = o_lo
+        stack[top + 1, 3] = j_best
+        top += 2
+
+
+@njit(nogil=True)
+def _cut(values, length, cap):  # pragma: no cover - compiled
+    for n in range(length):
+        if values[n] > cap:
+            return n
+    return length
+
+
+@njit(nogil=True)
+def _tree_dp(cost, end, leaf_ptr, prefix, cap, width, table, src, choice, leaf_of):  # pragma: no cover
+    n_pos = cost.shape[0]
+    length = np.zeros(n_pos + 1, dtype=np.int64)
+    table[0, 0] = 0.0
+    length[0] = 1
+    work = np.empty(width)
+    x = np.empty(width)
+    arg = np.empty(width, dtype=np.int64)
+    stack = np.empty((2 * 64 + 8, 4), dtype=np.int64)
+    for p in range(n_pos):
+        lx = length[p]
+        if lx == 0:
+            continue
+        for n in range(lx):
+            x[n] = table[p, n]
+        a = leaf_ptr[p]
+        b = leaf_ptr[p + 1]
+        if b > a:
+            rows = min(lx + b - a - 1, width)
+            _monotone_minplus(x, lx, prefix[a:b], rows, work, arg, stack)
+            rows = _cut(work, rows, cap)
+            leaf = leaf_of[p]
+            q = p + 1
+            for n in range(rows):
+                choice[leaf, n] = n - arg[n]
+                if work[n] < table[q, n]:
+                    table[q, n] = work[n]
+                    src[q, n] = p
+            length[q] = max(length[q], rows)
+        else:
+            q = end[p]
+            for n in range(lx):
+                if x[n] < table[q, n]:
+                    table[q, n] = x[n]
+                    src[q, n] = p
+            length[q] = max(length[q], lx)
+            for n in range(lx):
+                work[n] = x[n] + cost[p]
+            rows = _cut(work, lx, cap)
+            q = p + 1
+            for n in range(rows):
+                if work[n] < table[q, n]:
+                    table[q, n] = work[n]
+                    src[q, n] = p
+            length[q] = max(length[q], rows)
+    served = np.zeros(n_pos, dtype=np.int64)
+    q = n_pos
+    n = length[q] - 1
+    while q > 0:
+        p = src[q, n]
+        if leaf_ptr[p + 1] > leaf_ptr[p]:
+            m = choice[leaf_of[p], n]
+            served[p] = m
+            n -= m
+        q = p
+    return served
+
+
+def loading_tree_dp(cost: np.ndarray, end: np.ndarray, leaf_ptr: np.ndarray, prefix: np.ndarray, cap: float,
+                    n_cap: int) -> np.ndarray:
+    """See :func:`trimcore.kernels.loading.reference.loading_tree_dp`."""
+    n_pos = cost.shape[0]
+    width = int(n_cap) + 1
+    leaf_of = np.cumsum(leaf_ptr[1:] > leaf_ptr[:-1]) - 1
+    n_leaves = max(int(leaf_of[-1]) + 1, 1) if n_pos else 1
+    # the positions are at most a few hundred: int32 source/choice tables halve the memory
+    table = np.full((n_pos + 1, width), np.inf)
+    src = np.full((n_pos + 1, width), -1, dtype=np.int32)
+    choice = np.zeros((n_leaves, width), dtype=np.int32)
+    return _tree_dp(np.ascontiguousarray(cost, dtype=np.float64), np.ascontiguousarray(end, dtype=np.int64),
+                    np.ascontiguousarray(leaf_ptr, dtype=np.int64), np.ascontiguousarray(prefix, dtype=np.float64),
+                    float(cap), width, table, src, choice, leaf_of.astype(np.int64))
+
+
+@njit(nogil=True)
 def _edf_dp(seq_models, infer, limit, switch, start_state, cap, pred):  # pragma: no cover - compiled
     k_users = seq_models.shape[0]
     n_states = switch.shape[0]
@@ -263,6 +387,7 @@ KERNELS = {
     "switch_matrix": loading_switch_matrix,
     "simulate": loading_simulate,
     "minplus": loading_minplus,
+    "tree_dp": loading_tree_dp,
     "edf_dp": loading_edf_dp,
     "enumerate": loading_enumerate,
 }
