@@ -321,3 +321,24 @@ def test_preorder_dp_at_scale_matches_merges():
         new = pl.partialloading_dp(lp, backend=b)
         assert new.options["dp_value"] == old.options["dp_value"] > 1000
         assert new.served == old.served
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.booleans(), st.booleans())
+def test_dp_edf_by_runs_finds_the_per_user_optimum(seed, common, slack):
+    """Issue #15: DP-EDF by runs (default) and by users find the same count; with no repair both
+    results serve it; every result is feasible."""
+    lp = general_instance(seed, common=common, slack_bw=slack)
+    new = pl.partialloading_dp_edf(lp)
+    old = pl.partialloading_dp_edf(lp, method="users")
+    assert new.options["method"] == "runs" and old.options["method"] == "users"
+    if new.options["repairs"] == 0 and old.options["repairs"] == 0:
+        assert new.served == old.served
+    assert_valid(new, lp)
+
+
+def test_dp_edf_by_runs_at_scale_matches_users():
+    lp = make_loading_instance(1500, 20, 4, seed=3)
+    old = pl.partialloading_dp_edf(lp, method="users")
+    for b in ("numba", "reference"):
+        assert pl.partialloading_dp_edf(lp, backend=b).served == old.served > 500

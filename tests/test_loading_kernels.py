@@ -13,7 +13,7 @@ from trimcore.experiments.scenarios import make_loading_instance
 from trimcore.kernels import kernel, kernel_tiers
 
 NAMES = ["loading.order_times", "loading.switch_row", "loading.switch_matrix", "loading.simulate",
-         "loading.minplus", "loading.tree_dp", "loading.edf_dp", "loading.enumerate"]
+         "loading.minplus", "loading.tree_dp", "loading.edf_dp", "loading.edf_runs_dp", "loading.enumerate"]
 FAST = ["numba"]
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -151,11 +151,37 @@ def test_edf_and_enumeration_identical(seed, per_user):
         _same(ref, g)
 
 
+@SETTINGS
+@given(st.integers(0, 2**32 - 1), st.booleans(), st.booleans())
+def test_edf_by_runs_matches_edf_by_users(seed, per_user, ties):
+    """Issue #15: DP-EDF by runs serves as many users as the per-user recurrence (its oracle),
+    identically on every tier, and what it serves meets every deadline on the GPU chain."""
+    rng = np.random.default_rng(seed)
+    lp = general_instance(seed, n_users=int(rng.integers(1, 25)), common=not per_user)
+    if ties:   # two inference times: long runs with exact ties
+        lp = lp.with_options(infer_time=rng.choice([0.5, 1.0], lp.n_users))
+    users = pl.dp.edf_order(lp, np.arange(lp.n_users))
+    mat = lp.switch_matrix("reference")
+    args = (lp.user_model[users], lp.infer_time[users], lp.deadline_limit[users], mat, lp.start_state(), lp.n_users)
+    ref, got = _both("loading.edf_runs_dp", *args)
+    for g in got:
+        _same(ref, g)
+    old = kernel("loading.edf_dp", "reference")(*args)
+    assert ref.size == old.size
+    assert (np.diff(ref) > 0).all()
+    fin, state = 0.0, lp.start_state()
+    for u in users[ref]:
+        fin += mat[state, lp.user_model[u]] + lp.infer_time[u]
+        state = int(lp.user_model[u])
+        assert fin <= lp.deadline_limit[u] * (1 + 1e-12)
+
+
 ALGOS = {
     "dp": lambda p, b: pl.partialloading_dp(p, deadline="min", backend=b),
     "dp_drop": lambda p, b: pl.partialloading_dp(p, deadline="min", repair="drop", backend=b),
     "dp_merge": lambda p, b: pl.partialloading_dp(p, deadline="min", method="merge", backend=b),
     "dp_edf": lambda p, b: pl.partialloading_dp_edf(p, backend=b),
+    "dp_edf_users": lambda p, b: pl.partialloading_dp_edf(p, method="users", backend=b),
     "greedy": lambda p, b: pl.partialloading_greedy(p, backend=b),
     "insert": lambda p, b: pl.partialloading_greedy(p, variant="insert", backend=b),
     "optimal": lambda p, b: pl.partialloading_optimal(p, backend=b),

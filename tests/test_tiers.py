@@ -179,6 +179,15 @@ def _edf_dp(tier: str, seed: int) -> Any:
                                           lp.switch_matrix("reference"), lp.start_state(), int(users.size))
 
 
+def _edf_runs_dp(tier: str, seed: int) -> Any:
+    lp, _, _, rng = _loading(seed)
+    if seed % 3 == 0:
+        lp = lp.with_options(infer_time=rng.choice([0.002, 0.006], lp.n_users))
+    users = np.flatnonzero(lp.schedulable)
+    return kernel("loading.edf_runs_dp", tier)(lp.user_model[users], lp.infer_time[users], lp.deadline_limit[users],
+                                               lp.switch_matrix("reference"), lp.start_state(), int(users.size))
+
+
 def _enumerate(tier: str, seed: int) -> Any:
     lp, _, _, _ = _loading(seed)
     users = np.flatnonzero(lp.schedulable)[:6]
@@ -205,6 +214,7 @@ CASES: dict[str, Case] = {
     "loading.minplus": _minplus,
     "loading.tree_dp": _tree_dp,
     "loading.edf_dp": _edf_dp,
+    "loading.edf_runs_dp": _edf_runs_dp,
     "loading.enumerate": _enumerate,
 }
 

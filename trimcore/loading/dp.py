@@ -28,7 +28,7 @@ from trimcore.loading.result import LoadingResult, loading_backend, make_result
 from trimcore.loading.tree import SharingTree
 from trimcore.result import Status
 
-__all__ = ["partialloading_dp", "partialloading_dp_edf", "REPAIRS", "DEADLINE_POLICIES", "DP_METHODS"]
+__all__ = ["partialloading_dp", "partialloading_dp_edf", "REPAIRS", "DEADLINE_POLICIES", "DP_METHODS", "EDF_METHODS"]
 
 #: ``repair`` options: re-run the DP without the dropped user (spec §10 #9 default) or only drop it.
 REPAIRS = ("rerun", "drop")
@@ -36,6 +36,8 @@ REPAIRS = ("rerun", "drop")
 DEADLINE_POLICIES = ("common", "min")
 #: ``method`` options of :func:`partialloading_dp`: depth-first pass (default) or the spec's merges.
 DP_METHODS = ("preorder", "merge")
+#: ``method`` options of :func:`partialloading_dp_edf`: one step per run of users (default) or per user.
+EDF_METHODS = ("runs", "users")
 
 
 def _check_options(spread: str, repair: str) -> None:
@@ -339,13 +341,16 @@ def partialloading_dp_edf(
     *,
     repair: str = "rerun",
     spread: str = "proportional",
+    method: str = "runs",
     backend: str = "auto",
 ) -> LoadingResult:
     """DP-EDF: the best deadline-ordered schedule, any sharing and per-user deadlines (spec §5.5).
 
     Users are sorted by deadline (ties: model, inference time, upload demand, index). The DP
     ``f(k, n, i)`` keeps the earliest GPU finish after deciding the first ``k`` users with ``n``
-    served and model ``i`` resident (kernel ``loading_edf_dp``, O(K^2 I)); it is exact for the
+    served and model ``i`` resident (kernel ``loading_edf_runs_dp``, one step per run of users with
+    the same model and deadline, O(R K I) for R runs; ``method="users"``: ``loading_edf_dp``,
+    O(K^2 I)); it is exact for the
     GPU-only problem among schedules that serve users in that order. The bandwidth condition is
     then checked and repaired as in DP-PL.
 
@@ -354,6 +359,12 @@ def partialloading_dp_edf(
     problem : LoadingProblem
     repair : {"rerun", "drop"}
     spread : {"proportional", "equal", "none"}
+    method : {"runs", "users"}
+        ``"runs"`` (default, issue #15): one DP step per run of users with the same model and
+        deadline (kernel ``loading.edf_runs_dp``; with one common deadline at most one step per
+        model, and a record table of runs x counts); ``"users"``: one step per user
+        (``loading.edf_dp``, the spec's recurrence, a users x counts table). Both find the same
+        number of users; on exact ties they may pick other users.
     backend : {"auto", "numba", "reference"}
 
     Returns
@@ -362,11 +373,14 @@ def partialloading_dp_edf(
         Always feasible (the repair ends, at worst, with the empty order).
     """
     _check_options(spread, repair)
-    backend = loading_backend(backend, "partialloading_dp_edf", ("loading.edf_dp",))
+    if not isinstance(method, str) or method not in EDF_METHODS:
+        raise invalid("method", f"one of {EDF_METHODS}", method)
+    name = "loading.edf_runs_dp" if method == "runs" else "loading.edf_dp"
+    backend = loading_backend(backend, "partialloading_dp_edf", (name,))
     started = time.perf_counter()
     allowed = problem.schedulable.copy()
     switch = problem.switch_matrix(backend)
-    dp = kernel("loading.edf_dp", backend)
+    dp = kernel(name, backend)
     limit = problem.deadline_limit
     repairs = 0
     order = None
@@ -383,6 +397,6 @@ def partialloading_dp_edf(
         repairs += 1
         allowed[victim] = False
         order = order[order != victim]
-    options = {"repair": repair, "spread": spread, "repairs": repairs}
+    options = {"repair": repair, "spread": spread, "method": method, "repairs": repairs}
     return make_result(problem, order, "partialloading_dp_edf", options, started, bandwidth=ev.bandwidth,
                        backend=backend)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from trimcore.kernels._jit import njit
-from trimcore.kernels.loading.reference import edf_pred_dtype
+from trimcore.kernels.loading.reference import edf_code_dtype, edf_pred_dtype, edf_runs
 
 
 @njit(nogil=True)
@@ -315,6 +315,81 @@ def loading_edf_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray,
 
 
 @njit(nogil=True)
+def _edf_runs_dp(seq_models, infer, limit, switch, start_state, cap, runs, code):  # pragma: no cover - compiled
+    n_states = switch.shape[0]
+    n_runs = runs.shape[0] - 1
+    f = np.full((cap + 1, n_states), np.inf)
+    f[0, start_state] = 0.0
+    top = 0
+    g = np.empty(cap + 1)
+    gi = np.empty(cap + 1, dtype=np.int64)
+    out = np.empty(cap + 1)
+    arg = np.empty(cap + 1, dtype=np.int64)
+    stack = np.empty((2 * 64 + 8, 4), dtype=np.int64)
+    for r in range(n_runs):
+        a = runs[r]
+        b = runs[r + 1]
+        q = seq_models[a]
+        rows = min(top + b - a, cap)
+        if rows <= 0:
+            continue
+        for n in range(top + 1):
+            best = f[n, 0] + switch[0, q]
+            i_best = 0
+            for i in range(1, n_states):
+                v = f[n, i] + switch[i, q]
+                if v < best:
+                    best = v
+                    i_best = i
+            g[n] = best
+            gi[n] = i_best
+        _monotone_minplus(g, top + 1, np.cumsum(infer[a:b]), rows, out, arg, stack)
+        lim = limit[a]
+        for row in range(rows):
+            n = row + 1
+            if out[row] <= lim and out[row] < f[n, q]:
+                f[n, q] = out[row]
+                j = arg[row]
+                code[r, n] = (n - j - 1) * n_states + gi[j]
+                if n > top:
+                    top = n
+    n = top
+    state = 0
+    best = np.inf
+    for i in range(n_states):
+        if f[n, i] < best:
+            best = f[n, i]
+            state = i
+    served = np.empty(n, dtype=np.int64)
+    r = n_runs - 1
+    while n > 0:
+        while not (seq_models[runs[r]] == state and code[r, n] >= 0):
+            r -= 1
+        c = np.int64(code[r, n])
+        m = c // n_states + 1
+        for u in range(m):
+            served[n - m + u] = runs[r] + u
+        state = c % n_states
+        n -= m
+        r -= 1
+    return served
+
+
+def loading_edf_runs_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray, switch: np.ndarray,
+                        start_state: int, cap: int) -> np.ndarray:
+    """See :func:`trimcore.kernels.loading.reference.loading_edf_runs_dp`."""
+    seq_models = np.ascontiguousarray(seq_models, dtype=np.int64)
+    infer = np.ascontiguousarray(infer, dtype=np.float64)
+    limit = np.ascontiguousarray(limit, dtype=np.float64)
+    runs = edf_runs(seq_models, infer, limit)
+    n_runs = runs.shape[0] - 1
+    longest = int(np.max(np.diff(runs))) if n_runs else 1
+    code = np.full((max(n_runs, 1), int(cap) + 1), -1, dtype=edf_code_dtype(switch.shape[0], longest))
+    return _edf_runs_dp(seq_models, infer, limit, np.ascontiguousarray(switch, dtype=np.float64), int(start_state),
+                        int(cap), runs, code)
+
+
+@njit(nogil=True)
 def _enumerate(switch, models, infer, deadline, limit, start_state, fill, ptr, users, latest):  # pragma: no cover
     k_users = models.shape[0]
     used = np.zeros(k_users, dtype=np.bool_)
@@ -389,5 +464,6 @@ KERNELS = {
     "minplus": loading_minplus,
     "tree_dp": loading_tree_dp,
     "edf_dp": loading_edf_dp,
+    "edf_runs_dp": loading_edf_runs_dp,
     "enumerate": loading_enumerate,
 }

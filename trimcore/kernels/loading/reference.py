@@ -335,6 +335,92 @@ def _edf_backtrack(f: np.ndarray, pred: np.ndarray, seq_models: np.ndarray) -> n
     return np.array(served[::-1], dtype=np.int64)
 
 
+def edf_runs(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Starts of the runs of :func:`loading_edf_runs_dp`, int64[R + 1] (the last entry is K).
+
+    A run is a maximal stretch of consecutive users with the same model, the same ``limit`` and
+    non-decreasing inference times.
+    """
+    k = seq_models.shape[0]
+    if k == 0:
+        return np.zeros(1, dtype=np.int64)
+    brk = (seq_models[1:] != seq_models[:-1]) | (limit[1:] != limit[:-1]) | (infer[1:] < infer[:-1])
+    return np.concatenate(([0], np.flatnonzero(brk) + 1, [k])).astype(np.int64)
+
+
+def edf_code_dtype(n_states: int, longest_run: int) -> type[np.signedinteger]:
+    """Narrowest signed type of a run's record ``(m - 1) * n_states + entry`` (``-1``: not improved)."""
+    return edf_pred_dtype(max(longest_run, 1) * n_states)
+
+
+def loading_edf_runs_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray, switch: np.ndarray,
+                        start_state: int, cap: int) -> np.ndarray:
+    """DP-EDF by runs of users (issue #15): the optimum of :func:`loading_edf_dp`, in O(R cap I).
+
+    Within a run (:func:`edf_runs`: same model ``q``, same deadline, inference times ascending)
+    the best ``m`` users to serve are its first ``m`` (an exchange argument: they finish no later
+    and share one deadline), so a run is one step: ``G(n) = min_i f[n, i] + switch[i, q]`` (lowest
+    ``i`` on ties), then ``f'[n, q] = min_{m >= 1} G(n - m) + P(m)`` with ``P`` the run's prefix sums
+    (convex, so :func:`_monotone_minplus` applies: the fewest users on ties), taken if ``<=`` the
+    run's limit and strictly below ``f[n, q]``. The values are those of :func:`loading_edf_dp` in
+    exact arithmetic (its sums are formed user by user, so last bits may differ). The record of a
+    run is ``(m - 1) * n_states + entry`` per count (``-1``: not improved) in the narrowest integer
+    type (:func:`edf_code_dtype`): R x (cap + 1) entries instead of K x (cap + 1). With one common
+    deadline R is at most the number of models.
+
+    Parameters and returns as :func:`loading_edf_dp`.
+    """
+    n_states = switch.shape[0]
+    runs = edf_runs(seq_models, infer, limit)
+    n_runs = runs.shape[0] - 1
+    longest = int(np.max(np.diff(runs))) if n_runs else 1
+    code = np.full((max(n_runs, 1), cap + 1), -1, dtype=edf_code_dtype(n_states, longest))
+    f = np.full((cap + 1, n_states), np.inf)
+    f[0, start_state] = 0.0
+    top = 0  # counts 0..top are reachable
+    g = np.empty(cap + 1)
+    gi = np.empty(cap + 1, dtype=np.int64)
+    out = np.empty(cap + 1)
+    arg = np.empty(cap + 1, dtype=np.int64)
+    for r in range(n_runs):
+        a, b = int(runs[r]), int(runs[r + 1])
+        q = int(seq_models[a])
+        rows = min(top + b - a, cap)  # rows n - 1 = 0..rows - 1, i.e. counts 1..rows
+        if rows <= 0:
+            continue
+        for n in range(top + 1):
+            best = f[n, 0] + switch[0, q]
+            i_best = 0
+            for i in range(1, n_states):
+                v = f[n, i] + switch[i, q]
+                if v < best:
+                    best = v
+                    i_best = i
+            g[n] = best
+            gi[n] = i_best
+        _monotone_minplus(g[:top + 1], np.cumsum(infer[a:b]), rows, out, arg)
+        for row in range(rows):
+            n = row + 1
+            if out[row] <= limit[a] and out[row] < f[n, q]:
+                f[n, q] = out[row]
+                j = int(arg[row])
+                code[r, n] = (n - j - 1) * n_states + int(gi[j])
+                top = max(top, n)
+    n = top
+    state = int(np.argmin(f[n]))
+    served = []
+    r = n_runs - 1
+    while n > 0:
+        while not (seq_models[runs[r]] == state and code[r, n] >= 0):
+            r -= 1
+        m = int(code[r, n]) // n_states + 1
+        served.extend(range(int(runs[r]) + m - 1, int(runs[r]) - 1, -1))
+        state = int(code[r, n]) % n_states
+        n -= m
+        r -= 1
+    return np.array(served[::-1], dtype=np.int64)
+
+
 def loading_enumerate(switch: np.ndarray, models: np.ndarray, infer: np.ndarray, deadline: np.ndarray,
                       limit: np.ndarray, start_state: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every ordered subset that meets the GPU-only deadlines (spec §4 condition (a)).
@@ -390,5 +476,6 @@ KERNELS = {
     "minplus": loading_minplus,
     "tree_dp": loading_tree_dp,
     "edf_dp": loading_edf_dp,
+    "edf_runs_dp": loading_edf_runs_dp,
     "enumerate": loading_enumerate,
 }
