@@ -408,7 +408,7 @@ def loading_edf_runs_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.nda
                 top = max(top, n)
     n = top
     state = int(np.argmin(f[n]))
-    served = []
+    served: list[int] = []
     r = n_runs - 1
     while n > 0:
         while not (seq_models[runs[r]] == state and code[r, n] >= 0):
