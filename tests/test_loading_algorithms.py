@@ -342,3 +342,74 @@ def test_dp_edf_by_runs_at_scale_matches_users():
     old = pl.partialloading_dp_edf(lp, method="users")
     for b in ("numba", "reference"):
         assert pl.partialloading_dp_edf(lp, backend=b).served == old.served > 500
+
+
+# ------------------------------------------------------------------ Greedy-PL fast path (issue #15)
+def _greedy_pair(lp):
+    from trimcore.loading.greedy import _greedy_append, _greedy_append_fast
+
+    ref = _greedy_append(lp, "reference")
+    fast, stats = _greedy_append_fast(lp)
+    return ref, fast, stats
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["tree", "backbone", "general"]), st.booleans(), st.booleans())
+def test_fast_greedy_decides_like_the_reference(seed, kind, common, slack):
+    """The Numba greedy (bounds on sum beta, candidates kept ordered) appends exactly the
+    reference's users, on small instances where the budget binds (exact trials) or not."""
+    make = {"tree": tree_instance, "backbone": backbone_instance, "general": general_instance}[kind]
+    lp = make(seed, common=common, slack_bw=slack)
+    if seed % 3 == 0:
+        lp = lp.with_options(rate_model="fixed_psd")
+    ref, fast, _ = _greedy_pair(lp)
+    np.testing.assert_array_equal(fast, ref)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.floats(0.03, 1.0), st.floats(0.2, 1.2), st.sampled_from(["common", "per_user",
+                                                                                                "ties"]))
+def test_fast_greedy_on_cells_like_the_reference(seed, bw_factor, fraction, kind):
+    """Cell instances of 20-300 users, budgets from binding to ample; ``ties``: inference times 6 ms
+    and 6 ms plus one ulp (``L + t`` then often rounds to equal keys with different ``t``)."""
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(20, 300))
+    lp = make_loading_instance(k, int(rng.integers(1, 12)), int(rng.integers(1, 4)), seed=seed % 1000,
+                               bandwidth_hz=bw_factor * 20e6 * k / 30, served_fraction=fraction)
+    if kind == "ties":
+        lp = lp.with_options(infer_time=rng.choice([0.006, np.nextafter(0.006, 1.0)], k))
+    elif kind == "per_user":
+        lp = lp.with_options(deadline=rng.uniform(0.2, 1.0, k) * lp.deadline)
+    ref, fast, _ = _greedy_pair(lp)
+    np.testing.assert_array_equal(fast, ref)
+
+
+def test_fast_greedy_asks_the_evaluator_only_near_the_budget():
+    """Far from the budget every trial is decided by the bounds; with the budget set to the final
+    order's own sum beta (plus 1e-9) the last trials are the evaluator's, and still identical."""
+    lp = make_loading_instance(1500, 20, 4, seed=7)
+    ref, fast, stats = _greedy_pair(lp)
+    np.testing.assert_array_equal(fast, ref)
+    assert stats["exact_trials"] <= 2 and stats["bound_refreshes"] < 50 and len(ref) > 500
+    ev = lp.evaluate(ref[:len(ref) // 2])
+    tight = lp.with_options(bandwidth_hz=ev.total_min_bandwidth * (1 + 1e-9))
+    ref, fast, stats = _greedy_pair(tight)
+    np.testing.assert_array_equal(fast, ref)
+    assert stats["exact_trials"] >= 1
+
+
+def test_fast_greedy_beta_matches_the_evaluator():
+    """The Newton root of the fast path against ``radio.min_bandwidth`` for c from 1e-300 to 0.99."""
+    from trimcore.instance import radio
+    from trimcore.kernels.loading.jit import _beta_approx
+
+    c = np.logspace(-300, np.log10(0.989), 2000)
+    alpha = 3e9
+    rate = c * alpha / np.log(2.0)
+    ref = radio.min_bandwidth(rate, np.full_like(rate, alpha))
+    got = np.array([_beta_approx(r, alpha, 1.0, False) for r in rate])
+    assert (got[:, 1] == 0).all()
+    np.testing.assert_allclose(got[:, 0], ref, rtol=1e-12)
+    assert _beta_approx(1.0, alpha, 0.0, False)[1] == 2          # no time left to upload
+    assert _beta_approx(2.0 * alpha, alpha, 1.0, False)[1] == 2  # rate above alpha / ln 2
+    assert _beta_approx(0.995 * alpha / np.log(2.0), alpha, 1.0, False)[1] == 1   # ill-conditioned: evaluator

@@ -456,6 +456,264 @@ def loading_enumerate(switch: np.ndarray, models: np.ndarray, infer: np.ndarray,
     return ptr, users, latest
 
 
+# ------------------------------------------------------------------------------- Greedy-PL (issue #15)
+_LN2 = 0.6931471805599453
+_LOG_LN2 = -0.36651292058166435
+_LOG_C_SURE = -0.01005033585350145   # log(0.99): below it the root is well conditioned (error <= 100 ulps)
+#: Relative margin between the approximate sums and the budget: far above the error of either
+#: side (reference and approximation are both within ~1e-13 of the true root where c <= 0.99).
+GREEDY_MARGIN = 1e-6
+_SURE, _UNSURE, _INFINITE = 0, 1, 2
+DONE, NEED_EXACT = 0, 1
+
+
+@njit(nogil=True)
+def _beta_approx(s, alpha, tau, fixed):  # pragma: no cover - compiled
+    """``beta`` (spec §5.2) to ~1e-13 relative and how sure it is: finite, unsure or certainly infinite.
+
+    Not bit-identical to :func:`trimcore.instance.radio.min_bandwidth`; the greedy only acts on
+    it when the sum is further than :data:`GREEDY_MARGIN` from the budget.
+    """
+    if s == 0.0:
+        return 0.0, _SURE
+    if not tau > 0.0:
+        return np.inf, _INFINITE
+    rate = s / tau
+    if fixed:
+        eta = np.log1p(alpha) / _LN2
+        if eta == 0.0 or rate == np.inf:
+            return np.inf, _INFINITE
+        return rate / eta, _SURE
+    if alpha == 0.0 or rate == np.inf:
+        return np.inf, _INFINITE
+    log_c = np.log(rate) - np.log(alpha) + _LOG_LN2
+    if log_c > 1e-9:
+        return np.inf, _INFINITE
+    if log_c > _LOG_C_SURE:
+        return np.inf, _UNSURE
+    c = np.exp(log_c)
+    # y = 1 + alpha / b solves ln y = c (y - 1); in u = ln y: phi(u) = c expm1(u) - u = 0, u > 0.
+    # phi is convex, so Newton from any u >= root decreases monotonically to it: start at
+    # L + ln L + 1 (L = -ln c, near the root when c is small) if phi >= 0 there, else at -2 ln c.
+    big = -log_c
+    u = big + np.log(big) + 1.0 if big > 1.0 else -2.0 * log_c
+    if not (u > big and c * np.expm1(u) - u >= 0.0):
+        u = -2.0 * log_c
+    for _ in range(200):
+        e = np.exp(u)
+        step = (c * (e - 1.0) - u) / (c * e - 1.0)
+        if not step > 1e-16 * u:
+            break
+        u -= step
+    return alpha / np.expm1(u), _SURE
+
+
+@njit(nogil=True)
+def _find(nx, pos):  # pragma: no cover - compiled
+    """First alive position >= pos (path halving)."""
+    while nx[pos] != pos:
+        nx[pos] = nx[nx[pos]]
+        pos = nx[pos]
+    return pos
+
+
+@njit(nogil=True)
+def _open_pos(nx, rej, rnd, pos, stop):  # pragma: no cover - compiled
+    """First alive position in [pos, stop) not rejected in round ``rnd``; ``stop`` if none."""
+    pos = _find(nx, pos)
+    while pos < stop and rej[pos] == rnd:
+        pos = _find(nx, pos + 1)
+    return pos if pos < stop else stop
+
+
+#: Slack floors tried at a refresh, as fractions of the slack below it: the lowest floor whose
+#: bound still fits the budget is kept, so refreshes stay rare until the budget nearly binds.
+_FLOOR_GAPS = np.array([0.5, 0.2, 0.05, 0.01, 0.002])
+
+
+@njit(nogil=True)
+def _refresh(order, base, sig, n, sigma, s_bits, alpha, fixed, smin, low, low_flag):  # pragma: no cover
+    """Sums of the old users' beta at slack ``sigma`` and at the floors ``sigma - gap |sigma|``.
+
+    Returns ``(sum, sum of the certain terms, flag)`` at ``sigma``; fills ``low`` / ``low_flag``
+    per floor (flag: the least certain term).
+    """
+    run = np.inf
+    for p in range(n - 1, -1, -1):
+        if sig[p] < run:
+            run = sig[p]
+        smin[p] = run
+    at = 0.0
+    at_sure = 0.0
+    at_flag = _SURE
+    n_floor = _FLOOR_GAPS.shape[0]
+    for j in range(n_floor):
+        low[j] = 0.0
+        low_flag[j] = _SURE
+    for p in range(n):
+        u = order[p]
+        b, f = _beta_approx(s_bits[u], alpha[u], base[p] + min(smin[p], sigma), fixed)
+        if f == _SURE:
+            at_sure += b
+        at += b
+        at_flag = max(at_flag, f)
+        for j in range(n_floor):
+            if low_flag[j] != _SURE:
+                continue
+            b, f = _beta_approx(s_bits[u], alpha[u], base[p] + min(smin[p], sigma - _FLOOR_GAPS[j] * abs(sigma)),
+                                fixed)
+            low[j] += b
+            low_flag[j] = f
+    return at, at_sure, at_flag
+
+
+@njit(nogil=True)
+def _greedy_steps(ptr, users, run_end, sufmax, rank, user_model, infer, deadline, limit, s_bits, alpha, fixed,
+                  switch, bcap, order, base, sig, nx, rej, cur, lam, done, st_i, st_f, smin):  # pragma: no cover
+    """Greedy-PL rounds until done or until a trial needs the exact evaluator (see ``greedy.py``).
+
+    ``st_i = [n, state, round, in_round, pending user, pending position, answer, u_valid, lb_valid,
+    refreshes]``
+    ``st_f = [fin, U, floor, LB, LB sigma, pending fin, pending sigma, slack at and below which an old
+    user's beta is certainly infinite]``.
+    """
+    n_models = ptr.shape[0] - 1
+    margin = GREEDY_MARGIN
+    low = np.zeros(_FLOOR_GAPS.shape[0])
+    low_flag = np.zeros(_FLOOR_GAPS.shape[0], dtype=np.int64)
+    while True:
+        if st_i[3] == 0:  # a new round: loading times from the resident model, cursors at the heads
+            st_i[2] += 1
+            for q in range(n_models):
+                lam[q] = switch[st_i[1], q]
+                cur[q] = ptr[q]
+                done[q] = False
+            st_i[3] = 1
+        rnd = st_i[2]
+        accept = -1
+        if st_i[6] >= 0:  # the exact evaluator's answer on the pending candidate
+            accept = st_i[6]
+            st_i[6] = -1
+            k = st_i[4]
+            pos = st_i[5]
+            fin_k = st_f[5]
+            sigma = st_f[6]
+            st_i[7] = 0
+        else:
+            # the next candidate: least (L + t, rank) over the models' first open users
+            k = -1
+            pos = -1
+            best_d = np.inf
+            best_r = 0
+            for q in range(n_models):
+                if done[q]:
+                    continue
+                stop = ptr[q + 1]
+                c = _open_pos(nx, rej, rnd, cur[q], stop)
+                cur[q] = c
+                if c >= stop:
+                    done[q] = True
+                    continue
+                d0 = lam[q] + infer[users[c]]
+                cand = c
+                j = run_end[c]
+                while j < stop and lam[q] + infer[users[j]] == d0:  # equal L + t, other t: order by rank
+                    c2 = _open_pos(nx, rej, rnd, j, run_end[j])
+                    if c2 < run_end[j] and rank[users[c2]] < rank[users[cand]]:
+                        cand = c2
+                    j = run_end[j]
+                r = rank[users[cand]]
+                if k < 0 or d0 < best_d or (d0 == best_d and r < best_r):
+                    k = users[cand]
+                    pos = cand
+                    best_d = d0
+                    best_r = r
+            if k < 0:
+                return DONE
+            q = user_model[k]
+            fin_k = st_f[0] + best_d
+            if not fin_k <= limit[k]:
+                c = cur[q]
+                if st_f[0] + (lam[q] + infer[users[c]]) > sufmax[c]:
+                    done[q] = True  # every later user of this model finishes later still
+                else:
+                    rej[pos] = rnd
+                continue
+            sigma = deadline[k] - fin_k
+            late_k = (fin_k - infer[k]) + sigma
+            bk, fk = _beta_approx(s_bits[k], alpha[k], late_k, fixed)
+            n = st_i[0]
+            if fk == _INFINITE or sigma <= st_f[7]:
+                accept = 0
+            elif fk == _SURE and st_i[8] == 1 and sigma <= st_f[4] and (st_f[3] + bk) * (1.0 - margin) > bcap:
+                accept = 0
+            elif fk == _SURE and st_i[7] == 1 and sigma >= st_f[2] and (st_f[1] + bk) * (1.0 + margin) <= bcap:
+                accept = 1
+            else:
+                at, at_sure, at_flag = _refresh(order, base, sig, n, sigma, s_bits, alpha, fixed, smin, low, low_flag)
+                st_i[9] += 1
+                pick = -1
+                if fk == _SURE:
+                    for j in range(low.shape[0]):
+                        if low_flag[j] == _SURE and (low[j] + bk) * (1.0 + margin) <= bcap:
+                            pick = j
+                            break
+                st_f[3] = at_sure
+                st_f[4] = sigma
+                st_i[8] = 1
+                if at_flag == _INFINITE:
+                    accept = 0
+                    st_f[7] = max(st_f[7], sigma)  # some old beta is infinite at this slack and below
+                elif fk == _SURE and (at_sure + bk) * (1.0 - margin) > bcap:
+                    accept = 0
+                elif pick >= 0:
+                    accept = 1
+                    st_f[1] = low[pick]
+                    st_f[2] = sigma - _FLOOR_GAPS[pick] * abs(sigma)
+                    st_i[7] = 1
+                elif fk == _SURE and at_flag == _SURE and (at + bk) * (1.0 + margin) <= bcap:
+                    accept = 1
+                    st_f[1] = at
+                    st_f[2] = sigma
+                    st_i[7] = 1
+                else:
+                    st_i[4] = k
+                    st_i[5] = pos
+                    st_f[5] = fin_k
+                    st_f[6] = sigma
+                    return NEED_EXACT
+        if accept == 1:
+            n = st_i[0]
+            order[n] = k
+            base[n] = fin_k - infer[k]
+            sig[n] = sigma
+            st_i[0] = n + 1
+            st_f[0] = fin_k
+            st_i[1] = user_model[k]
+            nx[pos] = pos + 1
+            if st_i[7] == 1:
+                if sigma >= st_f[2]:
+                    b, f = _beta_approx(s_bits[k], alpha[k], base[n] + min(sigma, st_f[2]), fixed)
+                    if f == _SURE:
+                        st_f[1] += b
+                    else:
+                        st_i[7] = 0
+                else:
+                    st_i[7] = 0
+            st_i[3] = 0
+        else:
+            rej[pos] = rnd
+
+
+def loading_greedy_steps(*args: np.ndarray | float | bool) -> int:
+    """Greedy-PL rounds in Numba until done (0) or until a trial needs the exact evaluator (1).
+
+    The state lives in the arrays passed (see :func:`trimcore.loading.greedy._greedy_append_fast`);
+    not a registered kernel: its oracle is the whole reference greedy, not a twin kernel.
+    """
+    return int(_greedy_steps(*args))
+
+
 KERNELS = {
     "order_times": loading_order_times,
     "switch_row": loading_switch_row,
