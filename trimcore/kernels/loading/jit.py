@@ -184,21 +184,61 @@ def _cut(values, length, cap):  # pragma: no cover - compiled
 
 
 @njit(nogil=True)
-def _tree_dp(cost, end, leaf_ptr, prefix, cap, width, table, src, choice, leaf_of):  # pragma: no cover
+def _contribute(table, length, slot_of, free, n_free, src, q, values, count, p):  # pragma: no cover - compiled
+    """Fold ``values[:count]`` from position ``p`` into ``T_q`` (a slot is taken on the first fold)."""
+    s = slot_of[q]
+    if s < 0:
+        n_free -= 1
+        s = free[n_free]
+        slot_of[q] = s
+    have = length[q]
+    for n in range(count):
+        if n >= have or values[n] < table[s, n]:
+            table[s, n] = values[n]
+            src[q, n] = p
+    if count > have:
+        length[q] = count
+    return n_free
+
+
+@njit(nogil=True)
+def _tree_dp(cost, end, leaf_ptr, prefix, cap, width, src, choice, leaf_of):  # pragma: no cover - compiled
     n_pos = cost.shape[0]
+    # only the tables of positions still to come that something reached are kept: the flow target
+    # and the ends of the open ancestors, at most depth + 2 at once
+    depth = 0
+    ends = np.empty(n_pos + 1, dtype=np.int64)
+    top = 0
+    for p in range(n_pos):
+        while top > 0 and ends[top - 1] <= p:
+            top -= 1
+        if leaf_ptr[p + 1] == leaf_ptr[p]:
+            ends[top] = end[p]
+            top += 1
+        depth = max(depth, top)
+    n_slots = depth + 2
+    table = np.empty((n_slots, width))
+    free = np.arange(n_slots)
+    n_free = n_slots
+    slot_of = np.full(n_pos + 1, -1, dtype=np.int64)
     length = np.zeros(n_pos + 1, dtype=np.int64)
-    table[0, 0] = 0.0
-    length[0] = 1
+    zero = np.zeros(1)
+    n_free = _contribute(table, length, slot_of, free, n_free, src, 0, zero, 1, -1)
     work = np.empty(width)
     x = np.empty(width)
     arg = np.empty(width, dtype=np.int64)
     stack = np.empty((2 * 64 + 8, 4), dtype=np.int64)
     for p in range(n_pos):
         lx = length[p]
+        s = slot_of[p]
+        if s >= 0:
+            for n in range(lx):
+                x[n] = table[s, n]
+            free[n_free] = s  # this position's table is consumed now
+            n_free += 1
+            slot_of[p] = -1
         if lx == 0:
             continue
-        for n in range(lx):
-            x[n] = table[p, n]
         a = leaf_ptr[p]
         b = leaf_ptr[p + 1]
         if b > a:
@@ -206,29 +246,15 @@ def _tree_dp(cost, end, leaf_ptr, prefix, cap, width, table, src, choice, leaf_o
             _monotone_minplus(x, lx, prefix[a:b], rows, work, arg, stack)
             rows = _cut(work, rows, cap)
             leaf = leaf_of[p]
-            q = p + 1
             for n in range(rows):
                 choice[leaf, n] = n - arg[n]
-                if work[n] < table[q, n]:
-                    table[q, n] = work[n]
-                    src[q, n] = p
-            length[q] = max(length[q], rows)
+            n_free = _contribute(table, length, slot_of, free, n_free, src, p + 1, work, rows, p)
         else:
-            q = end[p]
-            for n in range(lx):
-                if x[n] < table[q, n]:
-                    table[q, n] = x[n]
-                    src[q, n] = p
-            length[q] = max(length[q], lx)
+            n_free = _contribute(table, length, slot_of, free, n_free, src, end[p], x, lx, p)
             for n in range(lx):
                 work[n] = x[n] + cost[p]
             rows = _cut(work, lx, cap)
-            q = p + 1
-            for n in range(rows):
-                if work[n] < table[q, n]:
-                    table[q, n] = work[n]
-                    src[q, n] = p
-            length[q] = max(length[q], rows)
+            n_free = _contribute(table, length, slot_of, free, n_free, src, p + 1, work, rows, p)
     served = np.zeros(n_pos, dtype=np.int64)
     q = n_pos
     n = length[q] - 1
@@ -249,13 +275,13 @@ def loading_tree_dp(cost: np.ndarray, end: np.ndarray, leaf_ptr: np.ndarray, pre
     width = int(n_cap) + 1
     leaf_of = np.cumsum(leaf_ptr[1:] > leaf_ptr[:-1]) - 1
     n_leaves = max(int(leaf_of[-1]) + 1, 1) if n_pos else 1
-    # the positions are at most a few hundred: int32 source/choice tables halve the memory
-    table = np.full((n_pos + 1, width), np.inf)
-    src = np.full((n_pos + 1, width), -1, dtype=np.int32)
-    choice = np.zeros((n_leaves, width), dtype=np.int32)
+    # back-pointers in the narrowest type holding a position; np.empty: only the entries the DP
+    # writes are ever read (and touched in memory)
+    src = np.empty((n_pos + 1, width), dtype=edf_pred_dtype(n_pos + 1))
+    choice = np.empty((n_leaves, width), dtype=np.int32)
     return _tree_dp(np.ascontiguousarray(cost, dtype=np.float64), np.ascontiguousarray(end, dtype=np.int64),
                     np.ascontiguousarray(leaf_ptr, dtype=np.int64), np.ascontiguousarray(prefix, dtype=np.float64),
-                    float(cap), width, table, src, choice, leaf_of.astype(np.int64))
+                    float(cap), width, src, choice, leaf_of.astype(np.int64))
 
 
 @njit(nogil=True)
