@@ -181,24 +181,56 @@ class LoadingScale(inst.FewSamples):
         self.run(self.problem, backend="numba")
 
 
-def measure_loading(algorithm: str, n_users: int) -> dict[str, float]:
-    """One scheduler call on ``make_loading_problem(n_users)`` after a warm-up on K=50 (this process).
+#: The paths before issue #15, kept as options: ``(algorithm, options, sizes)`` for ``--before``.
+LOADING_BEFORE = (
+    ("dp", {"method": "merge"}, (10_000, 30_000, 100_000)),
+    ("greedy", {"backend": "reference"}, (3_000, 10_000)),
+    ("dp_edf", {"method": "users"}, (3_000, 10_000)),
+)
 
-    Returns seconds, served users and the call's peak RSS growth in MiB (``ru_maxrss``; the
-    process should be fresh for that number to mean anything).
+
+def measure_loading(algorithm: str, n_users: int, options: dict | None = None) -> dict[str, float]:
+    """One scheduler call on ``make_loading_problem(n_users)`` after a warm-up on K=5,000 (this process).
+
+    The warm-up compiles (or loads from Numba's cache) every specialisation the call needs
+    (K=5,000 already has runs long enough for DP-EDF's int32 records). Returns seconds, served
+    users and the call's peak RSS growth in MiB (``ru_maxrss``; the process should be fresh).
+    ``options`` default to ``backend="numba"``.
     """
+    options = {"backend": "numba", **(options or {})}
     run = _loading_call(algorithm)
     problem = inst.make_loading_problem(n_users)
-    run(inst.make_loading_problem(50), backend="numba")
+    if options["backend"] == "numba":
+        run(inst.make_loading_problem(5_000, seed=inst.SEED + 1), **options)
     problem.schedulable  # noqa: B018
-    problem.switch_matrix("numba")
+    problem.switch_matrix(options["backend"])
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    res = run(problem, backend="numba")
+    res = run(problem, **options)
     seconds = time.perf_counter() - started
     grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024.0
     return {"seconds": seconds, "served": float(res.served), "rss_growth_mib": grown,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+
+
+def _fresh(algorithm: str, k: int, options: dict | None = None) -> dict[str, float]:
+    code = ("import json; from benchmarks.bench_scale import measure_loading; "
+            f"print(json.dumps(measure_loading({algorithm!r}, {k}, {options!r})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def loading_before() -> None:
+    """The pre-#15 paths (:data:`LOADING_BEFORE`), fresh interpreter each, with fitted exponents."""
+    import math
+
+    for algorithm, options, sizes in LOADING_BEFORE:
+        got = [_fresh(algorithm, k, options) for k in sizes]
+        t = [g["seconds"] for g in got]
+        slope = math.log(t[-1] / t[0]) / math.log(sizes[-1] / sizes[0])
+        print(f"{LOADING_ALGORITHMS[algorithm]} {options}: "
+              + ", ".join(f"K={k:,} {x:.3f} s ({g['rss_growth_mib']:.0f} MiB)" for k, x, g in zip(sizes, t, got))
+              + f"; exponent {slope:.2f}")
 
 
 def loading_table() -> None:
@@ -208,10 +240,7 @@ def loading_table() -> None:
     rows = {}
     for algorithm in LOADING_ALGORITHMS:
         for k in LOADING_SCALE_USERS:
-            code = ("import json; from benchmarks.bench_scale import measure_loading; "
-                    f"print(json.dumps(measure_loading({algorithm!r}, {k})))")
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-            rows[algorithm, k] = json.loads(out.stdout.strip().splitlines()[-1])
+            rows[algorithm, k] = _fresh(algorithm, k)
     print("| scheduler | " + " | ".join(f"K={k:,}" for k in LOADING_SCALE_USERS)
           + " | exponent 10k->100k | served at 100k | RSS growth at 100k | peak RSS at 100k |")
     print("|---|" + "---:|" * (len(LOADING_SCALE_USERS) + 4))
@@ -229,9 +258,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--servers", type=int, default=3200)
     parser.add_argument("--sample", type=int, default=160, help="servers timed on the pre-#15 path")
     parser.add_argument("--loading", action="store_true", help="only the PartialLoading table (K=10k-100k)")
+    parser.add_argument("--before", action="store_true", help="with --loading: the pre-#15 paths too")
     args = parser.parse_args(argv)
     if args.loading:
         loading_table()
+        if args.before:
+            loading_before()
         return
     started = time.perf_counter()
     problem = inst.make_problem(f"{args.servers}x10000x1000")
