@@ -413,3 +413,17 @@ def test_fast_greedy_beta_matches_the_evaluator():
     assert _beta_approx(1.0, alpha, 0.0, False)[1] == 2          # no time left to upload
     assert _beta_approx(2.0 * alpha, alpha, 1.0, False)[1] == 2  # rate above alpha / ln 2
     assert _beta_approx(0.995 * alpha / np.log(2.0), alpha, 1.0, False)[1] == 1   # ill-conditioned: evaluator
+
+
+def test_dp_edf_checkpoints_when_the_records_exceed_the_budget():
+    """A record budget below the table: checkpointed back-tracking, the same schedule, both tiers."""
+    lp = make_loading_instance(1200, 20, 4, seed=3)
+    lp = lp.with_options(deadline=np.random.default_rng(0).uniform(0.3, 1.0, lp.n_users) * lp.deadline)
+    whole = pl.partialloading_dp_edf(lp)
+    assert whole.options["segments"] == 1
+    for b in ("numba", "reference"):
+        cut = pl.partialloading_dp_edf(lp, record_budget=20_000, backend=b)
+        assert cut.options["segments"] > 10
+        np.testing.assert_array_equal(cut.order, whole.order)
+    with pytest.raises(InstanceError, match="record_budget"):
+        pl.partialloading_dp_edf(lp, record_budget=0)

@@ -168,6 +168,11 @@ def test_edf_by_runs_matches_edf_by_users(seed, per_user, ties):
         _same(ref, g)
     old = kernel("loading.edf_dp", "reference")(*args)
     assert ref.size == old.size
+    for segment in (1, 2, 3):   # checkpointed back-tracking: the same users, every tier
+        ref_s, got_s = _both("loading.edf_runs_dp", *args, segment)
+        _same(ref, ref_s)
+        for g in got_s:
+            _same(ref, g)
     assert (np.diff(ref) > 0).all()
     fin, state = 0.0, lp.start_state()
     for u in users[ref]:

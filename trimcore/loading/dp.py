@@ -15,8 +15,10 @@ import time
 
 import numpy as np
 
+from trimcore._validate import integer
 from trimcore.errors import invalid
 from trimcore.kernels import kernel
+from trimcore.kernels.loading.reference import edf_code_dtype, edf_runs
 from trimcore.loading.problem import (
     DEADLINE_ATOL,
     DEADLINE_RTOL,
@@ -28,7 +30,8 @@ from trimcore.loading.result import LoadingResult, loading_backend, make_result
 from trimcore.loading.tree import SharingTree
 from trimcore.result import Status
 
-__all__ = ["partialloading_dp", "partialloading_dp_edf", "REPAIRS", "DEADLINE_POLICIES", "DP_METHODS", "EDF_METHODS"]
+__all__ = ["partialloading_dp", "partialloading_dp_edf", "REPAIRS", "DEADLINE_POLICIES", "DP_METHODS", "EDF_METHODS",
+           "EDF_RECORD_BUDGET"]
 
 #: ``repair`` options: re-run the DP without the dropped user (spec §10 #9 default) or only drop it.
 REPAIRS = ("rerun", "drop")
@@ -38,6 +41,8 @@ DEADLINE_POLICIES = ("common", "min")
 DP_METHODS = ("preorder", "merge")
 #: ``method`` options of :func:`partialloading_dp_edf`: one step per run of users (default) or per user.
 EDF_METHODS = ("runs", "users")
+#: Default ``record_budget`` of :func:`partialloading_dp_edf`: bytes of back-pointer records before checkpointing.
+EDF_RECORD_BUDGET = 512 * 2**20
 
 
 def _check_options(spread: str, repair: str) -> None:
@@ -336,12 +341,35 @@ def _served_cap(problem: LoadingProblem, users: np.ndarray) -> int:
     return int(np.searchsorted(np.cumsum(t), problem.deadline_limit[users].max(), side="right"))
 
 
+def _edf_segment(models: np.ndarray, infer: np.ndarray, limit: np.ndarray, switch: np.ndarray, start: int,
+                 cap: int, budget: int) -> tuple[int, int]:
+    """Runs per segment of ``loading_edf_runs_dp`` (0: one segment) and the number of segments.
+
+    All records fit: one segment. Otherwise S ~ sqrt(R I 8 / itemsize) balances the checkpoints
+    (``R / S`` tables of ``(cap + 1) I`` floats) against one segment's records, capped by the budget.
+    """
+    del start
+    runs = edf_runs(models, infer, limit)
+    n_runs = runs.shape[0] - 1
+    if n_runs <= 1:
+        return 0, 1
+    n_states = switch.shape[0]
+    item = np.dtype(edf_code_dtype(n_states, int(np.max(np.diff(runs))))).itemsize
+    row = (cap + 1) * item
+    if n_runs * row <= budget:
+        return 0, 1
+    size = int(np.sqrt(n_runs * n_states * 8.0 / item))
+    size = max(1, min(size, budget // row, n_runs))
+    return size, -(-n_runs // size)
+
+
 def partialloading_dp_edf(
     problem: LoadingProblem,
     *,
     repair: str = "rerun",
     spread: str = "proportional",
     method: str = "runs",
+    record_budget: int = EDF_RECORD_BUDGET,
     backend: str = "auto",
 ) -> LoadingResult:
     """DP-EDF: the best deadline-ordered schedule, any sharing and per-user deadlines (spec §5.5).
@@ -365,6 +393,11 @@ def partialloading_dp_edf(
         model, and a record table of runs x counts); ``"users"``: one step per user
         (``loading.edf_dp``, the spec's recurrence, a users x counts table). Both find the same
         number of users; on exact ties they may pick other users.
+    record_budget : int, default 512 MiB
+        Bytes the back-pointer records of ``method="runs"`` may take (runs x counts entries).
+        Beyond it the DP keeps a checkpoint of its table every S runs and recomputes one segment
+        at a time while back-tracking (twice the time, the same result); ``options["segments"]``
+        says how many segments the largest call used (1: no checkpoints).
     backend : {"auto", "numba", "reference"}
 
     Returns
@@ -375,6 +408,7 @@ def partialloading_dp_edf(
     _check_options(spread, repair)
     if not isinstance(method, str) or method not in EDF_METHODS:
         raise invalid("method", f"one of {EDF_METHODS}", method)
+    record_budget = integer("record_budget", record_budget, 1)
     name = "loading.edf_runs_dp" if method == "runs" else "loading.edf_dp"
     backend = loading_backend(backend, "partialloading_dp_edf", (name,))
     started = time.perf_counter()
@@ -383,12 +417,19 @@ def partialloading_dp_edf(
     dp = kernel(name, backend)
     limit = problem.deadline_limit
     repairs = 0
+    segments = 1
     order = None
     while True:
         if order is None or repair == "rerun":
             users = edf_order(problem, np.flatnonzero(allowed))
-            picked = dp(problem.user_model[users], problem.infer_time[users], limit[users], switch,
-                        problem.start_state(), _served_cap(problem, users))
+            args = (problem.user_model[users], problem.infer_time[users], limit[users], switch,
+                    problem.start_state(), _served_cap(problem, users))
+            if method == "runs":
+                segment = _edf_segment(*args, record_budget)
+                segments = max(segments, segment[1])
+                picked = dp(*args, segment[0])
+            else:
+                picked = dp(*args)
             order = users[picked]
         ev = problem.evaluate(order, spread=spread, backend=backend)
         if ev.feasible:
@@ -398,5 +439,8 @@ def partialloading_dp_edf(
         allowed[victim] = False
         order = order[order != victim]
     options = {"repair": repair, "spread": spread, "method": method, "repairs": repairs}
+    if method == "runs":
+        options["record_budget"] = record_budget
+        options["segments"] = segments
     return make_result(problem, order, "partialloading_dp_edf", options, started, bandwidth=ev.bandwidth,
                        backend=backend)

@@ -341,9 +341,46 @@ def loading_edf_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray,
 
 
 @njit(nogil=True)
-def _edf_runs_dp(seq_models, infer, limit, switch, start_state, cap, runs, code):  # pragma: no cover - compiled
+def _edf_run_step(r, runs, seq_models, infer, limit, switch, cap, f, top, code, code_row, write, g, gi, out, arg,
+                  stack):  # pragma: no cover - compiled
+    """See :func:`trimcore.kernels.loading.reference._edf_run_step` (records go to ``code[code_row]``)."""
+    n_states = switch.shape[0]
+    a = runs[r]
+    b = runs[r + 1]
+    q = seq_models[a]
+    rows = min(top + b - a, cap)
+    if rows <= 0:
+        return top
+    for n in range(top + 1):
+        best = f[n, 0] + switch[0, q]
+        i_best = 0
+        for i in range(1, n_states):
+            v = f[n, i] + switch[i, q]
+            if v < best:
+                best = v
+                i_best = i
+        g[n] = best
+        gi[n] = i_best
+    _monotone_minplus(g, top + 1, np.cumsum(infer[a:b]), rows, out, arg, stack)
+    lim = limit[a]
+    for row in range(rows):
+        n = row + 1
+        if out[row] <= lim and out[row] < f[n, q]:
+            f[n, q] = out[row]
+            j = arg[row]
+            if write:
+                code[code_row, n] = (n - j - 1) * n_states + gi[j]
+            if n > top:
+                top = n
+    return top
+
+
+@njit(nogil=True)
+def _edf_runs_dp(seq_models, infer, limit, switch, start_state, cap, runs, code, size, ckpt,
+                 ckpt_top):  # pragma: no cover - compiled
     n_states = switch.shape[0]
     n_runs = runs.shape[0] - 1
+    n_seg = ckpt_top.shape[0]
     f = np.full((cap + 1, n_states), np.inf)
     f[0, start_state] = 0.0
     top = 0
@@ -353,32 +390,11 @@ def _edf_runs_dp(seq_models, infer, limit, switch, start_state, cap, runs, code)
     arg = np.empty(cap + 1, dtype=np.int64)
     stack = np.empty((2 * 64 + 8, 4), dtype=np.int64)
     for r in range(n_runs):
-        a = runs[r]
-        b = runs[r + 1]
-        q = seq_models[a]
-        rows = min(top + b - a, cap)
-        if rows <= 0:
-            continue
-        for n in range(top + 1):
-            best = f[n, 0] + switch[0, q]
-            i_best = 0
-            for i in range(1, n_states):
-                v = f[n, i] + switch[i, q]
-                if v < best:
-                    best = v
-                    i_best = i
-            g[n] = best
-            gi[n] = i_best
-        _monotone_minplus(g, top + 1, np.cumsum(infer[a:b]), rows, out, arg, stack)
-        lim = limit[a]
-        for row in range(rows):
-            n = row + 1
-            if out[row] <= lim and out[row] < f[n, q]:
-                f[n, q] = out[row]
-                j = arg[row]
-                code[r, n] = (n - j - 1) * n_states + gi[j]
-                if n > top:
-                    top = n
+        if n_seg > 1 and r % size == 0:
+            ckpt[r // size] = f
+            ckpt_top[r // size] = top
+        top = _edf_run_step(r, runs, seq_models, infer, limit, switch, cap, f, top, code, r, n_seg == 1, g, gi,
+                            out, arg, stack)
     n = top
     state = 0
     best = np.inf
@@ -388,10 +404,21 @@ def _edf_runs_dp(seq_models, infer, limit, switch, start_state, cap, runs, code)
             state = i
     served = np.empty(n, dtype=np.int64)
     r = n_runs - 1
+    seg = 0 if n_seg == 1 else n_seg
     while n > 0:
-        while not (seq_models[runs[r]] == state and code[r, n] >= 0):
+        while True:
+            if r // size != seg:  # recompute this segment's records from its checkpoint
+                seg = r // size
+                f[:, :] = ckpt[seg]
+                t = ckpt_top[seg]
+                code[:, :] = -1
+                for rr in range(seg * size, min((seg + 1) * size, n_runs)):
+                    t = _edf_run_step(rr, runs, seq_models, infer, limit, switch, cap, f, t, code, rr - seg * size,
+                                      True, g, gi, out, arg, stack)
+            if seq_models[runs[r]] == state and code[r - seg * size, n] >= 0:
+                break
             r -= 1
-        c = np.int64(code[r, n])
+        c = np.int64(code[r - seg * size, n])
         m = c // n_states + 1
         for u in range(m):
             served[n - m + u] = runs[r] + u
@@ -402,18 +429,23 @@ def _edf_runs_dp(seq_models, infer, limit, switch, start_state, cap, runs, code)
 
 
 def loading_edf_runs_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray, switch: np.ndarray,
-                        start_state: int, cap: int) -> np.ndarray:
+                        start_state: int, cap: int, segment: int = 0) -> np.ndarray:
     """See :func:`trimcore.kernels.loading.reference.loading_edf_runs_dp`."""
     seq_models = np.ascontiguousarray(seq_models, dtype=np.int64)
     infer = np.ascontiguousarray(infer, dtype=np.float64)
     limit = np.ascontiguousarray(limit, dtype=np.float64)
+    switch = np.ascontiguousarray(switch, dtype=np.float64)
     runs = edf_runs(seq_models, infer, limit)
     n_runs = runs.shape[0] - 1
     longest = int(np.max(np.diff(runs))) if n_runs else 1
-    code = np.full((max(n_runs, 1), int(cap) + 1), -1, dtype=edf_code_dtype(switch.shape[0], longest))
-    return _edf_runs_dp(seq_models, infer, limit, np.ascontiguousarray(switch, dtype=np.float64), int(start_state),
-                        int(cap), runs, code)
-
+    size = max(n_runs if segment <= 0 else min(int(segment), n_runs), 1)
+    n_seg = max(-(-n_runs // size), 1)
+    n_states = switch.shape[0]
+    code = np.full((size, int(cap) + 1), -1, dtype=edf_code_dtype(n_states, longest))
+    ckpt = np.empty((n_seg if n_seg > 1 else 0, int(cap) + 1, n_states))
+    ckpt_top = np.zeros(n_seg, dtype=np.int64)
+    return _edf_runs_dp(seq_models, infer, limit, switch, int(start_state), int(cap), runs, code, size, ckpt,
+                        ckpt_top)
 
 @njit(nogil=True)
 def _enumerate(switch, models, infer, deadline, limit, start_state, fill, ptr, users, latest):  # pragma: no cover

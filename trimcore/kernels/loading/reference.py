@@ -353,8 +353,43 @@ def edf_code_dtype(n_states: int, longest_run: int) -> type[np.signedinteger]:
     return edf_pred_dtype(max(longest_run, 1) * n_states)
 
 
+def _edf_run_step(r: int, runs: np.ndarray, seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray,
+                  switch: np.ndarray, cap: int, f: np.ndarray, top: int, code_row: np.ndarray | None) -> int:
+    """One run of :func:`loading_edf_runs_dp` on ``f`` (in place); returns the new ``top``."""
+    n_states = switch.shape[0]
+    a, b = int(runs[r]), int(runs[r + 1])
+    q = int(seq_models[a])
+    rows = min(top + b - a, cap)  # rows n - 1 = 0..rows - 1, i.e. counts 1..rows
+    if rows <= 0:
+        return top
+    g = np.empty(top + 1)
+    gi = np.empty(top + 1, dtype=np.int64)
+    for n in range(top + 1):
+        best = f[n, 0] + switch[0, q]
+        i_best = 0
+        for i in range(1, n_states):
+            v = f[n, i] + switch[i, q]
+            if v < best:
+                best = v
+                i_best = i
+        g[n] = best
+        gi[n] = i_best
+    out = np.empty(rows)
+    arg = np.empty(rows, dtype=np.int64)
+    _monotone_minplus(g, np.cumsum(infer[a:b]), rows, out, arg)
+    for row in range(rows):
+        n = row + 1
+        if out[row] <= limit[a] and out[row] < f[n, q]:
+            f[n, q] = out[row]
+            j = int(arg[row])
+            if code_row is not None:
+                code_row[n] = (n - j - 1) * n_states + int(gi[j])
+            top = max(top, n)
+    return top
+
+
 def loading_edf_runs_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.ndarray, switch: np.ndarray,
-                        start_state: int, cap: int) -> np.ndarray:
+                        start_state: int, cap: int, segment: int = 0) -> np.ndarray:
     """DP-EDF by runs of users (issue #15): the optimum of :func:`loading_edf_dp`, in O(R cap I).
 
     Within a run (:func:`edf_runs`: same model ``q``, same deadline, inference times ascending)
@@ -368,54 +403,54 @@ def loading_edf_runs_dp(seq_models: np.ndarray, infer: np.ndarray, limit: np.nda
     type (:func:`edf_code_dtype`): R x (cap + 1) entries instead of K x (cap + 1). With one common
     deadline R is at most the number of models.
 
-    Parameters and returns as :func:`loading_edf_dp`.
+    Checkpointed back-tracking: with ``segment = S > 0`` the forward pass keeps no records, only
+    the table ``f`` at the start of every S runs; back-tracking recomputes one segment at a time
+    (from its checkpoint, the same operations, hence the same records) and walks it. Memory
+    ``ceil(R / S) (cap + 1) I`` floats plus ``S (cap + 1)`` records instead of ``R (cap + 1)``
+    records, for twice the time; the result is the same as with ``segment = 0`` (one segment).
+
+    Parameters and returns as :func:`loading_edf_dp`; ``segment`` as above.
     """
     n_states = switch.shape[0]
     runs = edf_runs(seq_models, infer, limit)
     n_runs = runs.shape[0] - 1
     longest = int(np.max(np.diff(runs))) if n_runs else 1
-    code = np.full((max(n_runs, 1), cap + 1), -1, dtype=edf_code_dtype(n_states, longest))
+    size = n_runs if segment <= 0 else min(int(segment), n_runs)
+    size = max(size, 1)
+    n_seg = max(-(-n_runs // size), 1)
+    dtype = edf_code_dtype(n_states, longest)
     f = np.full((cap + 1, n_states), np.inf)
     f[0, start_state] = 0.0
     top = 0  # counts 0..top are reachable
-    g = np.empty(cap + 1)
-    gi = np.empty(cap + 1, dtype=np.int64)
-    out = np.empty(cap + 1)
-    arg = np.empty(cap + 1, dtype=np.int64)
+    checkpoints: list[tuple[np.ndarray, int]] = []
+    code = np.full((size, cap + 1), -1, dtype=dtype)
     for r in range(n_runs):
-        a, b = int(runs[r]), int(runs[r + 1])
-        q = int(seq_models[a])
-        rows = min(top + b - a, cap)  # rows n - 1 = 0..rows - 1, i.e. counts 1..rows
-        if rows <= 0:
-            continue
-        for n in range(top + 1):
-            best = f[n, 0] + switch[0, q]
-            i_best = 0
-            for i in range(1, n_states):
-                v = f[n, i] + switch[i, q]
-                if v < best:
-                    best = v
-                    i_best = i
-            g[n] = best
-            gi[n] = i_best
-        _monotone_minplus(g[:top + 1], np.cumsum(infer[a:b]), rows, out, arg)
-        for row in range(rows):
-            n = row + 1
-            if out[row] <= limit[a] and out[row] < f[n, q]:
-                f[n, q] = out[row]
-                j = int(arg[row])
-                code[r, n] = (n - j - 1) * n_states + int(gi[j])
-                top = max(top, n)
+        if r % size == 0:
+            checkpoints.append((f.copy(), top) if n_seg > 1 else (f, top))
+        top = _edf_run_step(r, runs, seq_models, infer, limit, switch, cap, f, top,
+                            code[r] if n_seg == 1 else None)
     n = top
     state = int(np.argmin(f[n]))
     served: list[int] = []
     r = n_runs - 1
+    seg = n_seg  # the segment whose records are in ``code`` (all of them when n_seg == 1)
+    if n_seg == 1:
+        seg = 0
     while n > 0:
-        while not (seq_models[runs[r]] == state and code[r, n] >= 0):
+        while True:
+            if r // size != seg:  # recompute the segment's records from its checkpoint
+                seg = r // size
+                g, t = checkpoints[seg][0].copy(), checkpoints[seg][1]
+                code.fill(-1)
+                for rr in range(seg * size, min((seg + 1) * size, n_runs)):
+                    t = _edf_run_step(rr, runs, seq_models, infer, limit, switch, cap, g, t, code[rr - seg * size])
+            if seq_models[runs[r]] == state and code[r - seg * size, n] >= 0:
+                break
             r -= 1
-        m = int(code[r, n]) // n_states + 1
+        c = int(code[r - seg * size, n])
+        m = c // n_states + 1
         served.extend(range(int(runs[r]) + m - 1, int(runs[r]) - 1, -1))
-        state = int(code[r, n]) % n_states
+        state = c % n_states
         n -= m
         r -= 1
     return np.array(served[::-1], dtype=np.int64)
