@@ -191,9 +191,7 @@ def _greedy_append_fast(problem: LoadingProblem) -> tuple[np.ndarray, dict[str, 
       reference's own (:meth:`Timeline.trial` arithmetic: the evaluator's ``beta`` and ``np.sum``).
       Every decision is therefore the reference's.
     """
-    from trimcore.kernels.loading.jit import GREEDY_MARGIN, NEED_EXACT, loading_greedy_steps
-
-    del GREEDY_MARGIN  # documented above; used inside the kernel
+    from trimcore.kernels.loading.jit import NEED_EXACT, loading_greedy_steps
     p = problem
     k_all = p.n_users
     cand = np.flatnonzero(p.schedulable)
