@@ -96,7 +96,7 @@ class Greedy(_Scheduler):
 
 
 class DPEDF(_Scheduler):
-    """DP-EDF (O(K^2 I) time; the K x cap predecessor table in the narrowest integer type, issue #15)."""
+    """DP-EDF (by runs of same-model, same-deadline users since issue #15: O(R K I), one record row per run)."""
 
     params = ([100, 1_000, 10_000], BACKENDS)
     run = staticmethod(partialloading_dp_edf)
@@ -104,7 +104,7 @@ class DPEDF(_Scheduler):
 
     def setup(self, cache, n_users, backend):
         if n_users >= 10_000 and backend == "reference":
-            raise NotImplementedError("the NumPy reference DP-EDF takes minutes at K=10,000")
+            raise NotImplementedError("the NumPy reference DP-EDF takes a while at K=10,000")
         super().setup(cache, n_users, backend)
 
 

@@ -13,12 +13,25 @@ sharing), built once by :func:`setup_cache_scale` (about 35 s here) and saved to
 ``python -m benchmarks.bench_scale`` runs the same side by side outside asv and adds the path the
 bound took before issue #15 (one call per server that re-validates the whole coverage CSR), timed
 on a sample of servers and scaled to M (each such call costs the same, O(M I + entries)).
+
+PartialLoading at city scale (issue #15, targets at K=100,000: DP-PL <= 1 s, Greedy-PL <= 10 s,
+DP-EDF <= 10 s and <= 2 GiB): ``LoadingScale`` times ``partialloading_dp``, ``partialloading_greedy``
+and ``partialloading_dp_edf`` (Numba tier) on ``make_loading_problem(K)`` for K = 10,000, 30,000
+and 100,000 (``time_``, ``peakmem_``; ``setup`` runs the call once, so Numba compilation and the problem's
+derived data are excluded, as in ``bench_loading``). ``python -m benchmarks.bench_scale --loading``
+prints the table of ``docs/performance.md``: each call in a fresh interpreter on a cold problem
+after a warm-up on K=50 (Numba's disk cache must be warm: run it twice), its peak RSS growth
+(``ru_maxrss``) and the fitted growth exponent ``log(t(100k) / t(10k)) / log(10)``.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
+import resource
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -123,11 +136,135 @@ def _before_per_server(problem, covered: np.ndarray, sample: int) -> float:
     return (time.perf_counter() - started) * problem.n_servers / sample
 
 
+# ----------------------------------------------------------------------------- PartialLoading (#15)
+#: Numbers of users of the loading scale benchmarks (the target is at the last).
+LOADING_SCALE_USERS = (10_000, 30_000, 100_000)
+#: The three schedulers of the targets, by the name used in the benchmark parameters.
+LOADING_ALGORITHMS = {"dp": "partialloading_dp", "greedy": "partialloading_greedy", "dp_edf": "partialloading_dp_edf"}
+
+
+def setup_cache_loading_scale() -> dict[int, str]:
+    """asv ``setup_cache``: ``make_loading_problem(K)`` for every K of :data:`LOADING_SCALE_USERS`, saved."""
+    return {k: inst.dump_loading_problem(inst.make_loading_problem(k), f"loading-scale-{k}")
+            for k in LOADING_SCALE_USERS}
+
+
+setup_cache_loading_scale.timeout = 300
+
+
+@functools.lru_cache(maxsize=1)
+def _loading_problem(path: str):
+    return inst.load_loading_problem(path)
+
+
+def _loading_call(algorithm: str):
+    return getattr(tc, LOADING_ALGORITHMS[algorithm])
+
+
+class LoadingScale(inst.FewSamples):
+    """DP-PL, Greedy-PL and DP-EDF (Numba) at K = 10k, 30k, 100k (issue #15 targets at 100k)."""
+
+    params = (list(LOADING_SCALE_USERS), list(LOADING_ALGORITHMS))
+    param_names = ["n_users", "algorithm"]
+    setup_cache = staticmethod(setup_cache_loading_scale)
+    timeout = 900
+
+    def setup(self, cache, n_users, algorithm):
+        self.problem = _loading_problem(cache[n_users])
+        self.run = _loading_call(algorithm)
+        self.run(self.problem, backend="numba")  # compiles and warms the problem's derived data
+
+    def time_schedule(self, cache, n_users, algorithm):
+        self.run(self.problem, backend="numba")
+
+    def peakmem_schedule(self, cache, n_users, algorithm):
+        self.run(self.problem, backend="numba")
+
+
+#: The paths before issue #15, kept as options: ``(algorithm, options, sizes)`` for ``--before``.
+LOADING_BEFORE = (
+    ("dp", {"method": "merge"}, (10_000, 30_000, 100_000)),
+    ("greedy", {"backend": "reference"}, (3_000, 10_000)),
+    ("dp_edf", {"method": "users"}, (3_000, 10_000)),
+)
+
+
+def measure_loading(algorithm: str, n_users: int, options: dict | None = None) -> dict[str, float]:
+    """One scheduler call on ``make_loading_problem(n_users)`` after a warm-up on K=5,000 (this process).
+
+    The warm-up compiles (or loads from Numba's cache) every specialisation the call needs
+    (K=5,000 already has runs long enough for DP-EDF's int32 records). Returns seconds, served
+    users and the call's peak RSS growth in MiB (``ru_maxrss``; the process should be fresh).
+    ``options`` default to ``backend="numba"``.
+    """
+    options = {"backend": "numba", **(options or {})}
+    run = _loading_call(algorithm)
+    problem = inst.make_loading_problem(n_users)
+    if options["backend"] == "numba":
+        run(inst.make_loading_problem(5_000, seed=inst.SEED + 1), **options)
+    problem.schedulable  # noqa: B018
+    problem.switch_matrix(options["backend"])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    res = run(problem, **options)
+    seconds = time.perf_counter() - started
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024.0
+    return {"seconds": seconds, "served": float(res.served), "rss_growth_mib": grown,
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+
+
+def _fresh(algorithm: str, k: int, options: dict | None = None) -> dict[str, float]:
+    code = ("import json; from benchmarks.bench_scale import measure_loading; "
+            f"print(json.dumps(measure_loading({algorithm!r}, {k}, {options!r})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def loading_before() -> None:
+    """The pre-#15 paths (:data:`LOADING_BEFORE`), fresh interpreter each, with fitted exponents."""
+    import math
+
+    for algorithm, options, sizes in LOADING_BEFORE:
+        got = [_fresh(algorithm, k, options) for k in sizes]
+        t = [g["seconds"] for g in got]
+        slope = math.log(t[-1] / t[0]) / math.log(sizes[-1] / sizes[0])
+        print(f"{LOADING_ALGORITHMS[algorithm]} {options}: "
+              + ", ".join(f"K={k:,} {x:.3f} s ({g['rss_growth_mib']:.0f} MiB)" for k, x, g in zip(sizes, t, got))
+              + f"; exponent {slope:.2f}")
+
+
+def loading_table() -> None:
+    """Every (scheduler, K) of :class:`LoadingScale` in a fresh interpreter; prints the docs table."""
+    import math
+
+    rows = {}
+    for algorithm in LOADING_ALGORITHMS:
+        for k in LOADING_SCALE_USERS:
+            rows[algorithm, k] = _fresh(algorithm, k)
+    print("| scheduler | " + " | ".join(f"K={k:,}" for k in LOADING_SCALE_USERS)
+          + " | exponent 10k->100k | served at 100k | RSS growth at 100k | peak RSS at 100k |")
+    print("|---|" + "---:|" * (len(LOADING_SCALE_USERS) + 4))
+    for algorithm, name in LOADING_ALGORITHMS.items():
+        t = [rows[algorithm, k]["seconds"] for k in LOADING_SCALE_USERS]
+        slope = math.log(t[-1] / t[0]) / math.log(LOADING_SCALE_USERS[-1] / LOADING_SCALE_USERS[0])
+        last = rows[algorithm, LOADING_SCALE_USERS[-1]]
+        print(f"| `{name}` | " + " | ".join(f"{x:.3f} s" for x in t)
+              + f" | {slope:.2f} | {last['served']:,.0f} | {last['rss_growth_mib']:.0f} MiB"
+              f" | {last['peak_rss_mib']:.0f} MiB |")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", type=int, default=3200)
     parser.add_argument("--sample", type=int, default=160, help="servers timed on the pre-#15 path")
+    parser.add_argument("--loading", action="store_true", help="only the PartialLoading table (K=10k-100k)")
+    parser.add_argument("--before", action="store_true", help="with --loading: the pre-#15 paths too")
     args = parser.parse_args(argv)
+    if args.loading:
+        loading_table()
+        if args.before:
+            loading_before()
+        return
     started = time.perf_counter()
     problem = inst.make_problem(f"{args.servers}x10000x1000")
     print(f"M={args.servers}, K=10,000, I=1,000: built in {time.perf_counter() - started:.1f} s; "

@@ -289,3 +289,141 @@ def test_initial_model_is_used():
         warm = lp.with_options(initial_model=i0)
         assert pl.partialloading_dp(warm).served >= pl.partialloading_dp(lp).served
         assert pl.partialloading_dp(warm).served == pl.partialloading_optimal(warm).served
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["tree", "backbone"]), st.booleans(), st.booleans())
+def test_preorder_dp_finds_the_merge_dps_optimum(seed, kind, slack, ties):
+    """Issue #15: DP-PL's depth-first pass (default) and the spec's bottom-up merges agree.
+
+    Same DP value (optimal GPU-only count) on every instance; without a repair both results are
+    that optimum. With ``ties`` all inference times are 3 or 6 ms: thousands of exact ties, where
+    the two tie rules may pick other users (so a repair may then drop other users).
+    """
+    make = tree_instance if kind == "tree" else backbone_instance
+    lp = make(seed, slack_bw=slack)
+    if ties:
+        lp = lp.with_options(infer_time=np.random.default_rng(seed).choice([0.003, 0.006], lp.n_users))
+    new = pl.partialloading_dp(lp, deadline="min")
+    old = pl.partialloading_dp(lp, deadline="min", method="merge")
+    assert new.options["dp_value"] == old.options["dp_value"]
+    assert new.options["method"] == "preorder" and old.options["method"] == "merge"
+    if new.options["repairs"] == 0 and old.options["repairs"] == 0:
+        assert new.served == old.served == new.options["dp_value"]
+    assert_valid(new, lp)
+
+
+def test_preorder_dp_at_scale_matches_merges():
+    """Thousands of tied inference times (6 ms for everybody): same count, both methods, both tiers."""
+    lp = make_loading_instance(3000, 30, 4, seed=5)
+    old = pl.partialloading_dp(lp, method="merge")
+    for b in ("numba", "reference"):
+        new = pl.partialloading_dp(lp, backend=b)
+        assert new.options["dp_value"] == old.options["dp_value"] > 1000
+        assert new.served == old.served
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.booleans(), st.booleans())
+def test_dp_edf_by_runs_finds_the_per_user_optimum(seed, common, slack):
+    """Issue #15: DP-EDF by runs (default) and by users find the same count; with no repair both
+    results serve it; every result is feasible."""
+    lp = general_instance(seed, common=common, slack_bw=slack)
+    new = pl.partialloading_dp_edf(lp)
+    old = pl.partialloading_dp_edf(lp, method="users")
+    assert new.options["method"] == "runs" and old.options["method"] == "users"
+    if new.options["repairs"] == 0 and old.options["repairs"] == 0:
+        assert new.served == old.served
+    assert_valid(new, lp)
+
+
+def test_dp_edf_by_runs_at_scale_matches_users():
+    lp = make_loading_instance(1500, 20, 4, seed=3)
+    old = pl.partialloading_dp_edf(lp, method="users")
+    for b in ("numba", "reference"):
+        assert pl.partialloading_dp_edf(lp, backend=b).served == old.served > 500
+
+
+# ------------------------------------------------------------------ Greedy-PL fast path (issue #15)
+def _greedy_pair(lp):
+    from trimcore.loading.greedy import _greedy_append, _greedy_append_fast
+
+    ref = _greedy_append(lp, "reference")
+    fast, stats = _greedy_append_fast(lp)
+    return ref, fast, stats
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["tree", "backbone", "general"]), st.booleans(), st.booleans())
+def test_fast_greedy_decides_like_the_reference(seed, kind, common, slack):
+    """The Numba greedy (bounds on sum beta, candidates kept ordered) appends exactly the
+    reference's users, on small instances where the budget binds (exact trials) or not."""
+    make = {"tree": tree_instance, "backbone": backbone_instance, "general": general_instance}[kind]
+    lp = make(seed, common=common, slack_bw=slack)
+    if seed % 3 == 0:
+        lp = lp.with_options(rate_model="fixed_psd")
+    ref, fast, _ = _greedy_pair(lp)
+    np.testing.assert_array_equal(fast, ref)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.floats(0.03, 1.0), st.floats(0.2, 1.2), st.sampled_from(["common", "per_user",
+                                                                                                "ties"]))
+def test_fast_greedy_on_cells_like_the_reference(seed, bw_factor, fraction, kind):
+    """Cell instances of 20-300 users, budgets from binding to ample; ``ties``: inference times 6 ms
+    and 6 ms plus one ulp (``L + t`` then often rounds to equal keys with different ``t``)."""
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(20, 300))
+    lp = make_loading_instance(k, int(rng.integers(1, 12)), int(rng.integers(1, 4)), seed=seed % 1000,
+                               bandwidth_hz=bw_factor * 20e6 * k / 30, served_fraction=fraction)
+    if kind == "ties":
+        lp = lp.with_options(infer_time=rng.choice([0.006, np.nextafter(0.006, 1.0)], k))
+    elif kind == "per_user":
+        lp = lp.with_options(deadline=rng.uniform(0.2, 1.0, k) * lp.deadline)
+    ref, fast, _ = _greedy_pair(lp)
+    np.testing.assert_array_equal(fast, ref)
+
+
+def test_fast_greedy_asks_the_evaluator_only_near_the_budget():
+    """Far from the budget every trial is decided by the bounds; with the budget set to the final
+    order's own sum beta (plus 1e-9) the last trials are the evaluator's, and still identical."""
+    lp = make_loading_instance(1500, 20, 4, seed=7)
+    ref, fast, stats = _greedy_pair(lp)
+    np.testing.assert_array_equal(fast, ref)
+    assert stats["exact_trials"] <= 2 and stats["bound_refreshes"] < 50 and len(ref) > 500
+    ev = lp.evaluate(ref[:len(ref) // 2])
+    tight = lp.with_options(bandwidth_hz=ev.total_min_bandwidth * (1 + 1e-9))
+    ref, fast, stats = _greedy_pair(tight)
+    np.testing.assert_array_equal(fast, ref)
+    assert stats["exact_trials"] >= 1
+
+
+def test_fast_greedy_beta_matches_the_evaluator():
+    """The Newton root of the fast path against ``radio.min_bandwidth`` for c from 1e-300 to 0.99."""
+    from trimcore.instance import radio
+    from trimcore.kernels.loading.jit import _beta_approx
+
+    c = np.logspace(-300, np.log10(0.989), 2000)
+    alpha = 3e9
+    rate = c * alpha / np.log(2.0)
+    ref = radio.min_bandwidth(rate, np.full_like(rate, alpha))
+    got = np.array([_beta_approx(r, alpha, 1.0, False) for r in rate])
+    assert (got[:, 1] == 0).all()
+    np.testing.assert_allclose(got[:, 0], ref, rtol=1e-12)
+    assert _beta_approx(1.0, alpha, 0.0, False)[1] == 2          # no time left to upload
+    assert _beta_approx(2.0 * alpha, alpha, 1.0, False)[1] == 2  # rate above alpha / ln 2
+    assert _beta_approx(0.995 * alpha / np.log(2.0), alpha, 1.0, False)[1] == 1   # ill-conditioned: evaluator
+
+
+def test_dp_edf_checkpoints_when_the_records_exceed_the_budget():
+    """A record budget below the table: checkpointed back-tracking, the same schedule, both tiers."""
+    lp = make_loading_instance(1200, 20, 4, seed=3)
+    lp = lp.with_options(deadline=np.random.default_rng(0).uniform(0.3, 1.0, lp.n_users) * lp.deadline)
+    whole = pl.partialloading_dp_edf(lp)
+    assert whole.options["segments"] == 1
+    for b in ("numba", "reference"):
+        cut = pl.partialloading_dp_edf(lp, record_budget=20_000, backend=b)
+        assert cut.options["segments"] > 10
+        np.testing.assert_array_equal(cut.order, whole.order)
+    with pytest.raises(InstanceError, match="record_budget"):
+        pl.partialloading_dp_edf(lp, record_budget=0)

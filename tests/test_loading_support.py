@@ -93,6 +93,41 @@ def _users(rng, sizes, blocks, n_users, common, slack_bw, initial, loading, load
                                       loading=loading)
 
 
+def preorder_tree(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, list[int]]:
+    """Arguments of ``loading.tree_dp`` for a random tree in preorder with integer costs (exact ties).
+
+    Returns ``(cost, end, leaf_ptr, prefix, cap, n_cap, parent)``: node ``p``'s parent is
+    ``parent[p] < p``; nodes without children are leaves with 0-3 users of integer inference times.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 8))
+    parent = [-1]
+    for p in range(1, n):   # a parent on the path of the previous node keeps the preorder
+        chain = [p - 1]
+        while parent[chain[-1]] >= 0:
+            chain.append(parent[chain[-1]])
+        parent.append(int(rng.choice(chain)))
+    children = [[c for c in range(n) if parent[c] == p] for p in range(n)]
+    end = np.arange(1, n + 1, dtype=np.int64)
+    for p in range(n - 1, -1, -1):
+        if children[p]:
+            end[p] = end[children[p][-1]]
+    cost = rng.integers(0, 4, n).astype(np.float64)
+    tables = []
+    for p in range(n):
+        if children[p]:
+            tables.append(np.zeros(0))
+            cost[p] = cost[p] if p else 0.0
+        else:
+            cost[p] = 0.0
+            t = np.sort(rng.integers(0, 3, int(rng.integers(0, 4)))).astype(np.float64)
+            tables.append(np.concatenate(([0.0], np.cumsum(t))))
+    leaf_ptr = np.concatenate(([0], np.cumsum([t.size for t in tables]))).astype(np.int64)
+    prefix = np.concatenate(tables)
+    n_users = int(sum(max(t.size - 1, 0) for t in tables))
+    return cost, end, leaf_ptr, prefix, float(rng.integers(0, 12)), n_users, parent
+
+
 # ---------------------------------------------------------------------------------------- simulator
 def shannon(b: float, alpha: float) -> float:
     """``b log2(1 + alpha / b)``, 0 at b = 0."""

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import random_problem
+from test_loading_support import preorder_tree
 
 from trimcore.experiments.scenarios import make_loading_instance
 from trimcore.kernels import kernel, registry
@@ -193,11 +194,26 @@ def _minplus(tier: str, seed: int) -> Any:
     return kernel("loading.minplus", tier)(left, right, float(rng.integers(2, 12)))
 
 
+def _tree_dp(tier: str, seed: int) -> Any:
+    cost, end, leaf_ptr, prefix, cap, n_cap, _ = preorder_tree(seed)
+    return kernel("loading.tree_dp", tier)(cost, end, leaf_ptr, prefix, cap, n_cap)
+
+
 def _edf_dp(tier: str, seed: int) -> Any:
     lp, _, _, _ = _loading(seed)
     users = np.flatnonzero(lp.schedulable)
     return kernel("loading.edf_dp", tier)(lp.user_model[users], lp.infer_time[users], lp.deadline_limit[users],
                                           lp.switch_matrix("reference"), lp.start_state(), int(users.size))
+
+
+def _edf_runs_dp(tier: str, seed: int) -> Any:
+    lp, _, _, rng = _loading(seed)
+    if seed % 3 == 0:
+        lp = lp.with_options(infer_time=rng.choice([0.002, 0.006], lp.n_users))
+    users = np.flatnonzero(lp.schedulable)
+    return kernel("loading.edf_runs_dp", tier)(lp.user_model[users], lp.infer_time[users], lp.deadline_limit[users],
+                                               lp.switch_matrix("reference"), lp.start_state(), int(users.size),
+                                               seed % 4)
 
 
 def _enumerate(tier: str, seed: int) -> Any:
@@ -227,7 +243,9 @@ CASES: dict[str, Case] = {
     "loading.switch_matrix": _switch_matrix,
     "loading.simulate": _simulate,
     "loading.minplus": _minplus,
+    "loading.tree_dp": _tree_dp,
     "loading.edf_dp": _edf_dp,
+    "loading.edf_runs_dp": _edf_runs_dp,
     "loading.enumerate": _enumerate,
 }
 

@@ -15,8 +15,10 @@ import time
 
 import numpy as np
 
+from trimcore._validate import integer
 from trimcore.errors import invalid
 from trimcore.kernels import kernel
+from trimcore.kernels.loading.reference import edf_code_dtype, edf_runs
 from trimcore.loading.problem import (
     DEADLINE_ATOL,
     DEADLINE_RTOL,
@@ -28,12 +30,19 @@ from trimcore.loading.result import LoadingResult, loading_backend, make_result
 from trimcore.loading.tree import SharingTree
 from trimcore.result import Status
 
-__all__ = ["partialloading_dp", "partialloading_dp_edf", "REPAIRS", "DEADLINE_POLICIES"]
+__all__ = ["partialloading_dp", "partialloading_dp_edf", "REPAIRS", "DEADLINE_POLICIES", "DP_METHODS", "EDF_METHODS",
+           "EDF_RECORD_BUDGET"]
 
 #: ``repair`` options: re-run the DP without the dropped user (spec §10 #9 default) or only drop it.
 REPAIRS = ("rerun", "drop")
 #: ``deadline`` options of :func:`partialloading_dp`.
 DEADLINE_POLICIES = ("common", "min")
+#: ``method`` options of :func:`partialloading_dp`: depth-first pass (default) or the spec's merges.
+DP_METHODS = ("preorder", "merge")
+#: ``method`` options of :func:`partialloading_dp_edf`: one step per run of users (default) or per user.
+EDF_METHODS = ("runs", "users")
+#: Default ``record_budget`` of :func:`partialloading_dp_edf`: bytes of back-pointer records before checkpointing.
+EDF_RECORD_BUDGET = 512 * 2**20
 
 
 def _check_options(spread: str, repair: str) -> None:
@@ -167,12 +176,65 @@ class _TreeDP:
         return np.asarray(seq, dtype=np.int64)
 
 
+class _PreorderDP(_TreeDP):
+    """DP-PL in depth-first order (kernel ``loading.tree_dp``): linear merges, issue #15.
+
+    Same leaves, users and ordering as :class:`_TreeDP`; the tables are those of
+    :func:`trimcore.kernels.loading.reference.loading_tree_dp`, whose optimum is the same count
+    (the same makespan in exact arithmetic) with its own tie rule. Every solve runs the whole
+    DP again: it is linear in the tree size times the number served.
+    """
+
+    def __init__(self, problem: LoadingProblem, tree: SharingTree, cap: float, backend: str) -> None:
+        super().__init__(problem, tree, cap, backend)
+        self.tree_dp = kernel("loading.tree_dp", backend)
+        pre: list[int] = []
+        stack = [tree.root]
+        while stack:  # preorder, children ascending
+            v = stack.pop()
+            pre.append(v)
+            stack.extend(reversed(tree.children_of(v).tolist()))
+        self.pre = np.asarray(pre, dtype=np.int64)
+        pos = np.empty(tree.n_nodes, dtype=np.int64)
+        pos[self.pre] = np.arange(self.pre.shape[0])
+        size = np.ones(tree.n_nodes, dtype=np.int64)
+        for v in tree.postorder.tolist():
+            if tree.parent[v] >= 0:
+                size[tree.parent[v]] += size[v]
+        self.end = pos[self.pre] + size[self.pre]
+        self.pre_cost = self.cost[self.pre]
+
+    def solve(self) -> dict[int, np.ndarray]:
+        t = self.problem.infer_time
+        leaf_users: dict[int, np.ndarray] = {}
+        tables = []
+        lengths = np.zeros(self.pre.shape[0], dtype=np.int64)
+        for p, v in enumerate(self.pre.tolist()):
+            model = int(self.tree.leaf_model[v])
+            if model < 0:
+                continue
+            users = self.users_of[model]
+            users = users[self.allowed[users]]
+            leaf_users[v] = users
+            tables.append(np.concatenate(([0.0], np.cumsum(t[users]))))
+            lengths[p] = users.shape[0] + 1
+        leaf_ptr = np.concatenate(([0], np.cumsum(lengths)))
+        prefix = np.concatenate(tables) if tables else np.zeros(0)
+        times = np.sort(t[self.allowed])
+        n_cap = int(np.searchsorted(np.cumsum(times), self.cap, side="right"))
+        counts = self.tree_dp(self.pre_cost, self.end, leaf_ptr, prefix, self.cap, n_cap)
+        self.leaf_users = leaf_users
+        return {int(self.pre[p]): leaf_users[int(self.pre[p])][:int(counts[p])]
+                for p in np.flatnonzero(counts).tolist()}
+
+
 def partialloading_dp(
     problem: LoadingProblem,
     *,
     deadline: str = "common",
     repair: str = "rerun",
     spread: str = "proportional",
+    method: str = "preorder",
     backend: str = "auto",
 ) -> LoadingResult:
     """DP-PL: optimal scheduling for backbone / tree sharing with a common deadline (spec §5.3).
@@ -188,6 +250,12 @@ def partialloading_dp(
         re-run the DP (default, spec §10 #9), or only drop it and re-order (spec §5.3 step 9).
     spread : {"proportional", "equal", "none"}
         Leftover bandwidth rule (see :meth:`LoadingProblem.evaluate`).
+    method : {"preorder", "merge"}
+        ``"preorder"`` (default, issue #15): one pass over the tree in depth-first order whose
+        only merges are of a table with a leaf's convex prefix sums, found in O(n log n)
+        (kernel ``loading.tree_dp``); ``"merge"``: the spec's bottom-up min-plus merges of
+        children tables (§5.3 step 3, kernel ``loading.minplus``, quadratic in the number
+        served). Both find the same optimal count; on exact ties they may serve other users.
     backend : {"auto", "numba", "reference"}
         Tier of the DP tables (identical decisions on every tier).
 
@@ -208,7 +276,10 @@ def partialloading_dp(
     _check_options(spread, repair)
     if not isinstance(deadline, str) or deadline not in DEADLINE_POLICIES:
         raise invalid("deadline", f"one of {DEADLINE_POLICIES}", deadline)
-    backend = loading_backend(backend, "partialloading_dp", ("loading.minplus",))
+    if not isinstance(method, str) or method not in DP_METHODS:
+        raise invalid("method", f"one of {DP_METHODS}", method)
+    backend = loading_backend(backend, "partialloading_dp",
+                              ("loading.tree_dp",) if method == "preorder" else ("loading.minplus",))
     started = time.perf_counter()
     tree = problem.sharing_tree
     common = problem.common_deadline
@@ -225,7 +296,7 @@ def partialloading_dp(
     cap = t_used + (DEADLINE_ATOL + DEADLINE_RTOL * t_used)
     # users whose own inference cannot fit before the deadline used are never served
     allowed &= problem.infer_time <= cap
-    dp = _TreeDP(problem, tree, cap, backend)
+    dp = (_PreorderDP if method == "preorder" else _TreeDP)(problem, tree, cap, backend)
     dp.set_allowed(allowed)
     served = dp.solve()
     order = dp.order(served)
@@ -246,7 +317,7 @@ def partialloading_dp(
             served[leaf] = served[leaf][served[leaf] != victim]
             order = dp.order(served)
     options = {"deadline": deadline, "deadline_used": t_used, "repair": repair, "spread": spread,
-               "repairs": repairs, "dp_value": dp_value}
+               "method": method, "repairs": repairs, "dp_value": dp_value}
     status: Status = "optimal" if (common is not None and repairs == 0) else "feasible"
     bound = dp_value if common is not None else None
     return make_result(problem, order, "partialloading_dp", options, started, bandwidth=ev.bandwidth,
@@ -270,18 +341,44 @@ def _served_cap(problem: LoadingProblem, users: np.ndarray) -> int:
     return int(np.searchsorted(np.cumsum(t), problem.deadline_limit[users].max(), side="right"))
 
 
+def _edf_segment(models: np.ndarray, infer: np.ndarray, limit: np.ndarray, switch: np.ndarray, start: int,
+                 cap: int, budget: int) -> tuple[int, int]:
+    """Runs per segment of ``loading_edf_runs_dp`` (0: one segment) and the number of segments.
+
+    All records fit: one segment. Otherwise S ~ sqrt(R I 8 / itemsize) balances the checkpoints
+    (``R / S`` tables of ``(cap + 1) I`` floats) against one segment's records, capped by the budget.
+    """
+    del start
+    runs = edf_runs(models, infer, limit)
+    n_runs = runs.shape[0] - 1
+    if n_runs <= 1:
+        return 0, 1
+    n_states = switch.shape[0]
+    item = np.dtype(edf_code_dtype(n_states, int(np.max(np.diff(runs))))).itemsize
+    row = (cap + 1) * item
+    if n_runs * row <= budget:
+        return 0, 1
+    size = int(np.sqrt(n_runs * n_states * 8.0 / item))
+    size = max(1, min(size, budget // row, n_runs))
+    return size, -(-n_runs // size)
+
+
 def partialloading_dp_edf(
     problem: LoadingProblem,
     *,
     repair: str = "rerun",
     spread: str = "proportional",
+    method: str = "runs",
+    record_budget: int = EDF_RECORD_BUDGET,
     backend: str = "auto",
 ) -> LoadingResult:
     """DP-EDF: the best deadline-ordered schedule, any sharing and per-user deadlines (spec §5.5).
 
     Users are sorted by deadline (ties: model, inference time, upload demand, index). The DP
     ``f(k, n, i)`` keeps the earliest GPU finish after deciding the first ``k`` users with ``n``
-    served and model ``i`` resident (kernel ``loading_edf_dp``, O(K^2 I)); it is exact for the
+    served and model ``i`` resident (kernel ``loading_edf_runs_dp``, one step per run of users with
+    the same model and deadline, O(R K I) for R runs; ``method="users"``: ``loading_edf_dp``,
+    O(K^2 I)); it is exact for the
     GPU-only problem among schedules that serve users in that order. The bandwidth condition is
     then checked and repaired as in DP-PL.
 
@@ -290,6 +387,17 @@ def partialloading_dp_edf(
     problem : LoadingProblem
     repair : {"rerun", "drop"}
     spread : {"proportional", "equal", "none"}
+    method : {"runs", "users"}
+        ``"runs"`` (default, issue #15): one DP step per run of users with the same model and
+        deadline (kernel ``loading.edf_runs_dp``; with one common deadline at most one step per
+        model, and a record table of runs x counts); ``"users"``: one step per user
+        (``loading.edf_dp``, the spec's recurrence, a users x counts table). Both find the same
+        number of users; on exact ties they may pick other users.
+    record_budget : int, default 512 MiB
+        Bytes the back-pointer records of ``method="runs"`` may take (runs x counts entries).
+        Beyond it the DP keeps a checkpoint of its table every S runs and recomputes one segment
+        at a time while back-tracking (twice the time, the same result); ``options["segments"]``
+        says how many segments the largest call used (1: no checkpoints).
     backend : {"auto", "numba", "reference"}
 
     Returns
@@ -298,19 +406,30 @@ def partialloading_dp_edf(
         Always feasible (the repair ends, at worst, with the empty order).
     """
     _check_options(spread, repair)
-    backend = loading_backend(backend, "partialloading_dp_edf", ("loading.edf_dp",))
+    if not isinstance(method, str) or method not in EDF_METHODS:
+        raise invalid("method", f"one of {EDF_METHODS}", method)
+    record_budget = integer("record_budget", record_budget, 1)
+    name = "loading.edf_runs_dp" if method == "runs" else "loading.edf_dp"
+    backend = loading_backend(backend, "partialloading_dp_edf", (name,))
     started = time.perf_counter()
     allowed = problem.schedulable.copy()
     switch = problem.switch_matrix(backend)
-    dp = kernel("loading.edf_dp", backend)
+    dp = kernel(name, backend)
     limit = problem.deadline_limit
     repairs = 0
+    segments = 1
     order = None
     while True:
         if order is None or repair == "rerun":
             users = edf_order(problem, np.flatnonzero(allowed))
-            picked = dp(problem.user_model[users], problem.infer_time[users], limit[users], switch,
-                        problem.start_state(), _served_cap(problem, users))
+            args = (problem.user_model[users], problem.infer_time[users], limit[users], switch,
+                    problem.start_state(), _served_cap(problem, users))
+            if method == "runs":
+                segment = _edf_segment(*args, record_budget)
+                segments = max(segments, segment[1])
+                picked = dp(*args, segment[0])
+            else:
+                picked = dp(*args)
             order = users[picked]
         ev = problem.evaluate(order, spread=spread, backend=backend)
         if ev.feasible:
@@ -319,6 +438,9 @@ def partialloading_dp_edf(
         repairs += 1
         allowed[victim] = False
         order = order[order != victim]
-    options = {"repair": repair, "spread": spread, "repairs": repairs}
+    options = {"repair": repair, "spread": spread, "method": method, "repairs": repairs}
+    if method == "runs":
+        options["record_budget"] = record_budget
+        options["segments"] = segments
     return make_result(problem, order, "partialloading_dp_edf", options, started, bandwidth=ev.bandwidth,
                        backend=backend)

@@ -171,6 +171,81 @@ def _greedy_append(problem: LoadingProblem, backend: str) -> np.ndarray:
     return tl.order
 
 
+def _greedy_append_fast(problem: LoadingProblem) -> tuple[np.ndarray, dict[str, int]]:
+    """:func:`_greedy_append` with its rounds in Numba (issue #15): the same decisions, O(K log K)-ish.
+
+    * Candidates stay ordered: per model the users sorted by ``(t, T, demand, index)``; within a
+      round a model's users come in that order, so its key ``(L(resident -> m) + t, T, demand,
+      index)`` is non-decreasing (users whose ``L + t`` round to the same value but whose ``t``
+      differ are compared by ``(T, demand, index)``, as the reference's sort does). A round takes
+      the least key over the models' first open users: O(I) per candidate instead of a sort of
+      all active users. A model whose first open user misses the latest deadline left in its
+      list is done for the round (every later user finishes later).
+    * The bandwidth sum is incremental: ``U`` bounds ``sum beta`` from above at a slack floor
+      below the current one (``beta`` falls with the latest start, and appending only lowers the
+      latest starts down to the newest slack), so while the slack stays above the floor a trial
+      costs one ``beta``; ``LB`` (the sum at a past slack) bounds it from below. ``beta`` here
+      is a Newton root accurate to ~1e-13 (not the evaluator's bits), so a trial is decided in
+      Numba only when the bound is further than ``GREEDY_MARGIN = 1e-6`` (relative) from the
+      budget; otherwise, or when a root is ill-conditioned (``c > 0.99``), the trial is the
+      reference's own (:meth:`Timeline.trial` arithmetic: the evaluator's ``beta`` and ``np.sum``).
+      Every decision is therefore the reference's.
+    """
+    from trimcore.kernels.loading.jit import NEED_EXACT, loading_greedy_steps
+    p = problem
+    k_all = p.n_users
+    cand = np.flatnonzero(p.schedulable)
+    key = np.lexsort((cand, p.upload_demand[cand], p.deadline[cand], p.infer_time[cand], p.user_model[cand]))
+    users = np.ascontiguousarray(cand[key], dtype=np.int64)
+    total = users.shape[0]
+    models = p.user_model[users]
+    ptr = np.searchsorted(models, np.arange(p.n_models + 1)).astype(np.int64)
+    t_sorted = p.infer_time[users]
+    run_end = np.empty(total, dtype=np.int64)   # end of each stretch of equal (model, t)
+    sufmax = np.empty(total)                     # latest deadline from here to the model's end
+    lim = p.deadline_limit[users]
+    for q in range(p.n_models):
+        a, b = int(ptr[q]), int(ptr[q + 1])
+        if b > a:
+            sufmax[a:b] = np.maximum.accumulate(lim[a:b][::-1])[::-1]
+            brk = np.flatnonzero(t_sorted[a + 1:b] != t_sorted[a:b - 1]) + a + 1
+            ends = np.concatenate((brk, [b]))
+            starts = np.concatenate(([a], brk))
+            run_end[a:b] = np.repeat(ends, ends - starts)
+    rank = np.empty(k_all, dtype=np.int64)
+    rank[np.lexsort((np.arange(k_all), p.upload_demand, p.deadline))] = np.arange(k_all)
+    fixed = p.rate_model == "fixed_psd"
+    bcap = p.bandwidth_hz * (1.0 + ALGO_BANDWIDTH_RTOL)
+    order = np.empty(max(total, 1), dtype=np.int64)
+    base = np.empty(max(total, 1))
+    sig = np.empty(max(total, 1))
+    nx = np.arange(total + 1, dtype=np.int64)
+    rej = np.zeros(total + 1, dtype=np.int64)
+    cur = np.zeros(p.n_models, dtype=np.int64)
+    lam = np.zeros(p.n_models)
+    done = np.zeros(p.n_models, dtype=np.bool_)
+    st_i = np.array([0, p.start_state(), 0, 0, -1, -1, -1, 0, 0, 0], dtype=np.int64)
+    st_f = np.zeros(8)
+    st_f[7] = -np.inf
+    smin = np.empty(max(total, 1))
+    args = (ptr, users, run_end, sufmax, rank, p.user_model, p.infer_time, p.deadline, p.deadline_limit,
+            p.input_bits, p.snr_bw, fixed, p.switch_matrix("numba"), bcap, order, base, sig, nx, rej, cur, lam,
+            done, st_i, st_f, smin)
+    exact = 0
+    while loading_greedy_steps(*args) == NEED_EXACT:
+        exact += 1
+        # the reference's trial (Timeline.trial) on the same state: exact bits of beta and the sum
+        n, k, fin, sigma = int(st_i[0]), int(st_i[4]), float(st_f[5]), float(st_f[6])
+        smin_n = np.minimum.accumulate(sig[:n][::-1])[::-1] if n else sig[:0]
+        late = np.empty(n + 1)
+        np.add(base[:n], np.minimum(smin_n, sigma), out=late[:n])
+        late[n] = (fin - float(p.infer_time[k])) + sigma
+        trial_users = np.append(order[:n], k)
+        beta_sum = float(np.sum(p.min_bandwidth(trial_users, late)))
+        st_i[6] = int(bool(np.isfinite(beta_sum) and beta_sum <= bcap))
+    return order[:int(st_i[0])].copy(), {"exact_trials": exact, "bound_refreshes": int(st_i[9])}
+
+
 def _greedy_insert(problem: LoadingProblem, backend: str) -> np.ndarray:
     p = problem
     mat = p.switch_matrix(backend)
@@ -264,7 +339,13 @@ def partialloading_greedy(
         raise invalid("spread", f"one of {SPREADS}", spread)
     backend = loading_backend(backend, "partialloading_greedy")
     started = time.perf_counter()
-    order = _greedy_append(problem, backend) if variant == "append" else _greedy_insert(problem, backend)
-    options = {"variant": variant, "spread": spread}
+    if variant == "insert":
+        order = _greedy_insert(problem, backend)
+    options: dict[str, object] = {"variant": variant, "spread": spread}
+    if variant == "append" and backend == "numba":
+        order, stats = _greedy_append_fast(problem)
+        options.update(stats)
+    elif variant == "append":
+        order = _greedy_append(problem, backend)
     return make_result(problem, order, "partialloading_greedy", options, started, spread=spread, backend=backend)
 
