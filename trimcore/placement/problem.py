@@ -275,6 +275,20 @@ class PlacementProblem(Stored):
         :meth:`is_feasible`); for callers that already have the storage."""
         return bool(np.all(storage_used <= self.capacity * (1.0 + FEASIBILITY_RTOL)))
 
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields without the per-tier views (the native one cannot be pickled; each process
+        builds its own), and which arrays were read-only (pickle does not keep the flag)."""
+        state = {k: v for k, v in self.__dict__.items() if k != "_views"}
+        state["_read_only"] = [k for k, v in state.items() if isinstance(v, np.ndarray) and not v.flags.writeable]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        for name in state.pop("_read_only", ()):
+            state[name].setflags(write=False)  # the views rely on the CSR never changing
+        self.__dict__.update(state, _views={})
+
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> Path:
         """Write the problem to ``path`` (``.npz`` + JSON header, atomic); see :mod:`trimcore.instance.io`."""
