@@ -244,7 +244,7 @@ def test_two_worker_cluster_gives_the_in_process_placement():
     distributed = pytest.importorskip("dask.distributed")
     problem = large_placement_instance(60, 600, 40)
     want = tc.trimcaching_gen_regions(problem, 4)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") \
             as cluster, distributed.Client(cluster) as client:
         got = tc.trimcaching_gen_regions(problem, 4, client=client)
         workers = {w for w in client.run(lambda: 1)}  # noqa: C416 - the addresses of the 2 workers

@@ -32,8 +32,9 @@ __all__ = ["trimcaching_gen_regions", "partition_servers", "region_problem", "PA
 #: What ``by=`` accepts: ``"auto"`` is ``"position"`` when positions are given, else ``"users"``.
 PARTITIONS = ("auto", "position", "users")
 #: Spectral bisection takes the Fiedler vector from a dense eigensolver up to this many servers
-#: (exact and cheap there), above it from ARPACK in shift-invert mode on the sparse Laplacian.
-DENSE_SPECTRAL_LIMIT = 200
+#: (exact and cheap there), above it from ARPACK in shift-invert mode on the sparse Laplacian (a
+#: dense LAPACK call on a few hundred servers took seconds on a busy machine: BLAS threads).
+DENSE_SPECTRAL_LIMIT = 32
 
 
 # ---------------------------------------------------------------------------------- slicing
@@ -405,9 +406,10 @@ def trimcaching_gen_regions(problem: PlacementProblem, regions: int | Sequence[i
     PlacementResult
         ``options``: ``regions`` (count), ``partition`` (``"position"``, ``"users"`` or
         ``"labels"``), ``region_servers``, ``region_users``, ``region_runtime_s`` (each task's
-        solve time), ``region_rules``, ``boundary_users``, ``boundary_servers``,
-        ``merged_hit_ratio``, ``repaired_servers``, ``repair_gain`` (hit ratio after minus before
-        the repair, >= 0), ``repair_runtime_s``, ``distributed``. ``runtime_s`` is the whole
+        solve time), ``solve_wall_s`` (shipping, tasks and gathering, wall clock), ``region_rules``,
+        ``boundary_users``, ``boundary_servers``, ``merged_hit_ratio``, ``repaired_servers``,
+        ``repair_gain`` (hit ratio after minus before the repair, >= 0), ``repair_runtime_s``,
+        ``distributed``. ``runtime_s`` is the whole
         algorithm (partition, slicing, tasks, merge, repair).
     """
     if not isinstance(problem, PlacementProblem):
@@ -428,7 +430,9 @@ def trimcaching_gen_regions(problem: PlacementProblem, regions: int | Sequence[i
         sub, users = _region_problem(problem, servers, entries)
         subs.append(sub)
         region_users.append(users)
+    solve_started = time.perf_counter()
     solved = _run(subs, client, rule, bool(lazy), backend)
+    solve_wall = time.perf_counter() - solve_started
     x = np.zeros((problem.n_servers, problem.n_models), dtype=bool)
     for servers, (part, _, _) in zip(members, solved, strict=True):
         x[servers] = part
@@ -455,7 +459,8 @@ def trimcaching_gen_regions(problem: PlacementProblem, regions: int | Sequence[i
     options: dict[str, Any] = {
         "rule": rule, "lazy": bool(lazy), "regions": int(names.size), "partition": partition,
         "region_servers": [int(s.size) for s in members], "region_users": [int(u.size) for u in region_users],
-        "region_runtime_s": [float(t) for _, t, _ in solved], "region_rules": [r for _, _, r in solved],
+        "region_runtime_s": [float(t) for _, t, _ in solved], "solve_wall_s": float(solve_wall),
+        "region_rules": [r for _, _, r in solved],
         "boundary_users": int(boundary.sum()), "boundary_servers": int(boundary_servers.size),
         "repair": bool(repair), "merged_hit_ratio": float(merged_hit), "repaired_servers": int(repaired),
         "repair_gain": float(final_weight / problem.total_popularity - merged_hit),
