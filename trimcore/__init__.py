@@ -23,6 +23,7 @@ from trimcore.placement import (
     popularity_caching,
     random_caching,
     trimcaching_gen,
+    trimcaching_gen_regions,
     trimcaching_spec,
 )
 from trimcore.pulling import (
@@ -73,6 +74,7 @@ __all__ = [
     "random_caching",
     "simulate_caching",
     "trimcaching_gen",
+    "trimcaching_gen_regions",
     "trimcaching_spec",
     "available_backends",
     "resolve_backend",

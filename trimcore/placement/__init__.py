@@ -6,6 +6,7 @@ from trimcore.placement.exact import brute_force_placement, optimal_placement
 from trimcore.placement.greedy import trimcaching_gen
 from trimcore.placement.ilp import lp_relaxation_bound
 from trimcore.placement.problem import PlacementProblem
+from trimcore.placement.regions import partition_servers, region_problem, trimcaching_gen_regions
 from trimcore.placement.result import PlacementResult
 from trimcore.placement.spec import trimcaching_spec
 from trimcore.placement.stepper import EdgePlacer
@@ -19,9 +20,12 @@ __all__ = [
     "independent_caching",
     "lp_relaxation_bound",
     "optimal_placement",
+    "partition_servers",
     "popularity_caching",
     "random_caching",
+    "region_problem",
     "submodular_bound",
     "trimcaching_gen",
+    "trimcaching_gen_regions",
     "trimcaching_spec",
 ]

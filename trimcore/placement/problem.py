@@ -279,12 +279,6 @@ class PlacementProblem(Stored):
             self._views[key] = view
         return view
 
-    def __getstate__(self) -> dict[str, Any]:
-        # the per-tier views hold native objects that do not pickle; they are rebuilt on demand
-        state = self.__dict__.copy()
-        state["_views"] = {}
-        return state
-
     def hit_ratio(self, placement: np.ndarray, *, backend: str = "auto") -> float:
         """Expected cache hit ratio: ``sum p[k,i] hit(k,i) / sum p[k,i]``."""
         return self.hit_weight(placement, backend=backend) / self.total_popularity
@@ -297,6 +291,20 @@ class PlacementProblem(Stored):
         """True when the per-server storage ``storage_used`` fits every capacity (the tolerance of
         :meth:`is_feasible`); for callers that already have the storage."""
         return bool(np.all(storage_used <= self.capacity * (1.0 + FEASIBILITY_RTOL)))
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields without the per-tier views (the native one cannot be pickled; each process
+        builds its own), and which arrays were read-only (pickle does not keep the flag)."""
+        state = {k: v for k, v in self.__dict__.items() if k != "_views"}
+        state["_read_only"] = [k for k, v in state.items() if isinstance(v, np.ndarray) and not v.flags.writeable]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        for name in state.pop("_read_only", ()):
+            state[name].setflags(write=False)  # the views rely on the CSR never changing
+        self.__dict__.update(state, _views={})
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> Path:
