@@ -115,6 +115,8 @@ class Cache {
     refcount_.assign(N * in_.blk_size.size, 0);
     used_.assign(N, 0.0);
     res_list_.assign(N, {});
+    lc_mirror_ = fl_.policy == PolicyKind::LC && !fl_.lc_max_age;
+    if (lc_mirror_) res_lc_.assign(N, {});
     if (ordered_list()) {
       head_.assign(N, -1);
       tail_.assign(N, -1);
@@ -256,6 +258,7 @@ class Cache {
         d.served_by = static_cast<std::int64_t>(i);
         make_room(s, i, t);
         pi.prior_slot = in_.lc_prior > 0.0 ? t : -1;
+        sync_lc(s, i);
         pi.load_time = r;
         pi.load_slot = t;
         pi.freq = fl_.lfu_reset_on_evict ? 1 : pi.freq + 1;
@@ -270,6 +273,7 @@ class Cache {
       append_example(s, j, t, m, j != i);
       Pair& pj = pair(s, j);
       pj.last_use = r;
+      if (lc_mirror_ && hot(s, j).res_pos >= 0) res_lc_[s][static_cast<std::size_t>(hot(s, j).res_pos)].last_use = r;
       if (code == PolicyKind::LRU && hot(s, j).res_pos >= 0) to_tail(s, j);  // the most recent use
       pj.last_slot = t;
       if (d.outcome != Outcome::Load) pj.freq += 1;
@@ -282,12 +286,22 @@ class Cache {
   // Hints for a request `ahead` positions later (no effect on decisions): its (server, model) record
   // far ahead, its context ring nearer (the record is in cache by then). `replay` uses them.
   void prefetch_far(const Request& rq) const {
-    if (rq.server >= 0 && rq.server < in_.n_servers && rq.model >= 0 && rq.model < in_.n_models)
-      hint(&hot(static_cast<std::size_t>(rq.server), static_cast<std::size_t>(rq.model)));
+    if (rq.server < 0 || rq.server >= in_.n_servers || rq.model < 0 || rq.model >= in_.n_models) return;
+    const auto s = static_cast<std::size_t>(rq.server), m = static_cast<std::size_t>(rq.model);
+    hint(&hot(s, m));
+    hint(&pair(s, m));
+    // the first block's reference count (all of it in the model-granular mode): missing_bytes reads it
+    hint(&refcount_[s * in_.blk_size.size + static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(in_.blk_ptr[m])])]);
   }
   void prefetch_near(const Request& rq) const {
     if (rq.server < 0 || rq.server >= in_.n_servers || rq.model < 0 || rq.model >= in_.n_models) return;
-    const Hot& p = hot(static_cast<std::size_t>(rq.server), static_cast<std::size_t>(rq.model));
+    const auto s = static_cast<std::size_t>(rq.server);
+    if (ordered_list() && head_[s] >= 0) {  // the next victim, should the request miss
+      const auto v = static_cast<std::size_t>(head_[s]);
+      hint(&hot(s, v));
+      hint(&refcount_[s * in_.blk_size.size + static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(in_.blk_ptr[v])])]);
+    }
+    const Hot& p = hot(s, static_cast<std::size_t>(rq.model));
     if (p.ring < 0) return;
     const auto q = static_cast<std::size_t>(p.ring);
     hint(&ring_[q]);
@@ -361,8 +375,20 @@ class Cache {
   // (load_time = r); the initial placement enters in ascending ids with key -1, the reference's
   // tie-break, so walking from the head visits the models in the reference's key order.
   std::vector<std::int32_t> head_, tail_;
+  // LC's copy of what aoc_lower_bound reads, kept per server in resident-list order (res_lc_[s][k]
+  // for res_list_[s][k]) so the bound of every candidate is one contiguous scan instead of a cache
+  // miss per resident model. Refreshed whenever a resident model's ring or prior changes.
+  struct LcKey {
+    double lb = 0.0;            // the ring's bound at slot lb_t (relative)
+    std::int32_t lb_t = 0, oldest = 0, len = 0;
+    std::int32_t prior = -1;    // slot of the prior relative to the first slot, -1 none
+    std::int64_t last_use = -1;  // the model's last_use (kept by on_request, not by sync_lc)
+  };
+  bool lc_mirror_ = false;
+  std::vector<std::vector<LcKey>> res_lc_;
   std::vector<std::int64_t> evicted_, cand_;
   std::vector<double> keys_;
+  std::vector<std::int64_t> lastk_;  // LC: last_use of the candidates (the first tie-break)
   std::vector<std::uint8_t> exact_;
   std::uint64_t rng_ = 0;
   std::int64_t n_seen_ = 0, last_slot_seen_ = std::numeric_limits<std::int64_t>::min(), first_slot_ = 0;
@@ -475,6 +501,12 @@ class Cache {
       p.res_pos = static_cast<std::int32_t>(list.size());
       list.push_back(static_cast<std::int64_t>(m));
       if (ordered_list()) link_tail(s, m);
+      if (lc_mirror_) {
+        // last_use stays -1: an initial placement's, and a load's until on_request sets it to r
+        // right after make_room (reading the stale value would cost a cache miss per load)
+        res_lc_[s].emplace_back();
+        sync_lc(s, m);
+      }
     } else {
       const auto pos = static_cast<std::size_t>(p.res_pos);
       const std::int64_t last = list.back();
@@ -482,6 +514,10 @@ class Cache {
       hot(s, static_cast<std::size_t>(last)).res_pos = static_cast<std::int32_t>(pos);
       list.pop_back();
       p.res_pos = -1;
+      if (lc_mirror_) {
+        res_lc_[s][pos] = res_lc_[s].back();
+        res_lc_[s].pop_back();
+      }
       if (ordered_list()) unlink(s, m);
     }
   }
@@ -554,9 +590,10 @@ class Cache {
       ring_[q].lb = std::max(0.0, ring_[q].lb - rho_of(e) * in_.nu_pow[static_cast<std::size_t>(t0 - e.tau)] *
                                                     (1.0 + 1e-12));
   }
-  void refresh_lower_bound(std::size_t q, double ring_sum, std::int64_t t) {
+  void refresh_lower_bound(std::size_t s, std::size_t m, std::size_t q, double ring_sum, std::int64_t t) {
     ring_[q].lb = ring_sum * (1.0 - 1e-12 * static_cast<double>(ring_[q].len + 8));
     ring_[q].lb_t = rel(t);
+    sync_lc(s, m);
   }
   void prune(std::size_t s, std::size_t m, std::int64_t t) {
     const Hot& p = hot(s, m);
@@ -574,6 +611,40 @@ class Cache {
       Pair& c = pair(s, m);
       if (c.prior_slot >= 0 && t - c.prior_slot >= in_.prune_age) c.prior_slot = -1;
     }
+    sync_lc(s, m);
+  }
+  void sync_lc(std::size_t s, std::size_t m) {
+    if (!lc_mirror_) return;
+    const Hot& h = hot(s, m);
+    if (h.res_pos < 0) return;
+    LcKey& key = res_lc_[s][static_cast<std::size_t>(h.res_pos)];
+    if (h.ring >= 0 && ring_[static_cast<std::size_t>(h.ring)].len) {
+      const RingMeta& g = ring_[static_cast<std::size_t>(h.ring)];
+      key.lb = g.lb;
+      key.lb_t = static_cast<std::int32_t>(g.lb_t);
+      key.oldest = static_cast<std::int32_t>(g.oldest);
+      key.len = static_cast<std::int32_t>(g.len);
+    } else {
+      key.len = 0;
+    }
+    key.prior = in_.lc_prior > 0.0 && pair(s, m).prior_slot >= 0 ? static_cast<std::int32_t>(rel(pair(s, m).prior_slot)) : -1;
+  }
+  // aoc_lower_bound of the model at res_list_[s][k] from the mirror: the same value, without touching
+  // the model's records, unless pruning is due (then the full path prunes and refreshes the mirror).
+  double lc_lower_bound(std::size_t s, std::size_t k, std::int64_t t) {
+    const LcKey& key = res_lc_[s][k];
+    const std::int64_t tr = rel(t);
+    if ((key.len && tr - key.oldest >= in_.prune_age) || (key.prior >= 0 && tr - key.prior >= in_.prune_age))
+      return aoc_lower_bound(s, static_cast<std::size_t>(res_list_[s][k]), t);
+    double lb = 0.0;
+    if (key.len) {
+      const auto n = static_cast<std::size_t>(key.len);
+      const double oldest = in_.nu_pow[static_cast<std::size_t>(tr - key.oldest)];
+      const double aged = key.lb * in_.nu_pow[static_cast<std::size_t>(tr - key.lb_t)];
+      lb = std::max(static_cast<double>(n) * rho_min_ * oldest, aged) * (1.0 - 1e-12 * static_cast<double>(n + 8));
+    }
+    if (key.prior >= 0) lb += in_.lc_prior * in_.nu_pow[static_cast<std::size_t>(tr - key.prior)];
+    return lb;
   }
   // Prunes the context of (s, m) at slot t, then calls f(example, age) from the oldest example to
   // the newest; returns the ring (-1: empty context). Every AoC sum runs through here, in one order.
@@ -612,7 +683,7 @@ class Cache {
       spec += rho * relevance * wgt;
       agn += rho * wgt;
     });
-    if (q >= 0) refresh_lower_bound(static_cast<std::size_t>(q), agn, t);
+    if (q >= 0) refresh_lower_bound(s, m, static_cast<std::size_t>(q), agn, t);
     if (in_.lc_prior > 0.0 && pair(s, m).prior_slot >= 0) {
       const double wgt = prior_weight(s, m, t);
       spec += in_.lc_prior * wgt;
@@ -626,7 +697,7 @@ class Cache {
     const std::int32_t q = each_example(s, m, t, [&](const Example& e, std::size_t age) {
       agn += rho_of(e) * in_.nu_pow[age];
     });
-    if (q >= 0) refresh_lower_bound(static_cast<std::size_t>(q), agn, t);
+    if (q >= 0) refresh_lower_bound(s, m, static_cast<std::size_t>(q), agn, t);
     if (in_.lc_prior > 0.0 && pair(s, m).prior_slot >= 0) agn += in_.lc_prior * prior_weight(s, m, t);
     return agn;
   }
@@ -711,6 +782,7 @@ class Cache {
       base[pos >= w ? pos - w : pos] = e;
       if (g.len++ == 0) g.oldest = e.tau;
     }
+    sync_lc(s, m);
   }
 
   // ------------------------------------------------------------------ costs
@@ -751,7 +823,7 @@ class Cache {
       case PolicyKind::LC:
       case PolicyKind::LCTask:
         if (keys_[ka] != keys_[kb]) return keys_[ka] < keys_[kb];
-        if (pa.last_use != pb.last_use) return pa.last_use < pb.last_use;
+        if (lastk_[ka] != lastk_[kb]) return lastk_[ka] < lastk_[kb];
         if (in_.model_size[a] != in_.model_size[b]) return in_.model_size[a] > in_.model_size[b];
         return a < b;
       case PolicyKind::LFU:
@@ -817,16 +889,39 @@ class Cache {
     }
     for (int round = 0; round < 2 && used_[s] > cap; ++round) {
       cand_.clear();
-      for (const std::int64_t v : res_list_[s])
-        if (static_cast<std::size_t>(v) != model && is_protected(s, static_cast<std::size_t>(v), t) == (round == 1))
-          cand_.push_back(v);
       // Random draws by position among ascending ids, as the reference; the other rules pick by key
       // (ties by id), so their candidate order does not matter.
       const bool ordered = fl_.policy == PolicyKind::Random;
-      if (ordered) std::sort(cand_.begin(), cand_.end());
-      keys_.resize(cand_.size());
-      exact_.assign(cand_.size(), 1);
-      if (fl_.policy == PolicyKind::LC || fl_.policy == PolicyKind::LCTask) {
+      const bool fast = lc_mirror_ && !fl_.pin_models_used_this_slot && fl_.lc_grace_slots == 0;
+      if (fast) {
+        // LC, nothing protected: every resident model is a candidate of round 0 (`model` is not
+        // resident yet), its bound read from the mirror in one contiguous pass
+        if (round == 1) break;
+        const auto& list = res_list_[s];
+        cand_.assign(list.begin(), list.end());
+        keys_.resize(cand_.size());
+        lastk_.resize(cand_.size());
+        exact_.assign(cand_.size(), 0);
+        const LcKey* mirror = res_lc_[s].data();
+        for (std::size_t k = 0; k < cand_.size(); ++k) {
+          keys_[k] = lc_lower_bound(s, k, t);
+          lastk_[k] = mirror[k].last_use;
+          // no example and no prior: the exact AoC is the empty sum, 0.0, the bound itself
+          exact_[k] = mirror[k].len == 0 && mirror[k].prior < 0;
+        }
+      } else {
+        for (const std::int64_t v : res_list_[s])
+          if (static_cast<std::size_t>(v) != model && is_protected(s, static_cast<std::size_t>(v), t) == (round == 1))
+            cand_.push_back(v);
+        if (ordered) std::sort(cand_.begin(), cand_.end());
+        keys_.resize(cand_.size());
+        exact_.assign(cand_.size(), 1);
+        if (fl_.policy == PolicyKind::LC || fl_.policy == PolicyKind::LCTask) {
+          lastk_.resize(cand_.size());
+          for (std::size_t k = 0; k < cand_.size(); ++k) lastk_[k] = pair(s, static_cast<std::size_t>(cand_[k])).last_use;
+        }
+      }
+      if (!fast && (fl_.policy == PolicyKind::LC || fl_.policy == PolicyKind::LCTask)) {
         for (std::size_t k = 0; k < cand_.size(); ++k) {
           const auto v = static_cast<std::size_t>(cand_[k]);
           if (fl_.lc_max_age) {
@@ -849,6 +944,10 @@ class Cache {
           cand_.pop_back();
           keys_[k] = keys_.back();
           keys_.pop_back();
+          if (k < lastk_.size()) {
+            lastk_[k] = lastk_.back();
+            lastk_.pop_back();
+          }
           exact_[k] = exact_.back();
           exact_.pop_back();
         }
