@@ -111,10 +111,16 @@ class Cache {
     validate();
     const auto N = static_cast<std::size_t>(in_.n_servers), I = static_cast<std::size_t>(in_.n_models);
     pair_.assign(N * I, Pair{});
+    hot_.assign(N * I, Hot{});
     refcount_.assign(N * in_.blk_size.size, 0);
     used_.assign(N, 0.0);
     res_list_.assign(N, {});
-    res_last_.assign(N, {});
+    lc_mirror_ = fl_.policy == PolicyKind::LC && !fl_.lc_max_age;
+    if (lc_mirror_) res_lc_.assign(N, {});
+    if (ordered_list()) {
+      head_.assign(N, -1);
+      tail_.assign(N, -1);
+    }
     for (std::size_t m = 0; m < I; ++m) wcap_ = std::max(wcap_, static_cast<std::size_t>(in_.window[m]));
     rho_min_ = std::min(1.0, in_.rho_sub);
     // The default relevance (1 on the diagonal, one value off it) needs no M x M lookups: the same
@@ -155,7 +161,8 @@ class Cache {
     const PolicyKind code = fl_.policy;
     evicted_.clear();
     Pair& pi = pair(s, i);
-    pi.next_use = rq.next_use;
+    const Hot& hi = hot(s, i);
+    if (code == PolicyKind::Belady) pi.next_use = rq.next_use;  // only Belady reads it
     if (code == PolicyKind::LCTask) {
       double* share = &share_[s * static_cast<std::size_t>(in_.n_tasks)];
       for (std::int64_t mm = 0; mm < in_.n_tasks; ++mm) share[mm] = share[mm] * (1.0 - fl_.task_ewma);
@@ -164,7 +171,7 @@ class Cache {
     Decision d;
     double sw = 0.0;
     Totals tot;
-    if (code != PolicyKind::Cloud && pi.res_pos >= 0) {
+    if (code != PolicyKind::Cloud && hi.res_pos >= 0) {
       d.outcome = Outcome::Hit;
       d.served_by = static_cast<std::int64_t>(i);
       double agn = 0.0;
@@ -251,6 +258,7 @@ class Cache {
         d.served_by = static_cast<std::int64_t>(i);
         make_room(s, i, t);
         pi.prior_slot = in_.lc_prior > 0.0 ? t : -1;
+        sync_lc(s, i);
         pi.load_time = r;
         pi.load_slot = t;
         pi.freq = fl_.lfu_reset_on_evict ? 1 : pi.freq + 1;
@@ -265,7 +273,8 @@ class Cache {
       append_example(s, j, t, m, j != i);
       Pair& pj = pair(s, j);
       pj.last_use = r;
-      if (pj.res_pos >= 0) res_last_[s][static_cast<std::size_t>(pj.res_pos)] = r;
+      if (lc_mirror_ && hot(s, j).res_pos >= 0) res_lc_[s][static_cast<std::size_t>(hot(s, j).res_pos)].last_use = r;
+      if (code == PolicyKind::LRU && hot(s, j).res_pos >= 0) to_tail(s, j);  // the most recent use
       pj.last_slot = t;
       if (d.outcome != Outcome::Load) pj.freq += 1;
     }
@@ -277,12 +286,22 @@ class Cache {
   // Hints for a request `ahead` positions later (no effect on decisions): its (server, model) record
   // far ahead, its context ring nearer (the record is in cache by then). `replay` uses them.
   void prefetch_far(const Request& rq) const {
-    if (rq.server >= 0 && rq.server < in_.n_servers && rq.model >= 0 && rq.model < in_.n_models)
-      hint(&pair(static_cast<std::size_t>(rq.server), static_cast<std::size_t>(rq.model)));
+    if (rq.server < 0 || rq.server >= in_.n_servers || rq.model < 0 || rq.model >= in_.n_models) return;
+    const auto s = static_cast<std::size_t>(rq.server), m = static_cast<std::size_t>(rq.model);
+    hint(&hot(s, m));
+    hint(&pair(s, m));
+    // the first block's reference count (all of it in the model-granular mode): missing_bytes reads it
+    hint(&refcount_[s * in_.blk_size.size + static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(in_.blk_ptr[m])])]);
   }
   void prefetch_near(const Request& rq) const {
     if (rq.server < 0 || rq.server >= in_.n_servers || rq.model < 0 || rq.model >= in_.n_models) return;
-    const Pair& p = pair(static_cast<std::size_t>(rq.server), static_cast<std::size_t>(rq.model));
+    const auto s = static_cast<std::size_t>(rq.server);
+    if (ordered_list() && head_[s] >= 0) {  // the next victim, should the request miss
+      const auto v = static_cast<std::size_t>(head_[s]);
+      hint(&hot(s, v));
+      hint(&refcount_[s * in_.blk_size.size + static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(in_.blk_ptr[v])])]);
+    }
+    const Hot& p = hot(s, static_cast<std::size_t>(rq.model));
     if (p.ring < 0) return;
     const auto q = static_cast<std::size_t>(p.ring);
     hint(&ring_[q]);
@@ -293,18 +312,23 @@ class Cache {
   const std::vector<std::int64_t>& evicted() const { return evicted_; }
   double used(std::size_t server) const { return used_.at(server); }
   bool is_resident(std::size_t server, std::size_t model) const {
-    return pair_.at(server * static_cast<std::size_t>(in_.n_models) + model).res_pos >= 0;
+    return hot_.at(server * static_cast<std::size_t>(in_.n_models) + model).res_pos >= 0;
   }
   std::int64_t requests_seen() const { return n_seen_; }
 
  private:
-  // Everything the skeleton keeps per (server, model), in one cache line.
+  // What the skeleton keeps per (server, model), split in two: the hot record every request of
+  // the pair reads (16 bytes: the 100 x 1,000 pairs of the benchmark fit in 1.6 MB of L2) and the
+  // policy keys, which only the policies that rank by them read.
+  struct alignas(16) Hot {
+    std::int32_t res_pos = -1;       // position in the server's resident list, -1 if not resident
+    std::int32_t ring = -1;          // context ring in the pool, -1 none (empty context)
+    std::int32_t prev = -1, next = -1;  // LRU / FIFO: neighbours in the server's eviction order
+  };
   struct alignas(64) Pair {
     std::int64_t last_use = -1, freq = 0, load_time = -1, load_slot = -1, last_slot = -1;
     std::int64_t next_use = std::numeric_limits<std::int64_t>::max();
-    std::int64_t prior_slot = -1;  // slot of the load that set the lc_prior term, -1 none
-    std::int32_t ring = -1;        // context ring in the pool, -1 none (empty context)
-    std::int32_t res_pos = -1;     // position in the server's resident list, -1 if not resident
+    std::int64_t prior_slot = -1;  // slot of the load that set the lc_prior term, -1 none (always, if lc_prior = 0)
   };
   // One in-context example in 8 bytes: slot relative to the first request, task << 1 | substitute.
   struct Example {
@@ -322,6 +346,7 @@ class Cache {
   const Instance in_;
   const Flags fl_;
   std::vector<Pair> pair_;
+  std::vector<Hot> hot_;
   // Context rings: ring q holds its examples in pool_[q * wcap_ ...], oldest at ring_[q].head.
   // Rings are recycled on eviction, so the memory in use stays near the resident models'.
   std::vector<Example> pool_;
@@ -344,9 +369,26 @@ class Cache {
   std::vector<std::int32_t> refcount_;
   std::vector<double> used_, share_;
   std::vector<std::vector<std::int64_t>> res_list_;
-  std::vector<std::vector<std::int64_t>> res_last_;  // last_use of res_list_[s][k], contiguous for LRU scans
+  // LRU and FIFO: the resident models of each server in eviction order (a doubly linked list over
+  // model ids, head = next victim), so a victim costs O(1) instead of a scan of the resident models.
+  // LRU moves a model to the tail at every use (last_use = r is then the largest), FIFO at its load
+  // (load_time = r); the initial placement enters in ascending ids with key -1, the reference's
+  // tie-break, so walking from the head visits the models in the reference's key order.
+  std::vector<std::int32_t> head_, tail_;
+  // LC's copy of what aoc_lower_bound reads, kept per server in resident-list order (res_lc_[s][k]
+  // for res_list_[s][k]) so the bound of every candidate is one contiguous scan instead of a cache
+  // miss per resident model. Refreshed whenever a resident model's ring or prior changes.
+  struct LcKey {
+    double lb = 0.0;            // the ring's bound at slot lb_t (relative)
+    std::int32_t lb_t = 0, oldest = 0, len = 0;
+    std::int32_t prior = -1;    // slot of the prior relative to the first slot, -1 none
+    std::int64_t last_use = -1;  // the model's last_use (kept by on_request, not by sync_lc)
+  };
+  bool lc_mirror_ = false;
+  std::vector<std::vector<LcKey>> res_lc_;
   std::vector<std::int64_t> evicted_, cand_;
   std::vector<double> keys_;
+  std::vector<std::int64_t> lastk_;  // LC: last_use of the candidates (the first tie-break)
   std::vector<std::uint8_t> exact_;
   std::uint64_t rng_ = 0;
   std::int64_t n_seen_ = 0, last_slot_seen_ = std::numeric_limits<std::int64_t>::min(), first_slot_ = 0;
@@ -356,6 +398,8 @@ class Cache {
   const Pair& pair(std::size_t s, std::size_t m) const {
     return pair_[s * static_cast<std::size_t>(in_.n_models) + m];
   }
+  Hot& hot(std::size_t s, std::size_t m) { return hot_[s * static_cast<std::size_t>(in_.n_models) + m]; }
+  const Hot& hot(std::size_t s, std::size_t m) const { return hot_[s * static_cast<std::size_t>(in_.n_models) + m]; }
 
   // ------------------------------------------------------------------ validation
   void validate() const {
@@ -452,22 +496,58 @@ class Cache {
   // ------------------------------------------------------------------ residency and memory
   void set_resident(std::size_t s, std::size_t m, bool on) {
     auto& list = res_list_[s];
-    Pair& p = pair(s, m);
-    auto& keys = res_last_[s];
+    Hot& p = hot(s, m);
     if (on) {
       p.res_pos = static_cast<std::int32_t>(list.size());
       list.push_back(static_cast<std::int64_t>(m));
-      keys.push_back(p.last_use);
+      if (ordered_list()) link_tail(s, m);
+      if (lc_mirror_) {
+        // last_use stays -1: an initial placement's, and a load's until on_request sets it to r
+        // right after make_room (reading the stale value would cost a cache miss per load)
+        res_lc_[s].emplace_back();
+        sync_lc(s, m);
+      }
     } else {
       const auto pos = static_cast<std::size_t>(p.res_pos);
       const std::int64_t last = list.back();
       list[pos] = last;
-      keys[pos] = keys.back();
-      pair(s, static_cast<std::size_t>(last)).res_pos = static_cast<std::int32_t>(pos);
+      hot(s, static_cast<std::size_t>(last)).res_pos = static_cast<std::int32_t>(pos);
       list.pop_back();
-      keys.pop_back();
       p.res_pos = -1;
+      if (lc_mirror_) {
+        res_lc_[s][pos] = res_lc_[s].back();
+        res_lc_[s].pop_back();
+      }
+      if (ordered_list()) unlink(s, m);
     }
+  }
+  bool ordered_list() const { return fl_.policy == PolicyKind::LRU || fl_.policy == PolicyKind::FIFO; }
+  void link_tail(std::size_t s, std::size_t m) {
+    Hot& l = hot(s, m);
+    l.prev = tail_[s];
+    l.next = -1;
+    if (tail_[s] >= 0)
+      hot(s, static_cast<std::size_t>(tail_[s])).next = static_cast<std::int32_t>(m);
+    else
+      head_[s] = static_cast<std::int32_t>(m);
+    tail_[s] = static_cast<std::int32_t>(m);
+  }
+  void unlink(std::size_t s, std::size_t m) {
+    Hot& l = hot(s, m);
+    if (l.prev >= 0)
+      hot(s, static_cast<std::size_t>(l.prev)).next = l.next;
+    else
+      head_[s] = l.next;
+    if (l.next >= 0)
+      hot(s, static_cast<std::size_t>(l.next)).prev = l.prev;
+    else
+      tail_[s] = l.prev;
+    l.prev = l.next = -1;
+  }
+  void to_tail(std::size_t s, std::size_t m) {
+    if (tail_[s] == static_cast<std::int32_t>(m)) return;
+    unlink(s, m);
+    link_tail(s, m);
   }
   double missing_bytes(std::size_t s, std::size_t m) const {
     const std::size_t J = in_.blk_size.size;
@@ -510,12 +590,13 @@ class Cache {
       ring_[q].lb = std::max(0.0, ring_[q].lb - rho_of(e) * in_.nu_pow[static_cast<std::size_t>(t0 - e.tau)] *
                                                     (1.0 + 1e-12));
   }
-  void refresh_lower_bound(std::size_t q, double ring_sum, std::int64_t t) {
+  void refresh_lower_bound(std::size_t s, std::size_t m, std::size_t q, double ring_sum, std::int64_t t) {
     ring_[q].lb = ring_sum * (1.0 - 1e-12 * static_cast<double>(ring_[q].len + 8));
     ring_[q].lb_t = rel(t);
+    sync_lc(s, m);
   }
   void prune(std::size_t s, std::size_t m, std::int64_t t) {
-    Pair& p = pair(s, m);
+    const Hot& p = hot(s, m);
     if (p.ring >= 0) {
       const auto q = static_cast<std::size_t>(p.ring);
       const auto w = static_cast<std::size_t>(in_.window[m]);
@@ -526,14 +607,51 @@ class Cache {
         if (--ring_[q].len) ring_[q].oldest = at(p.ring, 0, w).tau;
       }
     }
-    if (p.prior_slot >= 0 && t - p.prior_slot >= in_.prune_age) p.prior_slot = -1;
+    if (in_.lc_prior > 0.0) {
+      Pair& c = pair(s, m);
+      if (c.prior_slot >= 0 && t - c.prior_slot >= in_.prune_age) c.prior_slot = -1;
+    }
+    sync_lc(s, m);
+  }
+  void sync_lc(std::size_t s, std::size_t m) {
+    if (!lc_mirror_) return;
+    const Hot& h = hot(s, m);
+    if (h.res_pos < 0) return;
+    LcKey& key = res_lc_[s][static_cast<std::size_t>(h.res_pos)];
+    if (h.ring >= 0 && ring_[static_cast<std::size_t>(h.ring)].len) {
+      const RingMeta& g = ring_[static_cast<std::size_t>(h.ring)];
+      key.lb = g.lb;
+      key.lb_t = static_cast<std::int32_t>(g.lb_t);
+      key.oldest = static_cast<std::int32_t>(g.oldest);
+      key.len = static_cast<std::int32_t>(g.len);
+    } else {
+      key.len = 0;
+    }
+    key.prior = in_.lc_prior > 0.0 && pair(s, m).prior_slot >= 0 ? static_cast<std::int32_t>(rel(pair(s, m).prior_slot)) : -1;
+  }
+  // aoc_lower_bound of the model at res_list_[s][k] from the mirror: the same value, without touching
+  // the model's records, unless pruning is due (then the full path prunes and refreshes the mirror).
+  double lc_lower_bound(std::size_t s, std::size_t k, std::int64_t t) {
+    const LcKey& key = res_lc_[s][k];
+    const std::int64_t tr = rel(t);
+    if ((key.len && tr - key.oldest >= in_.prune_age) || (key.prior >= 0 && tr - key.prior >= in_.prune_age))
+      return aoc_lower_bound(s, static_cast<std::size_t>(res_list_[s][k]), t);
+    double lb = 0.0;
+    if (key.len) {
+      const auto n = static_cast<std::size_t>(key.len);
+      const double oldest = in_.nu_pow[static_cast<std::size_t>(tr - key.oldest)];
+      const double aged = key.lb * in_.nu_pow[static_cast<std::size_t>(tr - key.lb_t)];
+      lb = std::max(static_cast<double>(n) * rho_min_ * oldest, aged) * (1.0 - 1e-12 * static_cast<double>(n + 8));
+    }
+    if (key.prior >= 0) lb += in_.lc_prior * in_.nu_pow[static_cast<std::size_t>(tr - key.prior)];
+    return lb;
   }
   // Prunes the context of (s, m) at slot t, then calls f(example, age) from the oldest example to
   // the newest; returns the ring (-1: empty context). Every AoC sum runs through here, in one order.
   template <class F>
   std::int32_t each_example(std::size_t s, std::size_t m, std::int64_t t, F&& f) {
     prune(s, m, t);
-    const Pair& p = pair(s, m);
+    const Hot& p = hot(s, m);
     if (p.ring >= 0) {
       const auto q = static_cast<std::size_t>(p.ring);
       const auto w = static_cast<std::size_t>(in_.window[m]);
@@ -547,6 +665,7 @@ class Cache {
   }
   // The prior's weight at slot t (0 without one).
   double prior_weight(std::size_t s, std::size_t m, std::int64_t t) const {
+    if (in_.lc_prior <= 0.0) return 0.0;  // no prior was ever set
     const Pair& p = pair(s, m);
     return p.prior_slot >= 0 ? in_.nu_pow[static_cast<std::size_t>(t - p.prior_slot)] : 0.0;
   }
@@ -564,9 +683,9 @@ class Cache {
       spec += rho * relevance * wgt;
       agn += rho * wgt;
     });
-    if (q >= 0) refresh_lower_bound(static_cast<std::size_t>(q), agn, t);
+    if (q >= 0) refresh_lower_bound(s, m, static_cast<std::size_t>(q), agn, t);
     // the prior ranks LC's victims (the agnostic value); it is no example a request can use
-    if (pair(s, m).prior_slot >= 0) agn += in_.lc_prior * prior_weight(s, m, t);
+    if (in_.lc_prior > 0.0 && pair(s, m).prior_slot >= 0) agn += in_.lc_prior * prior_weight(s, m, t);
     *agnostic = agn;
     return spec;
   }
@@ -575,8 +694,8 @@ class Cache {
     const std::int32_t q = each_example(s, m, t, [&](const Example& e, std::size_t age) {
       agn += rho_of(e) * in_.nu_pow[age];
     });
-    if (q >= 0) refresh_lower_bound(static_cast<std::size_t>(q), agn, t);
-    if (pair(s, m).prior_slot >= 0) agn += in_.lc_prior * prior_weight(s, m, t);
+    if (q >= 0) refresh_lower_bound(s, m, static_cast<std::size_t>(q), agn, t);
+    if (in_.lc_prior > 0.0 && pair(s, m).prior_slot >= 0) agn += in_.lc_prior * prior_weight(s, m, t);
     return agn;
   }
   // A lower bound of aoc(s, m, t) (after pruning) in O(1): the larger of the ring's maintained
@@ -584,7 +703,7 @@ class Cache {
   // that the rounding of the exact sum cannot undercut it.
   double aoc_lower_bound(std::size_t s, std::size_t m, std::int64_t t) {
     prune(s, m, t);
-    const Pair& p = pair(s, m);
+    const Hot& p = hot(s, m);
     double lb = 0.0;
     if (p.ring >= 0 && ring_[static_cast<std::size_t>(p.ring)].len) {
       const auto q = static_cast<std::size_t>(p.ring);
@@ -594,7 +713,8 @@ class Cache {
       const double aged = ring_[q].lb * in_.nu_pow[static_cast<std::size_t>(tr - ring_[q].lb_t)];
       lb = std::max(static_cast<double>(n) * rho_min_ * oldest, aged) * (1.0 - 1e-12 * static_cast<double>(n + 8));
     }
-    if (p.prior_slot >= 0) lb += in_.lc_prior * in_.nu_pow[static_cast<std::size_t>(t - p.prior_slot)];
+    if (in_.lc_prior > 0.0 && pair(s, m).prior_slot >= 0)
+      lb += in_.lc_prior * in_.nu_pow[static_cast<std::size_t>(t - pair(s, m).prior_slot)];
     return lb;
   }
   double task_weighted_aoc(std::size_t s, std::size_t m, std::int64_t t) {
@@ -631,7 +751,7 @@ class Cache {
   void append_example(std::size_t s, std::size_t m, std::int64_t t, std::int64_t task, bool substitute) {
     const auto w = static_cast<std::size_t>(in_.window[m]);
     if (w == 0) return;
-    Pair& p = pair(s, m);
+    Hot& p = hot(s, m);
     if (p.ring < 0) {  // take a recycled ring, or grow the pool by one
       if (!free_rings_.empty()) {
         p.ring = free_rings_.back();
@@ -659,6 +779,7 @@ class Cache {
       base[pos >= w ? pos - w : pos] = e;
       if (g.len++ == 0) g.oldest = e.tau;
     }
+    sync_lc(s, m);
   }
 
   // ------------------------------------------------------------------ costs
@@ -699,7 +820,7 @@ class Cache {
       case PolicyKind::LC:
       case PolicyKind::LCTask:
         if (keys_[ka] != keys_[kb]) return keys_[ka] < keys_[kb];
-        if (pa.last_use != pb.last_use) return pa.last_use < pb.last_use;
+        if (lastk_[ka] != lastk_[kb]) return lastk_[ka] < lastk_[kb];
         if (in_.model_size[a] != in_.model_size[b]) return in_.model_size[a] > in_.model_size[b];
         return a < b;
       case PolicyKind::LFU:
@@ -751,19 +872,11 @@ class Cache {
   void make_room(std::size_t s, std::size_t model, std::int64_t t) {
     const double cap = in_.cap[s];
     add_blocks(s, model);  // its resident blocks are held twice: evicting a sharer never frees them
-    if (fl_.policy == PolicyKind::LRU && fl_.lc_grace_slots == 0 && !fl_.pin_models_used_this_slot) {
-      // LRU without protections: one contiguous scan of the resident keys per victim
-      const auto& list = res_list_[s];
-      const auto& keys = res_last_[s];
-      while (used_[s] > cap && list.size() > 0) {
-        std::size_t best = list.size();
-        for (std::size_t k = 0; k < list.size(); ++k) {
-          if (static_cast<std::size_t>(list[k]) == model) continue;
-          if (best == list.size() || keys[k] < keys[best] || (keys[k] == keys[best] && list[k] < list[best]))
-            best = k;
-        }
-        if (best == list.size()) break;
-        const auto v = static_cast<std::size_t>(list[best]);
+    if (ordered_list() && !fl_.pin_models_used_this_slot) {
+      // LRU or FIFO without protections: the victims are the head of the server's list, in order
+      // (`model` is not resident yet, so it is not in the list)
+      while (used_[s] > cap && head_[s] >= 0) {
+        const auto v = static_cast<std::size_t>(head_[s]);
         evicted_.push_back(static_cast<std::int64_t>(v));
         evict(s, v);
       }
@@ -773,16 +886,39 @@ class Cache {
     }
     for (int round = 0; round < 2 && used_[s] > cap; ++round) {
       cand_.clear();
-      for (const std::int64_t v : res_list_[s])
-        if (static_cast<std::size_t>(v) != model && is_protected(s, static_cast<std::size_t>(v), t) == (round == 1))
-          cand_.push_back(v);
       // Random draws by position among ascending ids, as the reference; the other rules pick by key
       // (ties by id), so their candidate order does not matter.
       const bool ordered = fl_.policy == PolicyKind::Random;
-      if (ordered) std::sort(cand_.begin(), cand_.end());
-      keys_.resize(cand_.size());
-      exact_.assign(cand_.size(), 1);
-      if (fl_.policy == PolicyKind::LC || fl_.policy == PolicyKind::LCTask) {
+      const bool fast = lc_mirror_ && !fl_.pin_models_used_this_slot && fl_.lc_grace_slots == 0;
+      if (fast) {
+        // LC, nothing protected: every resident model is a candidate of round 0 (`model` is not
+        // resident yet), its bound read from the mirror in one contiguous pass
+        if (round == 1) break;
+        const auto& list = res_list_[s];
+        cand_.assign(list.begin(), list.end());
+        keys_.resize(cand_.size());
+        lastk_.resize(cand_.size());
+        exact_.assign(cand_.size(), 0);
+        const LcKey* mirror = res_lc_[s].data();
+        for (std::size_t k = 0; k < cand_.size(); ++k) {
+          keys_[k] = lc_lower_bound(s, k, t);
+          lastk_[k] = mirror[k].last_use;
+          // no example and no prior: the exact AoC is the empty sum, 0.0, the bound itself
+          exact_[k] = mirror[k].len == 0 && mirror[k].prior < 0;
+        }
+      } else {
+        for (const std::int64_t v : res_list_[s])
+          if (static_cast<std::size_t>(v) != model && is_protected(s, static_cast<std::size_t>(v), t) == (round == 1))
+            cand_.push_back(v);
+        if (ordered) std::sort(cand_.begin(), cand_.end());
+        keys_.resize(cand_.size());
+        exact_.assign(cand_.size(), 1);
+        if (fl_.policy == PolicyKind::LC || fl_.policy == PolicyKind::LCTask) {
+          lastk_.resize(cand_.size());
+          for (std::size_t k = 0; k < cand_.size(); ++k) lastk_[k] = pair(s, static_cast<std::size_t>(cand_[k])).last_use;
+        }
+      }
+      if (!fast && (fl_.policy == PolicyKind::LC || fl_.policy == PolicyKind::LCTask)) {
         for (std::size_t k = 0; k < cand_.size(); ++k) {
           const auto v = static_cast<std::size_t>(cand_[k]);
           if (fl_.lc_max_age) {
@@ -805,6 +941,10 @@ class Cache {
           cand_.pop_back();
           keys_[k] = keys_.back();
           keys_.pop_back();
+          if (k < lastk_.size()) {
+            lastk_[k] = lastk_.back();
+            lastk_.pop_back();
+          }
           exact_[k] = exact_.back();
           exact_.pop_back();
         }
@@ -817,11 +957,12 @@ class Cache {
   }
   void evict(std::size_t s, std::size_t v) {
     Pair& p = pair(s, v);
+    Hot& h = hot(s, v);
     remove_blocks(s, v);
     set_resident(s, v, false);
-    if (!in_.persist && p.ring >= 0) {  // the context is erased: its ring goes back to the pool
-      free_rings_.push_back(p.ring);
-      p.ring = -1;
+    if (!in_.persist && h.ring >= 0) {  // the context is erased: its ring goes back to the pool
+      free_rings_.push_back(h.ring);
+      h.ring = -1;
     }
     p.prior_slot = -1;  // the prior belongs to one load
     if (fl_.lfu_reset_on_evict) p.freq = 0;
