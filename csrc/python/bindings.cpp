@@ -125,15 +125,7 @@ struct CoverageIndex {
   std::vector<std::int64_t> ptr, len;
   std::vector<std::int32_t> users;
   trimcore::PairCoverage view() const {
-    trimcore::PairCoverage cov;
-    cov.n_servers = n_servers;
-    cov.n_users = n_users;
-    cov.n_models = n_models;
-    cov.pair_ptr = ptr.data();
-    cov.pair_len = len.data();
-    cov.users = users.data();
-    cov.n_entries = users.size();
-    return cov;
+    return trimcore::PairCoverage::of(n_servers, n_users, n_models, ptr, len, users);
   }
 };
 

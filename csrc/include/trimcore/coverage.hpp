@@ -29,6 +29,21 @@ struct PairCoverage {
   std::size_t pair(std::size_t m, std::size_t i) const { return m * n_models + i; }
   const std::int32_t* begin(std::size_t p) const { return users + pair_ptr[p]; }
   const std::int32_t* end(std::size_t p) const { return users + pair_ptr[p] + pair_len[p]; }
+
+  // A view of owned pair lists (ptr and len of M * I entries, users flat).
+  static PairCoverage of(std::size_t n_servers, std::size_t n_users, std::size_t n_models,
+                         const std::vector<std::int64_t>& ptr, const std::vector<std::int64_t>& len,
+                         const std::vector<std::int32_t>& users) {
+    PairCoverage cov;
+    cov.n_servers = n_servers;
+    cov.n_users = n_users;
+    cov.n_models = n_models;
+    cov.pair_ptr = ptr.data();
+    cov.pair_len = len.data();
+    cov.users = users.data();
+    cov.n_entries = users.size();
+    return cov;
+  }
 };
 
 // First defect of a coverage view: a pair extent outside `users` (or longer than n_users), or a

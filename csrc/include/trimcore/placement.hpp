@@ -275,15 +275,7 @@ class PlacementProblem {
   const std::vector<std::int32_t>& block_models() const { return block_models_; }
 
   PairCoverage coverage() const {
-    PairCoverage cov;
-    cov.n_servers = n_servers_;
-    cov.n_users = n_users_;
-    cov.n_models = n_models_;
-    cov.pair_ptr = pair_ptr_.data();
-    cov.pair_len = pair_len_.data();
-    cov.users = pair_users_.data();
-    cov.n_entries = pair_users_.size();
-    return cov;
+    return PairCoverage::of(n_servers_, n_users_, n_models_, pair_ptr_, pair_len_, pair_users_);
   }
   View2<const double> weight_view() const { return {pop_by_model_.data(), n_models_, n_users_}; }
   View2<const Word> bits_view() const { return {bits_.data(), n_models_, n_words_}; }
