@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "check.hpp"
 #include "trimcore/bitset.hpp"
 #include "trimcore/coverage.hpp"
 #include "trimcore/greedy.hpp"
@@ -18,15 +19,6 @@
 
 namespace {
 
-int failures = 0;
-
-#define CHECK(cond)                                                       \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                         \
-    }                                                                     \
-  } while (0)
 
 using Ids = std::vector<std::int64_t>;
 using trimcore::KnapsackDefect;
@@ -95,15 +87,7 @@ void knapsack() {
 
 trimcore::PairCoverage view(const std::vector<std::int64_t>& ptr, const std::vector<std::int64_t>& len,
                             const std::vector<std::int32_t>& users, std::size_t m, std::size_t k, std::size_t i) {
-  trimcore::PairCoverage cov;
-  cov.n_servers = m;
-  cov.n_users = k;
-  cov.n_models = i;
-  cov.pair_ptr = ptr.data();
-  cov.pair_len = len.data();
-  cov.users = users.data();
-  cov.n_entries = users.size();
-  return cov;
+  return trimcore::PairCoverage::of(m, k, i, ptr, len, users);
 }
 
 void coverage() {
@@ -254,6 +238,5 @@ int main(int argc, char** argv) {
     return 2;
   }
   suites.at(argv[1])();
-  if (failures) std::fprintf(stderr, "%d check(s) failed\n", failures);
-  return failures ? 1 : 0;
+  return trimcore_test::report();
 }

@@ -9,20 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "check.hpp"
 #include "trimcore/placement.hpp"
 #include "trimcore/spec.hpp"
 
 namespace {
 
-int failures = 0;
-
-#define CHECK(cond)                                                                  \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                                    \
-    }                                                                                \
-  } while (0)
 
 using Flags = std::vector<std::uint8_t>;
 using Blocks = std::vector<std::vector<std::int64_t>>;
@@ -369,6 +361,5 @@ int main(int argc, char** argv) {
     return 2;
   }
   suites.at(argv[1])();
-  if (failures) std::fprintf(stderr, "%d check(s) failed\n", failures);
-  return failures ? 1 : 0;
+  return trimcore_test::report();
 }

@@ -285,6 +285,18 @@ def loading_tree_dp(cost: np.ndarray, end: np.ndarray, leaf_ptr: np.ndarray, pre
 
 
 @njit(nogil=True)
+def _cheapest_state(f, n, n_states):  # pragma: no cover - compiled
+    """The state of the cheapest finite makespan in row ``n`` of the DP (lowest index on ties)."""
+    state = 0
+    best = np.inf
+    for i in range(n_states):
+        if f[n, i] < best:
+            best = f[n, i]
+            state = i
+    return state
+
+
+@njit(nogil=True)
 def _edf_dp(seq_models, infer, limit, switch, start_state, cap, pred):  # pragma: no cover - compiled
     k_users = seq_models.shape[0]
     n_states = switch.shape[0]
@@ -313,12 +325,7 @@ def _edf_dp(seq_models, infer, limit, switch, start_state, cap, pred):  # pragma
             if f[r, i] < np.inf:
                 n = r
                 break
-    state = 0
-    best = np.inf
-    for i in range(n_states):
-        if f[n, i] < best:
-            best = f[n, i]
-            state = i
+    state = _cheapest_state(f, n, n_states)
     served = np.empty(n, dtype=np.int64)
     k = k_users - 1
     while n > 0:
@@ -396,12 +403,7 @@ def _edf_runs_dp(seq_models, infer, limit, switch, start_state, cap, runs, code,
         top = _edf_run_step(r, runs, seq_models, infer, limit, switch, cap, f, top, code, r, n_seg == 1, g, gi,
                             out, arg, stack)
     n = top
-    state = 0
-    best = np.inf
-    for i in range(n_states):
-        if f[n, i] < best:
-            best = f[n, i]
-            state = i
+    state = _cheapest_state(f, n, n_states)
     served = np.empty(n, dtype=np.int64)
     r = n_runs - 1
     seg = 0 if n_seg == 1 else n_seg
