@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 import re
 import shutil
@@ -230,8 +231,27 @@ def test_pair_list_and_placement_defects_are_refused():
 @pytest.mark.parametrize("stem", sorted(fixtures()))
 def test_the_ctest_fixtures_are_the_python_apis_results(stem):
     problem, warm = fixtures()[stem]
-    assert (DATA / f"{stem}.txt").read_text() == gen_text(problem, warm), (
-        f"tests/cpp/data/{stem}.txt is stale: rerun PYTHONPATH=. python tests/gen_export.py")
+    committed = (DATA / f"{stem}.txt").read_text().split("\n")
+    regenerated = gen_text(problem, warm).split("\n")
+    stale = f"tests/cpp/data/{stem}.txt is stale: rerun PYTHONPATH=. python tests/gen_export.py"
+    assert len(committed) == len(regenerated), stale
+    # The generators draw through libm (pow, log), whose last bit differs between NumPy builds and
+    # CPUs: numbers agree to 1e-12, everything else (ids, counts, placements) exactly.
+    for old_line, new_line in zip(committed, regenerated):
+        old_tokens, new_tokens = old_line.split(), new_line.split()
+        assert len(old_tokens) == len(new_tokens), stale
+        for a, b in zip(old_tokens, new_tokens):
+            if a != b:
+                assert _is_float(a) and _is_float(b) and math.isclose(float(a), float(b), rel_tol=1e-12), (
+                    f"{stale} ({old_line.split()[0]}: {a} != {b})")
+
+
+def _is_float(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return "." in token or "e" in token
 
 
 @pytest.fixture(scope="module")
