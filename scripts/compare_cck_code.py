@@ -709,7 +709,7 @@ def compare(checkout: str | Path, seeds: list[int], n_cloudlets: int = 20, n_req
 CODE_ONLINE: dict[str, dict[str, Any]] = {
     "ts": {"context": "code", "baseline": "code", "beta_update": "code", "count_failures": False,
            "dc_fallback": "empty"},
-    "mab": {"dc_fallback": "empty"},
+    "mab": {"dc_fallback": "empty", "mab_ties": "random"},
     "adms": {"context": "code", "dc_fallback": "empty", "ucb_variant": "code"},
 }
 

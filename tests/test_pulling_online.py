@@ -26,13 +26,13 @@ def test_tiers_registered():
 @SETTINGS
 @given(seed=st.integers(0, 10_000), policy=st.sampled_from(["ts", "mab", "adms"]),
        n=st.integers(1, 4), k=st.integers(1, 5), j=st.integers(1, 25), n_features=st.integers(1, 12),
-       code=st.booleans(), problem_cache=st.booleans())
-def test_identical_decisions_on_every_tier(seed, policy, n, k, j, n_features, code, problem_cache):
+       code=st.booleans(), problem_cache=st.booleans(), epsilon=st.sampled_from([0.0, 0.5]))
+def test_identical_decisions_on_every_tier(seed, policy, n, k, j, n_features, code, problem_cache, epsilon):
     pp = tiny_problem(seed, n=n, k=k, j=j)
-    opts = dict(n_features=n_features, initial_cache="problem" if problem_cache else "empty")
+    opts = dict(n_features=n_features, initial_cache="problem" if problem_cache else "empty", epsilon=epsilon)
     if code:
         opts.update(baseline="code", beta_update="code", count_failures=False, context="code",
-                    dc_fallback="empty", ucb_variant="code")
+                    dc_fallback="empty", ucb_variant="code", mab_ties="random")
     ref = tc.pulling_online(pp, policy, seed, backend="reference", **opts)
     for backend in FAST:
         got = tc.pulling_online(pp, policy, seed, backend=backend, **opts)
@@ -129,6 +129,37 @@ def test_cumulative_regret_of_ol_below_random_policy():
     assert ol.regret.sum() < rnd.regret.sum()
 
 
+def test_mab_random_ties_pick_uniformly_in_a_greedy_first_round():
+    # epsilon = 0: round 0 is greedy with every mean 0 (all arms tie); afterwards the played arm's
+    # mean 1/penalty > 0 is the unique maximum, so the whole run repeats the first arm
+    pp = paper_instance(10, 30, 5, seed=3)
+    firsts = []
+    for seed in range(60):
+        low = tc.pulling_online(pp, "mab", seed=seed, epsilon=0.0)
+        assert (low.model == 0).all()
+        rnd = tc.pulling_online(pp, "mab", seed=seed, epsilon=0.0, mab_ties="random")
+        assert (rnd.model == rnd.model[0]).all() and rnd.options["mab_ties"] == "random"
+        firsts.append(int(rnd.model[0]))
+    counts = np.bincount(firsts, minlength=5)
+    assert (counts >= 3).all(), counts   # uniform over 5 arms: 12 expected each
+
+
+def test_mab_random_ties_draw_only_on_ties():
+    # with exploration in round 0 nothing ties later, no extra draw is taken and the runs coincide;
+    # a greedy round 0 (lowest-index arm 0) draws the tie and shifts the stream
+    pp = paper_instance(10, 40, 5, seed=6)
+    same = differ = 0
+    for seed in range(40):
+        low = tc.pulling_online(pp, "mab", seed=seed)
+        rnd = tc.pulling_online(pp, "mab", seed=seed, mab_ties="random")
+        if low.model[0] != 0:
+            np.testing.assert_array_equal(rnd.model, low.model)
+            same += 1
+        elif not np.array_equal(rnd.model, low.model):
+            differ += 1
+    assert same > 5 and differ > 5
+
+
 def test_ema_is_bias_corrected():
     from trimcore.pulling import ema
 
@@ -140,6 +171,7 @@ def test_online_bad_options():
     pp = tiny_problem(0)
     for kw, field in [({"policy": "greedy"}, "policy"), ({"d": 0}, "d"), ({"beta_update": "x"}, "beta_update"),
                       ({"initial_cache": "x"}, "initial_cache"), ({"source": "x"}, "source"),
+                      ({"mab_ties": "first"}, "mab_ties"),
                       ({"context": np.ones((5, 3))}, "context"), ({"xi": 2.0}, "xi"),
                       ({"backend": "cpp"}, "cpp")]:
         with pytest.raises(InstanceError, match=field):

@@ -85,8 +85,8 @@ def pulling_online(pp: PullingProblem, policy: str = "ts", seed: Any = 0, *, n_f
                    baseline: str | float = "median", tau: float | None = None, beta_update: str = "posterior",
                    count_failures: bool = True, initial_cache: str = "empty", cache_update: str | None = None,
                    source: str | None = None, dc_fallback: str = "always", epsilon: float = 0.5,
-                   ucb_alpha: float = 0.3, ucb_delta: float = 1.0, ucb_variant: str = "standard",
-                   explore: float = 0.7, backend: str = "auto") -> OnlineResult:
+                   mab_ties: str = "lowest", ucb_alpha: float = 0.3, ucb_delta: float = 1.0,
+                   ucb_variant: str = "standard", explore: float = 0.7, backend: str = "auto") -> OnlineResult:
     """Serve the requests of ``pp`` online with OL (``"ts"``), MAB or ADMS (spec §7).
 
     Parameters
@@ -125,6 +125,10 @@ def pulling_online(pp: PullingProblem, policy: str = "ts", seed: Any = 0, *, n_f
         The data center is always a source (default) or only when nothing is cached (CODE).
     epsilon : float
         MAB exploration probability (0.5).
+    mab_ties : {"lowest", "random"}
+        How MAB's greedy step breaks ties between arms of equal mean reward: the lowest index
+        (default) or uniformly at random from the seeded stream (CODE's ``random.choice``). Ties
+        only occur while every arm's mean is still 0, i.e. when round 0 is a greedy round.
     ucb_alpha, ucb_delta : float
         LinUCB width (0.3) and ridge (1).
     ucb_variant : {"standard", "code"}
@@ -169,6 +173,8 @@ def pulling_online(pp: PullingProblem, policy: str = "ts", seed: Any = 0, *, n_f
         raise invalid("source", "'nearest' or 'last'", src)
     if dc_fallback not in ("always", "empty"):
         raise invalid("dc_fallback", "'always' or 'empty'", dc_fallback)
+    if mab_ties not in ("lowest", "random"):
+        raise invalid("mab_ties", "'lowest' or 'random'", mab_ties)
     if ucb_variant not in ("standard", "code"):
         raise invalid("ucb_variant", "'standard' or 'code'", ucb_variant)
     if baseline == "median":
@@ -182,7 +188,8 @@ def pulling_online(pp: PullingProblem, policy: str = "ts", seed: Any = 0, *, n_f
                    real("epsilon", epsilon, low=0.0, high=1.0), real("ucb_alpha", ucb_alpha, low=0.0),
                    real("ucb_delta", ucb_delta, low=0.0, low_open=True), real("explore", explore, low=0.0, high=1.0)])
     pi = np.array([dd, base_med, int(beta_update == "code"), int(bool(count_failures)), int(cu == "family"),
-                   int(src == "last"), int(dc_fallback == "always"), int(ucb_variant == "code")], dtype=np.int64)
+                   int(src == "last"), int(dc_fallback == "always"), int(ucb_variant == "code"),
+                   int(mab_ties == "random")], dtype=np.int64)
     if (pp.accuracy <= 0).any():
         raise invalid("pp.accuracy", "values > 0 (the penalty takes -ln a)", float(pp.accuracy.min()))
     tier = choose_backend(["pulling.run_online"], backend)
@@ -201,7 +208,7 @@ def pulling_online(pp: PullingProblem, policy: str = "ts", seed: Any = 0, *, n_f
     served = pp.with_options(cached=final, dc_source=True)
     opts = {"policy": policy, "n_features": n_feat, "d": dd, "xi": xi, "v": v, "baseline": baseline, "tau": t,
             "beta_update": beta_update, "count_failures": count_failures, "initial_cache": initial_cache,
-            "cache_update": cu, "source": src, "dc_fallback": dc_fallback, "epsilon": epsilon,
+            "cache_update": cu, "source": src, "dc_fallback": dc_fallback, "epsilon": epsilon, "mab_ties": mab_ties,
             "ucb_alpha": ucb_alpha, "ucb_delta": ucb_delta, "ucb_variant": ucb_variant, "explore": explore,
             "backend": tier, "evaluated_on": "final online cache"}
     if policy == "mab":

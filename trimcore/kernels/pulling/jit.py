@@ -204,7 +204,7 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
     """Numba twin of :func:`trimcore.kernels.pulling.reference.run_online`."""
     xi, v, tau, base_val, eps, ucb_a, ucb_d, explore = pf[0], pf[1], pf[2], pf[3], pf[4], pf[5], pf[6], pf[7]
     d, base_med, beta_code, count_fail = pi[0], pi[1], pi[2], pi[3]
-    cache_fam, src_last, dc_always, ucb_code = pi[4], pi[5], pi[6], pi[7]
+    cache_fam, src_last, dc_always, ucb_code, mab_rand = pi[4], pi[5], pi[6], pi[7], pi[8]
     t_count, k_models = fixed.shape
     n = path.shape[0] - 1
     n_feat = ctx.shape[1]
@@ -312,11 +312,24 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
                 chosen = _below(state, k_models)
             else:
                 best_val = -np.inf
+                ties = 0
                 for k in range(k_models):
                     val = mab_sum[k] / mab_cnt[k] if mab_cnt[k] > 0 else 0.0
                     if val > best_val:
                         best_val = val
                         chosen = k
+                        ties = 1
+                    elif val == best_val:
+                        ties += 1
+                if mab_rand == 1 and ties > 1:
+                    m = _below(state, ties)
+                    for k in range(k_models):
+                        val = mab_sum[k] / mab_cnt[k] if mab_cnt[k] > 0 else 0.0
+                        if val == best_val:
+                            if m == 0:
+                                chosen = k
+                                break
+                            m -= 1
         else:
             for i in range(n_feat):
                 perm[i] = i

@@ -30,7 +30,7 @@ POLICY_IDS = {"ts": 0, "mab": 1, "adms": 2}
 PARAM_F = ("xi", "v", "tau", "baseline_value", "epsilon", "ucb_alpha", "ucb_delta", "explore")
 #: Order of the integer parameters of ``run_online``.
 PARAM_I = ("d", "baseline_median", "beta_code", "count_failures", "cache_family", "source_last",
-           "dc_always", "ucb_code")
+           "dc_always", "ucb_code", "mab_random_ties")
 
 
 class _Rng:
@@ -169,8 +169,11 @@ def run_online(policy: int, home: np.ndarray, path: np.ndarray, sh_size: np.ndar
         Context features.
     init_cached : bool[n, K]
         Initial copies (both blocks).
-    pf, pi : float64[8], int64[8]
-        Parameters in the order :data:`PARAM_F` / :data:`PARAM_I`.
+    pf, pi : float64[8], int64[9]
+        Parameters in the order :data:`PARAM_F` / :data:`PARAM_I`. ``mab_random_ties = 1``: MAB's
+        greedy step picks uniformly (one ``below(ties)`` draw, the m-th tied arm in ascending
+        order) among the arms of maximal mean reward when more than one ties (CODE's
+        ``random.choice``); 0: the lowest index, no draw.
     seed : int
         64-bit seed of the SplitMix64 stream.
 
@@ -182,7 +185,7 @@ def run_online(policy: int, home: np.ndarray, path: np.ndarray, sh_size: np.ndar
         Observed features per round (all -1 for MAB).
     """
     xi, v, tau, base_val, eps, ucb_a, ucb_d, explore = (float(x) for x in pf)
-    d, base_med, beta_code, count_fail, cache_fam, src_last, dc_always, ucb_code = (int(x) for x in pi)
+    d, base_med, beta_code, count_fail, cache_fam, src_last, dc_always, ucb_code, mab_rand = (int(x) for x in pi)
     t_count, k_models = fixed.shape
     n = path.shape[0] - 1
     n_feat = ctx.shape[1]
@@ -278,11 +281,24 @@ def run_online(policy: int, home: np.ndarray, path: np.ndarray, sh_size: np.ndar
                 chosen = rng.below(k_models)
             else:
                 best_val = -np.inf
+                ties = 0
                 for k in range(k_models):
                     val = mab_sum[k] / mab_cnt[k] if mab_cnt[k] > 0 else 0.0
                     if val > best_val:
                         best_val = val
                         chosen = k
+                        ties = 1
+                    elif val == best_val:
+                        ties += 1
+                if mab_rand == 1 and ties > 1:
+                    m = rng.below(ties)
+                    for k in range(k_models):
+                        val = mab_sum[k] / mab_cnt[k] if mab_cnt[k] > 0 else 0.0
+                        if val == best_val:
+                            if m == 0:
+                                chosen = k
+                                break
+                            m -= 1
         else:
             for i in range(n_feat):
                 perm[i] = i
