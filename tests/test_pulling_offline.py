@@ -108,6 +108,23 @@ def test_ilp_equals_enumeration_and_full_formulation(pull_delay, capacity, dc_so
     assert n_feasible >= 60 and n_infeasible >= 1
 
 
+@pytest.mark.parametrize(("pull_delay", "capacity", "dc_source"), VARIANTS)
+def test_reduced_formulation_is_smaller_by_the_source_variables(pull_delay, capacity, dc_source):
+    from trimcore.pulling import formulation_size
+
+    for seed in range(20):
+        pp = tiny_problem(seed, n=3, k=3, j=4, pull_delay=pull_delay, capacity=capacity, dc_source=dc_source)
+        red, full = formulation_size(pp), formulation_size(pp, "full")
+        jj, kk = np.nonzero(pp.allowed)
+        residency = red["variables"] - jj.size - (pull_delay == "global")
+        assert residency == 0 if capacity == "per_request" else residency > 0
+        assert red["integer"] == jj.size
+        # full: one y per (request, allowed model, source) of each block, plus at least as many x
+        n_sources = int(pp.shareable_sources.sum(axis=1)[kk].sum() + pp.remaining_sources.sum(axis=1)[kk].sum())
+        assert full["integer"] >= red["integer"] + n_sources
+        assert full["variables"] >= red["variables"] + n_sources
+
+
 @pytest.mark.parametrize("capacity", ["per_cloudlet", "per_request"])
 def test_decomposition_by_home_is_exact(capacity):
     for seed in range(40):

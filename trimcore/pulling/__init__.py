@@ -2,7 +2,7 @@
 ``docs/pulling.md``)."""
 
 from trimcore.pulling.baselines import nbs_lp, pulling_cloud, pulling_nbs, pulling_nonshare
-from trimcore.pulling.exact import brute_force_pulling, pulling_lp, pulling_optimal, solve_lp
+from trimcore.pulling.exact import brute_force_pulling, formulation_size, pulling_lp, pulling_optimal, solve_lp
 from trimcore.pulling.online import ema, make_context, pulling_online
 from trimcore.pulling.problem import PullingEvaluation, PullingProblem
 from trimcore.pulling.result import OnlineResult, PullingResult
@@ -15,6 +15,7 @@ __all__ = [
     "PullingResult",
     "brute_force_pulling",
     "ema",
+    "formulation_size",
     "make_context",
     "nbs_lp",
     "pulling_cloud",

@@ -34,7 +34,8 @@ from trimcore.pulling.problem import PullingProblem
 from trimcore.pulling.result import PullingResult, make_result
 from trimcore.result import Status
 
-__all__ = ["pulling_optimal", "pulling_lp", "brute_force_pulling", "FORMULATIONS", "LpSolution", "solve_lp"]
+__all__ = ["pulling_optimal", "pulling_lp", "brute_force_pulling", "FORMULATIONS", "LpSolution", "solve_lp",
+           "formulation_size"]
 
 #: ``formulation`` options.
 FORMULATIONS = ("reduced", "full")
@@ -335,6 +336,24 @@ def _ilp_part(pp: PullingProblem, formulation: str, limit: float, gap: float
     if status == "optimal" and bound is None:
         bound = float(res.fun)
     return status, m, s, r, bound, str(res.message)
+
+
+def formulation_size(pp: PullingProblem, formulation: str = "reduced") -> dict[str, int]:
+    """Size of the (undecomposed) ILP of ``pp`` in a formulation, as built for HiGHS.
+
+    Returns
+    -------
+    dict
+        ``variables`` (columns), ``integer`` (integer columns), ``constraints`` (rows) and
+        ``nonzeros`` of the constraint matrix. The full formulation has, on top of the reduced
+        one, one ``y`` column per (request, candidate model, source) of each block, so it is
+        larger by about the number of sources per model (``docs/pulling.md``).
+    """
+    _check_problem(pp)
+    _check_formulation(formulation)
+    model = _build(pp, formulation)
+    return {"variables": int(model.c.size), "integer": int(np.count_nonzero(model.integrality)),
+            "constraints": int(model.a.shape[0]), "nonzeros": int(model.a.nnz)}
 
 
 def pulling_optimal(pp: PullingProblem, time_limit: float = 60.0, *, formulation: str = "reduced",
