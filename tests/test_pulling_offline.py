@@ -179,7 +179,7 @@ def test_time_limit_status_and_bound():
 
     pp = paper_instance(100, 300, 10, 1, seed=0, pull_delay="global")
     res = tc.pulling_optimal(pp, time_limit=1e-3, formulation="full")   # HiGHS stops before its root LP
-    assert res.status == "time_limit" and res.feasible
+    assert res.status == "time_limit" and res.feasible and res.options["solver_status"] == "time_limit"
     _same_decision_value(pp, res)
     assert res.lower_bound is None or res.lower_bound <= res.objective
     done = tc.pulling_optimal(pp, time_limit=60.0)
@@ -327,6 +327,9 @@ def test_infeasible_instance_returns_status():
     for res in (tc.pulling_optimal(pp), tc.pulling_lp(pp), tc.pulling_rounding(pp, repeats=2)):
         assert res.status == "infeasible" and not res.feasible
         _same_decision_value(pp, res)
+    assert tc.pulling_optimal(pp).options["solver_status"] == "infeasible"
+    assert tc.pulling_optimal(_hand_problem(min_accuracy=[0.1] * 3, budget=[100.0] * 3,
+                                            memory=[10.0, 10.0])).options["solver_status"] == "optimal"
 
 
 def test_result_save_load_and_repr(tmp_path):

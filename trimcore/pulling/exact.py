@@ -380,6 +380,9 @@ def pulling_optimal(pp: PullingProblem, time_limit: float = 60.0, *, formulation
         ``status`` ``"optimal"``, ``"time_limit"`` (incumbent, or the fallback decision when HiGHS
         found none) or ``"infeasible"`` (proved; the decision is then the fallback one, and no
         exception is raised). ``lower_bound`` is HiGHS's dual bound (summed over components).
+        ``options["solver_status"]`` is what HiGHS established ("optimal", "time_limit" or
+        "infeasible"): it differs from ``status`` only when a time-limited run's fallback decision
+        violates a constraint (then ``status`` is "infeasible", as for any infeasible decision).
     """
     _check_problem(pp)
     _check_formulation(formulation)
@@ -408,11 +411,15 @@ def pulling_optimal(pp: PullingProblem, time_limit: float = 60.0, *, formulation
             break
     if "infeasible" in statuses:
         fm, fs, fr = fallback_decision(pp)
+        opts["solver_status"] = "infeasible"
         return make_result(pp, fm, fs, fr, algorithm="pulling_optimal", options=opts, started=started,
                            status="infeasible")
     status: Status = "optimal" if all(x == "optimal" for x in statuses) else "time_limit"
     total = None if any(b is None for b in bounds) else float(sum(b for b in bounds if b is not None))
     opts["components"] = len(parts)
+    # what the solver proved; ``status`` becomes "infeasible" when a time-limited fallback decision
+    # violates a constraint (house protocol) although infeasibility was not proved
+    opts["solver_status"] = status
     return make_result(pp, m, s, r, algorithm="pulling_optimal", options=opts, started=started, status=status,
                        lower_bound=total, bound_method="milp")
 
