@@ -25,6 +25,13 @@ def test_main_job_on_the_default_scenario(tmp_path, capsys):
     assert hit["trimcaching_gen"] > hit["independent_caching"]  # the paper's claim on this scenario
     assert all(h <= bound + 1e-9 for h in hit.values())
     assert (tmp_path / "placement.png").stat().st_size > 10_000
+    # the pulling section (issue #12) on its small paper scenario
+    assert "Model selection and pulling with parameter sharing (30 cloudlets, 100 requests" in out
+    pulling = {r["label"]: r for r in csv.DictReader(open(tmp_path / "pulling.csv"))}
+    assert set(pulling) == {"Appro (rounding)", "NonShare", "SC (data center)"}
+    assert pulling["Appro (rounding)"]["feasible"] == "True"
+    delay = {label: float(r["total_delay"]) for label, r in pulling.items()}
+    assert delay["Appro (rounding)"] < delay["NonShare"] < delay["SC (data center)"]
 
 
 def test_info_and_figure_listing(capsys):
