@@ -107,6 +107,37 @@ def test_first_round_pulls_from_the_dc_and_sharing_helps_siblings():
         assert res.shareable_source[1] in (0, pp.dc)
 
 
+def _oracle_penalties(pp, arms, family_wide, xi):
+    """The per-round oracle written from the spec (independently of the kernel): before round t,
+    a model's remaining block is at every home that served it, its shareable block at every home
+    that served it (or, family-wide, any model of its family); the DC always holds both; nearest
+    sources; the least penalty over all arms."""
+    n, k = pp.n_cloudlets, pp.n_models
+    sh_at = np.zeros((n, k), bool)
+    re_at = np.zeros((n, k), bool)
+    out = np.zeros(pp.n_requests)
+    neglog = -np.log(pp.accuracy)
+    for t, a in enumerate(arms):
+        h = pp.home[t]
+        to_dc = pp.path_delay[h, pp.dc]
+        d_sh = np.array([min([to_dc] + [pp.path_delay[h, i] for i in np.flatnonzero(sh_at[:, m])]) for m in range(k)])
+        d_re = np.array([min([to_dc] + [pp.path_delay[h, i] for i in np.flatnonzero(re_at[:, m])]) for m in range(k)])
+        delay = np.maximum(pp.shareable_size * d_sh, pp.remaining_size * d_re) + pp.fixed_delay[t]
+        out[t] = (xi * neglog[t] + (1 - xi) * delay).min()
+        re_at[h, a] = True
+        sh_at[h, pp.family_index == pp.family_index[a] if family_wide else a] = True
+    return out
+
+
+@pytest.mark.parametrize("policy", ["ts", "mab", "adms"])
+def test_regret_is_against_the_per_round_oracle(policy):
+    pp = paper_instance(8, 60, 6, 2, seed=7)
+    for seed in range(3):
+        res = tc.pulling_online(pp, policy, seed=seed, n_features=10, xi=0.5)
+        oracle = _oracle_penalties(pp, res.model, policy == "ts", 0.5)
+        np.testing.assert_allclose(res.regret, res.penalty - oracle, rtol=1e-9, atol=1e-9)
+
+
 def _overlap(features):
     return np.mean([len(set(a) & set(b)) for a, b in zip(features[:-1], features[1:])])
 
