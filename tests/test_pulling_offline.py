@@ -358,6 +358,11 @@ def test_result_save_load_and_repr(tmp_path):
     ({"path_delay": np.ones((3, 2))}, "path_delay"),
     ({"cached": [[False] * 3]}, "cached"),
     ({"family": [0, 1]}, "family"),
+    ({"family": [0, -1, 2]}, "family"),                  # ids out of range
+    ({"trans_delay": np.full((3, 3), -0.1)}, "trans_delay"),
+    ({"path_delay": [[0, np.nan, 1], [1, 0, 1], [1, 1, 0]]}, "path_delay"),
+    ({"budget": [1.0, np.nan, 2.0]}, "budget"),
+    ({"cached": np.zeros((2, 2), bool)}, "cached"),
     ({"memory": [1.0]}, "memory"),
     ({"trans_power": [1.0, np.inf]}, "trans_power"),
     ({"budget": [1.0, 2.0]}, "budget"),
