@@ -12,7 +12,7 @@ from trimcore.experiments.sweep import read_rows
 def test_figure_list(capsys):
     assert main(["run", "pulling", "--figure", "list"]) == 0
     out = capsys.readouterr().out
-    for name in ("cloudlets", "requests", "models", "memory", "accuracy", "budget", "online"):
+    for name in ("cloudlets", "requests", "models", "families", "memory", "accuracy", "budget", "realistic", "online"):
         assert name in out
 
 
