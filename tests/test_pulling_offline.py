@@ -211,6 +211,27 @@ def test_rounding_feasible_whenever_the_instance_is(pull_delay, capacity, dc_sou
                 assert res.objective >= opt.objective * (1 - 1e-7) - 1e-9
 
 
+@pytest.mark.parametrize("capacity", ["per_cloudlet", "per_request"])
+def test_derandomized_rounding_is_no_worse_than_its_expectation(capacity):
+    # per-request pull, loose memory: fixing requests one by one to the model of least conditional
+    # expectation never exceeds the expected objective of rounding the given fractional solution
+    # independently (here: uniform over each request's allowed models, so far from integral)
+    from trimcore.pulling.exact import LpSolution
+
+    strict = 0
+    for seed in range(40):
+        pp = tiny_problem(seed, n=3, k=4, j=6, capacity=capacity, tight=50.0)
+        allowed = pp.allowed
+        if not allowed.any(axis=1).all():
+            continue
+        frac = allowed / allowed.sum(axis=1, keepdims=True)
+        expected = float((frac * np.where(allowed, pp.fixed_delay + pp.nearest["pull"], 0.0)).sum())
+        res = tc.pulling_rounding(pp, derandomize=True, lp=LpSolution(expected, frac, None, "optimal", 0.0))
+        assert res.feasible and res.objective <= expected * (1 + 1e-12)
+        strict += res.objective < expected * (1 - 1e-6)
+    assert strict >= 20
+
+
 def test_rounding_is_reproducible_and_seeded():
     pp = tiny_problem(11, n=4, k=4, j=8, tight=2.0)
     a = tc.pulling_rounding(pp, repeats=4, seed=3)
