@@ -57,7 +57,8 @@ def problem(arrays: dict[str, np.ndarray]) -> tc.CachingProblem:
 def flags(admission: str) -> dict[str, object]:
     return {"greedy_admission": admission == "reactive", "allow_substitution": admission != "reactive",
             "lc_grace_slots": 0, "lc_order": "min_value", "lfu_reset_on_evict": True,
-            "pin_models_used_this_slot": False, "task_ewma": 0.1, "admission_horizon": 50.0, "rng_seed": 1}
+            "pin_models_used_this_slot": False, "task_ewma": 0.1, "admission_horizon": 50.0,
+            "make_room": "frees_first", "rng_seed": 1}
 
 
 def setup_cache() -> str:

@@ -31,7 +31,8 @@ def cases(draw: st.DrawFn) -> tuple[tc.CachingProblem, dict[str, object]]:
     flags = dict(greedy_admission=draw(st.booleans()), allow_substitution=draw(st.booleans()),
                  lc_grace_slots=draw(st.integers(0, 2)), lc_order=draw(st.sampled_from(["min_value", "max_age"])),
                  lfu_reset_on_evict=draw(st.booleans()), pin_models_used_this_slot=draw(st.booleans()),
-                 admission_horizon=draw(st.sampled_from([1.0, 30.0])), seed=draw(st.integers(0, 1000)))
+                 admission_horizon=draw(st.sampled_from([1.0, 30.0])), seed=draw(st.integers(0, 1000)),
+                 make_room=draw(st.sampled_from(["frees_first", "policy_order"])))
     return cp, flags
 
 
@@ -56,8 +57,10 @@ def test_invariants_on_every_tier(backend: str) -> None:
         for block in (True, False):
             cp = random_caching(100 + seed, block_sharing=block)
             for policy in POLICIES:
-                res = tc.simulate_caching(cp, policy=policy, backend=backend, seed=seed, admission_horizon=20.0)
-                check_invariants(cp, res, policy)
+                for rule in ("frees_first", "policy_order"):
+                    res = tc.simulate_caching(cp, policy=policy, backend=backend, seed=seed, admission_horizon=20.0,
+                                              make_room=rule)
+                    check_invariants(cp, res, policy)
 
 
 def test_native_core_validates_its_inputs() -> None:
@@ -67,7 +70,7 @@ def test_native_core_validates_its_inputs() -> None:
     cp = random_caching(1)
     flags = dict(greedy_admission=True, allow_substitution=True, lc_grace_slots=0, lc_order="min_value",
                  lfu_reset_on_evict=True, pin_models_used_this_slot=False, task_ewma=0.1, admission_horizon=1.0,
-                 rng_seed=1)
+                 make_room="frees_first", rng_seed=1)
     good = cp.kernel_inputs()
     for key, value in (("server", good["server"] + 5), ("model", -good["model"] - 1),
                        ("task", good["task"] + 99), ("slot", good["slot"][::-1].copy()),
@@ -83,3 +86,5 @@ def test_native_core_validates_its_inputs() -> None:
         online_simulate(good, "lru", {**flags, "admission_horizon": 0.0})
     with pytest.raises(tc.InstanceError, match="policy"):
         online_simulate(good, "nope", flags)
+    with pytest.raises(tc.InstanceError, match="make_room"):
+        online_simulate(good, "lru", {**flags, "make_room": "fastest"})

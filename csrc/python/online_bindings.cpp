@@ -107,6 +107,9 @@ trimcore::online::Flags parse_flags(int policy, const py::dict& flags_d) {
   fl.lc_max_age = order == "max_age";
   fl.lfu_reset_on_evict = scalar<bool>(flags_d, "lfu_reset_on_evict");
   fl.pin_models_used_this_slot = scalar<bool>(flags_d, "pin_models_used_this_slot");
+  const std::string room = scalar<std::string>(flags_d, "make_room");
+  if (room != "frees_first" && room != "policy_order") online_fail("make_room: expected 'frees_first' or 'policy_order'");
+  fl.make_room_frees_first = room == "frees_first";
   fl.task_ewma = scalar<double>(flags_d, "task_ewma");
   fl.admission_horizon = scalar<double>(flags_d, "admission_horizon");
   fl.rng_seed = scalar<std::uint64_t>(flags_d, "rng_seed");

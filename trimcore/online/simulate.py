@@ -15,12 +15,14 @@ from trimcore.kernels.online.reference import BUILTIN_POLICIES, Policy
 from trimcore.online.problem import COMPONENTS, CachingProblem
 from trimcore.online.result import CachingResult
 
-__all__ = ["simulate_caching", "static_placement", "POLICIES", "LC_ORDERS"]
+__all__ = ["simulate_caching", "static_placement", "POLICIES", "LC_ORDERS", "MAKE_ROOM_RULES"]
 
 #: Built-in policy names.
 POLICIES: tuple[str, ...] = BUILTIN_POLICIES
 #: ``lc_order`` options (spec §3.3): evict the smallest AoC, or the largest mean example age.
 LC_ORDERS: tuple[str, ...] = ("min_value", "max_age")
+#: ``make_room`` options (docs/assumptions.md O20): which victim ``MAKE_ROOM`` takes next.
+MAKE_ROOM_RULES: tuple[str, ...] = ("frees_first", "policy_order")
 
 
 def static_placement(cp: CachingProblem, popularity: np.ndarray | None = None) -> np.ndarray:
@@ -76,7 +78,8 @@ def resolve_policy(policy: str | Policy, lc_task_aware: bool = False) -> str | P
 def simulation_flags(*, greedy_admission: bool = False, allow_substitution: bool = True, seed: Any = None,
                      lc_task_aware: bool = False, lc_grace_slots: int = 0, lc_order: str = "min_value",
                      lfu_reset_on_evict: bool = True, pin_models_used_this_slot: bool = False,
-                     task_ewma: float = 0.1, admission_horizon: float = 1.0) -> dict[str, Any]:
+                     task_ewma: float = 0.1, admission_horizon: float = 1.0,
+                     make_room: str = "frees_first") -> dict[str, Any]:
     """The validated flags of the skeleton, as every tier (and :class:`OnlineCache`) reads them."""
     for key, value in (("greedy_admission", greedy_admission), ("allow_substitution", allow_substitution),
                        ("lc_task_aware", lc_task_aware), ("lfu_reset_on_evict", lfu_reset_on_evict),
@@ -85,6 +88,8 @@ def simulation_flags(*, greedy_admission: bool = False, allow_substitution: bool
             raise invalid(key, "a bool", value)
     if lc_order not in LC_ORDERS:
         raise invalid("lc_order", f"one of {LC_ORDERS}", lc_order)
+    if make_room not in MAKE_ROOM_RULES:
+        raise invalid("make_room", f"one of {MAKE_ROOM_RULES}", make_room)
     rng = make_rng(seed)
     return {"greedy_admission": bool(greedy_admission), "allow_substitution": bool(allow_substitution),
             "lc_grace_slots": integer("lc_grace_slots", lc_grace_slots, minimum=0, maximum=2**62),
@@ -92,7 +97,7 @@ def simulation_flags(*, greedy_admission: bool = False, allow_substitution: bool
             "pin_models_used_this_slot": bool(pin_models_used_this_slot),
             "task_ewma": real("task_ewma", task_ewma, low=0.0, high=1.0),
             "admission_horizon": real("admission_horizon", admission_horizon, low=1.0),
-            "rng_seed": int(rng.integers(0, 2**63, dtype=np.int64))}
+            "make_room": make_room, "rng_seed": int(rng.integers(0, 2**63, dtype=np.int64))}
 
 
 def simulate_caching(
@@ -110,6 +115,7 @@ def simulate_caching(
     pin_models_used_this_slot: bool = False,
     task_ewma: float = 0.1,
     admission_horizon: float = 1.0,
+    make_room: str = "frees_first",
     static_popularity: np.ndarray | None = None,
     bound: bool = True,
 ) -> CachingResult:
@@ -147,6 +153,13 @@ def simulate_caching(
         The cost comparison of a miss (spec §5.0 line 18) counts the one-off costs of a load
         (switching and loading latency) divided by this many requests; 1 is the spec's myopic rule,
         under which a load (zero-shot, like the cloud, plus the loading) rarely wins.
+    make_room : str
+        Which victim ``MAKE_ROOM`` evicts next while the loaded model does not fit (block-aware
+        memory): ``"frees_first"`` (default) the first in the policy's order whose eviction frees
+        some bytes now, the policy's first choice if none does; ``"policy_order"`` always the
+        policy's first choice, even one whose blocks all stay held by other resident models or by
+        the loaded one. Identical when every model has a private block (and with
+        ``block_sharing=False``).
     static_popularity : ndarray, shape (N, I), optional
         Popularity the ``static`` placement ranks by (default: the trace's request counts).
     bound : bool
@@ -166,7 +179,7 @@ def simulate_caching(
                              lc_task_aware=lc_task_aware, lc_grace_slots=lc_grace_slots, lc_order=lc_order,
                              lfu_reset_on_evict=lfu_reset_on_evict,
                              pin_models_used_this_slot=pin_models_used_this_slot, task_ewma=task_ewma,
-                             admission_horizon=admission_horizon)
+                             admission_horizon=admission_horizon, make_room=make_room)
     if isinstance(pol, str):
         tier = choose_backend("online.simulate", backend, algorithm="simulate_caching")
     else:

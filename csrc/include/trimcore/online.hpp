@@ -61,6 +61,9 @@ struct Flags {
   std::int64_t lc_grace_slots = 0;
   bool lc_max_age = false;  // lc_order = "max_age"
   bool lfu_reset_on_evict = true, pin_models_used_this_slot = false;
+  // make_room = "frees_first": each victim is the first in the policy's order whose eviction frees
+  // some bytes now (the policy's first choice if none does); false: "policy_order", always the first
+  bool make_room_frees_first = true;
   double task_ewma = 0.1, admission_horizon = 1.0;
   std::uint64_t rng_seed = 0;
 };
@@ -122,6 +125,14 @@ class Cache {
       tail_.assign(N, -1);
     }
     for (std::size_t m = 0; m < I; ++m) wcap_ = std::max(wcap_, static_cast<std::size_t>(in_.window[m]));
+    {  // a model with a block no other model has frees that block whenever it is evicted
+      std::vector<std::int32_t> holders(in_.blk_size.size, 0);
+      for (auto p = std::size_t{0}; p < in_.blk_idx.size; ++p) holders[static_cast<std::size_t>(in_.blk_idx[p])] += 1;
+      private_.assign(I, 0);
+      for (std::size_t m = 0; m < I; ++m)
+        for (auto p = in_.blk_ptr[m]; p < in_.blk_ptr[m + 1]; ++p)
+          if (holders[static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(p)])] == 1) private_[m] = 1;
+    }
     rho_min_ = std::min(1.0, in_.rho_sub);
     // The default relevance (1 on the diagonal, one value off it) needs no M x M lookups: the same
     // doubles, chosen by a comparison (with M = I = 1,000 tasks the matrix is 8 MB of cache misses).
@@ -367,6 +378,7 @@ class Cache {
   bool rel_uniform_ = false;
   double rel_off_ = 0.0;
   std::vector<std::int32_t> refcount_;
+  std::vector<std::uint8_t> private_;  // per model: it has a block of its own (evicting it always frees)
   std::vector<double> used_, share_;
   std::vector<std::vector<std::int64_t>> res_list_;
   // LRU and FIFO: the resident models of each server in eviction order (a doubly linked list over
@@ -386,7 +398,7 @@ class Cache {
   };
   bool lc_mirror_ = false;
   std::vector<std::vector<LcKey>> res_lc_;
-  std::vector<std::int64_t> evicted_, cand_;
+  std::vector<std::int64_t> evicted_, cand_, probe_;
   std::vector<double> keys_;
   std::vector<std::int64_t> lastk_;  // LC: last_use of the candidates (the first tie-break)
   std::vector<std::uint8_t> exact_;
@@ -557,6 +569,17 @@ class Cache {
       if (refcount_[s * J + b] == 0) total += in_.blk_size[b];
     }
     return total;
+  }
+  // Evicting resident model v from s now frees some bytes: one of its blocks has no other holder
+  // (the model being loaded already holds its blocks). O(1) for a model with a private block.
+  bool frees(std::size_t s, std::size_t v) const {
+    if (private_[v]) return true;
+    const std::size_t J = in_.blk_size.size;
+    for (auto p = in_.blk_ptr[v]; p < in_.blk_ptr[v + 1]; ++p) {
+      const auto b = static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(p)]);
+      if (refcount_[s * J + b] == 1 && in_.blk_size[b] > 0.0) return true;
+    }
+    return false;
   }
   void add_blocks(std::size_t s, std::size_t m) {
     const std::size_t J = in_.blk_size.size;
@@ -837,17 +860,42 @@ class Cache {
   }
   // Position in cand_ of the next victim.
   std::size_t pick(std::size_t s, std::int64_t t) {
-    const std::size_t n = cand_.size();
     if (fl_.policy == PolicyKind::Random) {
       const std::uint64_t out = splitmix64(rng_);
-      return static_cast<std::size_t>(out % static_cast<std::uint64_t>(n));
+      return static_cast<std::size_t>(out % static_cast<std::uint64_t>(cand_.size()));
     }
+    return first_of(s, t, [](std::size_t) { return true; });
+  }
+  // make_room = "frees_first": the victim after pick's choice k frees nothing, so the first
+  // candidate in the policy's order that frees something (k itself if none does). Random's order
+  // is its successive draws among the remaining candidates (ascending ids), as the reference.
+  std::size_t pick_freeing(std::size_t s, std::int64_t t, std::size_t k) {
+    if (fl_.policy == PolicyKind::Random) {
+      probe_.assign(cand_.begin(), cand_.end());
+      probe_.erase(probe_.begin() + static_cast<std::ptrdiff_t>(k));
+      while (!probe_.empty()) {
+        const auto j = static_cast<std::size_t>(splitmix64(rng_) % static_cast<std::uint64_t>(probe_.size()));
+        if (frees(s, static_cast<std::size_t>(probe_[j])))
+          return static_cast<std::size_t>(std::find(cand_.begin(), cand_.end(), probe_[j]) - cand_.begin());
+        probe_.erase(probe_.begin() + static_cast<std::ptrdiff_t>(j));
+      }
+      return k;
+    }
+    const std::size_t best = first_of(s, t, [&](std::size_t q) { return frees(s, static_cast<std::size_t>(cand_[q])); });
+    return best < cand_.size() ? best : k;
+  }
+  // Position in cand_ of the policy's first choice among the candidates q with ok(q) (cand_.size()
+  // if none); every rule but Random.
+  template <class Ok>
+  std::size_t first_of(std::size_t s, std::int64_t t, Ok&& ok) {
+    const std::size_t n = cand_.size();
     if (fl_.policy == PolicyKind::LC && !fl_.lc_max_age) {
       // keys_ holds lower bounds until exact_: only candidates whose bound does not exceed some
       // exact value can be the minimum, so only they get the O(window) exact AoC.
-      std::size_t k0 = 0;
-      for (std::size_t k = 1; k < n; ++k)
-        if (keys_[k] < keys_[k0]) k0 = k;
+      std::size_t k0 = n;
+      for (std::size_t k = 0; k < n; ++k)
+        if (ok(k) && (k0 == n || keys_[k] < keys_[k0])) k0 = k;
+      if (k0 == n) return n;
       auto make_exact = [&](std::size_t k) {
         if (!exact_[k]) {
           keys_[k] = aoc(s, static_cast<std::size_t>(cand_[k]), t);
@@ -858,15 +906,15 @@ class Cache {
       const double bound = keys_[k0];
       std::size_t best = k0;
       for (std::size_t k = 0; k < n; ++k) {
-        if (k == k0 || (!exact_[k] && keys_[k] > bound)) continue;
+        if (k == k0 || (!exact_[k] && keys_[k] > bound) || !ok(k)) continue;
         make_exact(k);
         if (before(s, k, best)) best = k;
       }
       return best;
     }
-    std::size_t best = 0;
-    for (std::size_t k = 1; k < n; ++k)
-      if (before(s, k, best)) best = k;
+    std::size_t best = n;
+    for (std::size_t k = 0; k < n; ++k)
+      if (ok(k) && (best == n || before(s, k, best))) best = k;
     return best;
   }
   void make_room(std::size_t s, std::size_t model, std::int64_t t) {
@@ -876,7 +924,14 @@ class Cache {
       // LRU or FIFO without protections: the victims are the head of the server's list, in order
       // (`model` is not resident yet, so it is not in the list)
       while (used_[s] > cap && head_[s] >= 0) {
-        const auto v = static_cast<std::size_t>(head_[s]);
+        auto v = static_cast<std::size_t>(head_[s]);
+        if (fl_.make_room_frees_first && !frees(s, v)) {  // walk the order for one that frees something
+          for (std::int32_t w = hot(s, v).next; w >= 0; w = hot(s, static_cast<std::size_t>(w)).next)
+            if (frees(s, static_cast<std::size_t>(w))) {
+              v = static_cast<std::size_t>(w);
+              break;
+            }
+        }
         evicted_.push_back(static_cast<std::int64_t>(v));
         evict(s, v);
       }
@@ -932,7 +987,8 @@ class Cache {
         }
       }
       while (!cand_.empty() && used_[s] > cap) {
-        const std::size_t k = pick(s, t);
+        std::size_t k = pick(s, t);
+        if (fl_.make_room_frees_first && !frees(s, static_cast<std::size_t>(cand_[k]))) k = pick_freeing(s, t, k);
         const auto v = static_cast<std::size_t>(cand_[k]);
         if (ordered) {
           cand_.erase(cand_.begin() + static_cast<std::ptrdiff_t>(k));

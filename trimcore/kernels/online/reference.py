@@ -371,8 +371,14 @@ class _Simulator:
         return bool(self.flags["pin_models_used_this_slot"]) and int(self.last_slot[s, v]) == t
 
     def make_room(self, s: int, model: int, t: int, r: int) -> list[int]:
-        """Load ``model`` on ``s``, evicting victims in policy order until it fits; the victims."""
+        """Load ``model`` on ``s``, evicting victims in policy order until it fits; the victims.
+
+        With ``make_room="frees_first"`` (the default) each victim is the first in the policy's
+        order whose eviction frees some bytes now (a block no other resident model nor ``model``
+        holds), the policy's first choice if none does; ``"policy_order"`` always takes the first.
+        """
         cap = float(self.inp["cap"][s])
+        frees_first = self.flags.get("make_room", "frees_first") == "frees_first"
         self._add(s, model)  # its resident blocks are then held twice: evicting a sharer never frees them
         victims: list[int] = []
         view = self.view
@@ -383,9 +389,17 @@ class _Simulator:
             cand = [v for v in np.flatnonzero(self.resident[s]).tolist()
                     if v != model and self.protected(s, v, t) == bool(rnd)]
             while cand and self.used[s] > cap:
-                v = int(self.policy.select_victim(list(cand), view))
-                if v not in cand:
-                    raise ValueError(f"policy {self.policy.name!r} chose {v}, not a candidate {cand}")
+                v = self._choose(cand, view)
+                if frees_first and not self.frees(s, v):
+                    # walk the policy's order (its choices among the rest) for a victim that frees
+                    # something now; none does: the first choice, so the loop always progresses
+                    rest = [c for c in cand if c != v]
+                    while rest:
+                        w = self._choose(rest, view)
+                        if self.frees(s, w):
+                            v = w
+                            break
+                        rest.remove(w)
                 cand.remove(v)
                 victims.append(v)
                 self.evict(s, v)
@@ -394,6 +408,16 @@ class _Simulator:
         self.resident[s, model] = True
         self.count[s] += 1
         return victims
+
+    def _choose(self, cand: list[int], view: CacheView) -> int:
+        v = int(self.policy.select_victim(list(cand), view))
+        if v not in cand:
+            raise ValueError(f"policy {self.policy.name!r} chose {v}, not a candidate {cand}")
+        return v
+
+    def frees(self, s: int, v: int) -> bool:
+        """Evicting resident ``v`` now frees some bytes: one of its blocks has no other holder."""
+        return any(self.refcount[s, b] == 1 and float(self.blk_size[b]) > 0.0 for b in self._blocks(v).tolist())
 
     def evict(self, s: int, v: int) -> None:
         self._remove(s, v)
@@ -417,7 +441,8 @@ def online_simulate(inp: dict[str, Any], policy: str | Policy, flags: dict[str, 
         A built-in name (:data:`POLICY_CODES`) or a :class:`Policy` object.
     flags : dict
         ``greedy_admission``, ``allow_substitution``, ``lc_grace_slots``, ``lc_order``,
-        ``lfu_reset_on_evict``, ``pin_models_used_this_slot``, ``task_ewma``, ``admission_horizon``, ``rng_seed``.
+        ``lfu_reset_on_evict``, ``pin_models_used_this_slot``, ``task_ewma``, ``admission_horizon``,
+        ``make_room`` (``"frees_first"`` or ``"policy_order"``), ``rng_seed``.
 
     Returns
     -------
