@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -36,10 +38,33 @@ def cases(draw: st.DrawFn) -> tuple[tc.CachingProblem, dict[str, object]]:
     return cp, flags
 
 
+def assert_decisions_mode_agrees(full: tc.CachingResult, dec: tc.CachingResult) -> None:
+    """``outputs="decisions"`` makes the same decisions and the same cost as ``"all"`` (sums to 1e-12)."""
+    for name in DECISIONS:
+        assert np.array_equal(getattr(dec, name), getattr(full, name)), name
+    for name in VALUES:
+        assert getattr(dec, name) is None, name
+    assert dec.options["outputs"] == "decisions" and full.options["outputs"] == "all"
+    assert dec.feasible == full.feasible
+    tol = 1e-12 * max(1, full.n_requests)
+    assert abs(dec.cost - full.cost) <= tol * max(1.0, abs(full.cost))
+    for k, v in full.components.items():
+        assert abs(dec.components[k] - v) <= tol * max(1.0, abs(full.cost)), k
+    assert abs(dec.mean_accuracy - full.mean_accuracy) <= tol
+    assert abs(dec.mean_latency - full.mean_latency) <= tol * max(1.0, full.mean_latency)
+    assert abs(dec.loaded_gb - full.loaded_gb) <= tol * max(1.0, full.loaded_gb)
+    assert dec.summary().keys() == full.summary().keys()
+
+
 @settings(max_examples=320, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cases())
-def test_tiers_identical(case: tuple[tc.CachingProblem, dict[str, object]]) -> None:
+@given(cases(), st.sampled_from(POLICIES))
+def test_tiers_identical(case: tuple[tc.CachingProblem, dict[str, object]], dec_policy: str) -> None:
     cp, flags = case
+    for b in TIERS:  # outputs="decisions" on one policy per trace, every tier
+        full = tc.simulate_caching(cp, policy=dec_policy, backend=b, bound=False, **flags)  # type: ignore[arg-type]
+        dec = tc.simulate_caching(cp, policy=dec_policy, backend=b, bound=False, outputs="decisions",
+                                  **flags)  # type: ignore[arg-type]
+        assert_decisions_mode_agrees(full, dec)
     for policy in POLICIES:  # every policy on every one of the >= 300 traces
         runs = [tc.simulate_caching(cp, policy=policy, backend=b, bound=False, **flags) for b in TIERS]  # type: ignore[arg-type]
         ref = runs[TIERS.index("reference")]
@@ -61,6 +86,31 @@ def test_invariants_on_every_tier(backend: str) -> None:
                     res = tc.simulate_caching(cp, policy=policy, backend=backend, seed=seed, admission_horizon=20.0,
                                               make_room=rule)
                     check_invariants(cp, res, policy)
+
+
+@pytest.mark.parametrize("backend", TIERS)
+def test_outputs_decisions_every_policy(backend: str) -> None:
+    for seed in range(3):
+        for block in (True, False):
+            cp = random_caching(200 + seed, block_sharing=block)
+            for policy in POLICIES:
+                kw = dict(policy=policy, backend=backend, seed=seed, admission_horizon=20.0)
+                full = tc.simulate_caching(cp, **kw)  # type: ignore[arg-type]
+                dec = tc.simulate_caching(cp, outputs="decisions", **kw)  # type: ignore[arg-type]
+                assert_decisions_mode_agrees(full, dec)
+    with pytest.raises(tc.InstanceError, match="outputs"):
+        tc.simulate_caching(cp, policy="lru", backend=backend, outputs="none")
+
+
+def test_outputs_decisions_empty_trace_and_save(tmp_path: Path) -> None:
+    cp = random_caching(5, n_requests=0)
+    dec = tc.simulate_caching(cp, policy="lru", outputs="decisions")
+    assert dec.n_requests == 0 and dec.cost == 0.0 and dec.mean_accuracy == 0.0 and dec.feasible
+    cp = random_caching(6)
+    dec = tc.simulate_caching(cp, policy="lc", outputs="decisions", admission_horizon=20.0)
+    back = tc.CachingResult.load(dec.save(tmp_path / "dec"))
+    assert back.accuracy is None and back.cost == dec.cost and back.totals == dec.totals
+    assert np.array_equal(back.evicted, dec.evicted)
 
 
 def test_native_core_validates_its_inputs() -> None:
@@ -88,3 +138,5 @@ def test_native_core_validates_its_inputs() -> None:
         online_simulate(good, "nope", flags)
     with pytest.raises(tc.InstanceError, match="make_room"):
         online_simulate(good, "lru", {**flags, "make_room": "fastest"})
+    with pytest.raises(tc.InstanceError, match="outputs"):
+        online_simulate(good, "lru", {**flags, "outputs": "some"})

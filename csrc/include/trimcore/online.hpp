@@ -1025,7 +1025,12 @@ class Cache {
   }
 };
 
-// Per-request outputs of `replay` (caller-owned arrays of length R, R + 1 for evict_ptr).
+// Per-request outputs of `replay` (caller-owned arrays of length R, R + 1 for evict_ptr). With
+// outputs = "decisions" the float arrays (accuracy ... costs) are null and not written; `totals`
+// (kTotals sums over the requests, see TotalIndex) and `peak` (per server, the largest memory used
+// after one of its requests, 0 if none) are filled instead, so the mean cost and its components
+// need no per-request memory.
+enum TotalIndex : int { kCost = 0, kComponents = 1, kAccuracy = 6, kLatency = 7, kLoadedBytes = 8, kTotals = 9 };
 struct ReplayOutput {
   std::int8_t* outcome;
   std::int64_t* served_by;
@@ -1033,7 +1038,70 @@ struct ReplayOutput {
   double* costs;  // [R * 5]
   std::int64_t* evict_ptr;
   std::vector<std::int64_t>* evicted;
+  double* totals = nullptr;  // [kTotals], decisions mode
+  double* peak = nullptr;    // [n_servers], decisions mode
 };
+
+// Compensated (Neumaier) running sum: the decisions mode's totals; the reference tier adds the same
+// values in the same order with the same operations.
+struct NeumaierSum {
+  double sum = 0.0, comp = 0.0;
+  void add(double x) {
+    const double t = sum + x;
+    comp += std::fabs(sum) >= std::fabs(x) ? (sum - t) + x : (x - t) + sum;
+    sum = t;
+  }
+  double value() const { return sum + comp; }
+};
+
+namespace detail {
+template <bool Full>
+void replay_impl(const Instance& inst, const Flags& flags, View<const std::int64_t> slot,
+                 View<const std::int64_t> server, View<const std::int64_t> model, View<const std::int64_t> task,
+                 View<const double> tokens_in, View<const double> tokens_out, View<const std::int64_t> next_use,
+                 const ReplayOutput& out) {
+  const std::size_t R = slot.size;
+  Cache cache(inst, flags);
+  out.evict_ptr[0] = 0;
+  NeumaierSum sums[kTotals];
+  constexpr std::size_t far = 16, near = 6;  // prefetch distances (requests ahead)
+  auto request = [&](std::size_t k) {
+    return Request{slot[k], server[k], model[k], task[k], tokens_in[k], tokens_out[k], next_use[k]};
+  };
+  if (!Full)
+    for (std::int64_t s = 0; s < inst.n_servers; ++s) out.peak[s] = 0.0;
+  for (std::size_t r = 0; r < R; ++r) {
+    if (r + far < R) cache.prefetch_far(request(r + far));
+    if (r + near < R) cache.prefetch_near(request(r + near));
+    Request rq = request(r);
+    const Decision d = cache.on_request(rq);
+    out.outcome[r] = static_cast<std::int8_t>(d.outcome);
+    out.served_by[r] = d.served_by;
+    if (Full) {
+      out.accuracy[r] = d.accuracy;
+      out.latency[r] = d.latency;
+      out.aoc[r] = d.aoc;
+      out.loaded_bytes[r] = d.loaded_bytes;
+      out.memory_used[r] = d.memory_used;
+      out.cost[r] = d.cost;
+      for (int c = 0; c < 5; ++c) out.costs[r * 5 + static_cast<std::size_t>(c)] = d.costs[c];
+    } else {
+      sums[kCost].add(d.cost);
+      for (int c = 0; c < 5; ++c) sums[kComponents + c].add(d.costs[c]);
+      sums[kAccuracy].add(d.accuracy);
+      sums[kLatency].add(d.latency);
+      sums[kLoadedBytes].add(d.loaded_bytes);
+      double& pk = out.peak[static_cast<std::size_t>(rq.server)];
+      pk = std::max(pk, d.memory_used);
+    }
+    const auto& ev = cache.evicted();
+    if (!ev.empty()) out.evicted->insert(out.evicted->end(), ev.begin(), ev.end());
+    out.evict_ptr[r + 1] = static_cast<std::int64_t>(out.evicted->size());
+  }
+  if (!Full)
+    for (int k = 0; k < kTotals; ++k) out.totals[k] = sums[k].value();
+}
+}  // namespace detail
 
 // Replays a whole trace (validated request by request through Cache::on_request).
 inline void replay(const Instance& inst, const Flags& flags, View<const std::int64_t> slot,
@@ -1043,29 +1111,11 @@ inline void replay(const Instance& inst, const Flags& flags, View<const std::int
   const std::size_t R = slot.size;
   for (const std::size_t n : {server.size, model.size, task.size, tokens_in.size, tokens_out.size, next_use.size})
     if (n != R) detail::bad("trace", "every trace array must have the length of slot");
-  Cache cache(inst, flags);
-  out.evict_ptr[0] = 0;
-  constexpr std::size_t far = 16, near = 6;  // prefetch distances (requests ahead)
-  auto request = [&](std::size_t k) {
-    return Request{slot[k], server[k], model[k], task[k], tokens_in[k], tokens_out[k], next_use[k]};
-  };
-  for (std::size_t r = 0; r < R; ++r) {
-    if (r + far < R) cache.prefetch_far(request(r + far));
-    if (r + near < R) cache.prefetch_near(request(r + near));
-    Request rq = request(r);
-    const Decision d = cache.on_request(rq);
-    out.outcome[r] = static_cast<std::int8_t>(d.outcome);
-    out.served_by[r] = d.served_by;
-    out.accuracy[r] = d.accuracy;
-    out.latency[r] = d.latency;
-    out.aoc[r] = d.aoc;
-    out.loaded_bytes[r] = d.loaded_bytes;
-    out.memory_used[r] = d.memory_used;
-    out.cost[r] = d.cost;
-    for (int c = 0; c < 5; ++c) out.costs[r * 5 + static_cast<std::size_t>(c)] = d.costs[c];
-    const auto& ev = cache.evicted();
-    out.evicted->insert(out.evicted->end(), ev.begin(), ev.end());
-    out.evict_ptr[r + 1] = static_cast<std::int64_t>(out.evicted->size());
+  if (out.totals != nullptr) {
+    if (out.peak == nullptr) detail::bad("peak", "the decisions mode needs the per-server peak array");
+    detail::replay_impl<false>(inst, flags, slot, server, model, task, tokens_in, tokens_out, next_use, out);
+  } else {
+    detail::replay_impl<true>(inst, flags, slot, server, model, task, tokens_in, tokens_out, next_use, out);
   }
 }
 

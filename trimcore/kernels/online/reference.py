@@ -442,7 +442,8 @@ def online_simulate(inp: dict[str, Any], policy: str | Policy, flags: dict[str, 
     flags : dict
         ``greedy_admission``, ``allow_substitution``, ``lc_grace_slots``, ``lc_order``,
         ``lfu_reset_on_evict``, ``pin_models_used_this_slot``, ``task_ewma``, ``admission_horizon``,
-        ``make_room`` (``"frees_first"`` or ``"policy_order"``), ``rng_seed``.
+        ``make_room`` (``"frees_first"`` or ``"policy_order"``), ``rng_seed``; optional ``outputs``
+        (``"all"``, the default, or ``"decisions"``).
 
     Returns
     -------
@@ -450,7 +451,9 @@ def online_simulate(inp: dict[str, Any], policy: str | Policy, flags: dict[str, 
         ``outcome`` int8[R], ``served_by`` int64[R], ``accuracy``, ``latency``, ``aoc``,
         ``loaded_bytes``, ``memory_used`` float64[R], ``costs`` float64[R, 5] (latency, accuracy
         loss, switching, cloud, energy), ``cost`` float64[R], ``evict_ptr`` int64[R + 1],
-        ``evicted`` int64[E].
+        ``evicted`` int64[E]. With ``outputs="decisions"``: only ``outcome``, ``served_by``,
+        ``evict_ptr``, ``evicted``, plus ``totals`` float64[9] (sums over the requests, rows
+        :data:`TOTALS`) and ``peak_memory`` float64[N] (the largest ``memory_used`` per server).
     """
     pol = builtin_policy(policy, flags) if isinstance(policy, str) else policy
     code = pol.code
@@ -548,9 +551,41 @@ def online_simulate(inp: dict[str, Any], policy: str | Policy, flags: dict[str, 
             if kind != LOAD:
                 sim.freq[s, j] += 1
         memory_used[r] = sim.used[s]
-    return {"outcome": outcome, "served_by": served_by, "accuracy": accuracy, "latency": latency, "aoc": aoc,
+    full = {"outcome": outcome, "served_by": served_by, "accuracy": accuracy, "latency": latency, "aoc": aoc,
             "loaded_bytes": loaded, "memory_used": memory_used, "costs": costs, "cost": cost,
             "evict_ptr": evict_ptr, "evicted": np.asarray(evicted, dtype=np.int64)}
+    if flags.get("outputs", "all") == "decisions":
+        return decisions_only(full, server, int(inp["n_servers"]))
+    return full
+
+
+def _neumaier(values: Any) -> float:
+    """Compensated sum in order (the C++ ``NeumaierSum``: same operations, same order)."""
+    total = comp = 0.0
+    for x in values:
+        x = float(x)
+        t = total + x
+        comp += (total - t) + x if abs(total) >= abs(x) else (x - t) + total
+        total = t
+    return total + comp
+
+
+#: Rows of the ``totals`` output of ``outputs="decisions"`` (the C++ ``TotalIndex``).
+TOTALS: tuple[str, ...] = ("cost", "latency_cost", "accuracy_cost", "switching_cost", "cloud_cost", "energy_cost",
+                           "accuracy", "latency", "loaded_bytes")
+
+
+def decisions_only(full: dict[str, np.ndarray], server: np.ndarray, n_servers: int) -> dict[str, np.ndarray]:
+    """The ``outputs="decisions"`` form of a full kernel output: the decisions, the sums over the
+    requests (:data:`TOTALS`, compensated, in request order) and the per-server peak memory."""
+    totals = [_neumaier(full["cost"].tolist())]
+    totals += [_neumaier(full["costs"][:, c].tolist()) for c in range(5)]
+    totals += [_neumaier(full[k].tolist()) for k in ("accuracy", "latency", "loaded_bytes")]
+    peak = np.zeros(n_servers)
+    if server.shape[0]:
+        np.maximum.at(peak, server, full["memory_used"])
+    return {"outcome": full["outcome"], "served_by": full["served_by"], "evict_ptr": full["evict_ptr"],
+            "evicted": full["evicted"], "totals": np.asarray(totals), "peak_memory": peak}
 
 
 def evaluate_decisions(inp: dict[str, Any], outcome: np.ndarray, served_by: np.ndarray, evict_ptr: np.ndarray,
