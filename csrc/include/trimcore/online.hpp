@@ -124,6 +124,8 @@ class Cache {
       head_.assign(N, -1);
       tail_.assign(N, -1);
     }
+    lfu_list_ = fl_.policy == PolicyKind::LFU && fl_.lfu_reset_on_evict && !fl_.pin_models_used_this_slot;
+    if (lfu_list_) fhead_.assign(N, -1);
     for (std::size_t m = 0; m < I; ++m) wcap_ = std::max(wcap_, static_cast<std::size_t>(in_.window[m]));
     {  // a model with a block no other model has frees that block whenever it is evicted
       std::vector<std::int32_t> holders(in_.blk_size.size, 0);
@@ -267,6 +269,7 @@ class Cache {
       d.aoc = best_a;
       if (d.outcome == Outcome::Load) {
         d.served_by = static_cast<std::int64_t>(i);
+        if (lfu_list_) pi.freq = 1;  // its count on entering the LFU order (set below in every mode)
         make_room(s, i, t);
         pi.prior_slot = in_.lc_prior > 0.0 ? t : -1;
         sync_lc(s, i);
@@ -287,7 +290,10 @@ class Cache {
       if (lc_mirror_ && hot(s, j).res_pos >= 0) res_lc_[s][static_cast<std::size_t>(hot(s, j).res_pos)].last_use = r;
       if (code == PolicyKind::LRU && hot(s, j).res_pos >= 0) to_tail(s, j);  // the most recent use
       pj.last_slot = t;
-      if (d.outcome != Outcome::Load) pj.freq += 1;
+      if (d.outcome != Outcome::Load) {
+        pj.freq += 1;
+        if (lfu_list_) lfu_touch(s, j);
+      }
     }
     d.memory_used = used_[s];
     ++n_seen_;
@@ -340,6 +346,7 @@ class Cache {
     std::int64_t last_use = -1, freq = 0, load_time = -1, load_slot = -1, last_slot = -1;
     std::int64_t next_use = std::numeric_limits<std::int64_t>::max();
     std::int64_t prior_slot = -1;  // slot of the load that set the lc_prior term, -1 none (always, if lc_prior = 0)
+    std::int32_t fnode = -1;       // LFU order: the frequency node holding the model while resident
   };
   // One in-context example in 8 bytes: slot relative to the first request, task << 1 | substitute.
   struct Example {
@@ -387,6 +394,19 @@ class Cache {
   // (load_time = r); the initial placement enters in ascending ids with key -1, the reference's
   // tie-break, so walking from the head visits the models in the reference's key order.
   std::vector<std::int32_t> head_, tail_;
+  // LFU (in-cache counts, nothing pinned): the classic O(1) LFU order. Per server, a doubly linked
+  // list of frequency nodes by increasing count (fhead_[s] the smallest), each node a doubly linked
+  // list (through Hot::prev/next) of its resident models by increasing last_use: every use raises
+  // the count by one and sets last_use to the newest request, so the model moves to the tail of
+  // the next node; a load enters count 1 at the tail. Walking nodes from fhead_, each from its head,
+  // visits the models in the reference's key order (count, last_use, id).
+  struct FNode {
+    std::int64_t freq = 0;
+    std::int32_t head = -1, tail = -1, prev = -1, next = -1;
+  };
+  bool lfu_list_ = false;
+  std::vector<std::int32_t> fhead_, free_fnodes_;
+  std::vector<FNode> fnodes_;
   // LC's copy of what aoc_lower_bound reads, kept per server in resident-list order (res_lc_[s][k]
   // for res_list_[s][k]) so the bound of every candidate is one contiguous scan instead of a cache
   // miss per resident model. Refreshed whenever a resident model's ring or prior changes.
@@ -513,6 +533,7 @@ class Cache {
       p.res_pos = static_cast<std::int32_t>(list.size());
       list.push_back(static_cast<std::int64_t>(m));
       if (ordered_list()) link_tail(s, m);
+      if (lfu_list_) lfu_insert(s, m);
       if (lc_mirror_) {
         // last_use stays -1: an initial placement's, and a load's until on_request sets it to r
         // right after make_room (reading the stale value would cost a cache miss per load)
@@ -531,6 +552,7 @@ class Cache {
         res_lc_[s].pop_back();
       }
       if (ordered_list()) unlink(s, m);
+      if (lfu_list_) lfu_remove(s, m);
     }
   }
   bool ordered_list() const { return fl_.policy == PolicyKind::LRU || fl_.policy == PolicyKind::FIFO; }
@@ -555,6 +577,93 @@ class Cache {
     else
       tail_[s] = l.prev;
     l.prev = l.next = -1;
+  }
+  // ---- the LFU order (lfu_list_)
+  std::int32_t new_fnode(std::int64_t freq) {
+    std::int32_t k;
+    if (!free_fnodes_.empty()) {
+      k = free_fnodes_.back();
+      free_fnodes_.pop_back();
+    } else {
+      k = static_cast<std::int32_t>(fnodes_.size());
+      fnodes_.emplace_back();
+    }
+    fnodes_[static_cast<std::size_t>(k)] = FNode{freq, -1, -1, -1, -1};
+    return k;
+  }
+  // The node of count `freq` on server s, created after node `after` (-1: at the front) if missing;
+  // `nx` is the node after `after` (the search starts there).
+  std::int32_t fnode_at(std::size_t s, std::int32_t after, std::int64_t freq) {
+    std::int32_t nx = after >= 0 ? fnodes_[static_cast<std::size_t>(after)].next : fhead_[s];
+    while (nx >= 0 && fnodes_[static_cast<std::size_t>(nx)].freq < freq) {
+      after = nx;
+      nx = fnodes_[static_cast<std::size_t>(nx)].next;
+    }
+    if (nx >= 0 && fnodes_[static_cast<std::size_t>(nx)].freq == freq) return nx;
+    const std::int32_t k = new_fnode(freq);
+    FNode& node = fnodes_[static_cast<std::size_t>(k)];
+    node.prev = after;
+    node.next = nx;
+    if (after >= 0)
+      fnodes_[static_cast<std::size_t>(after)].next = k;
+    else
+      fhead_[s] = k;
+    if (nx >= 0) fnodes_[static_cast<std::size_t>(nx)].prev = k;
+    return k;
+  }
+  void fnode_append(std::size_t s, std::int32_t k, std::size_t m) {
+    FNode& node = fnodes_[static_cast<std::size_t>(k)];
+    Hot& l = hot(s, m);
+    l.prev = node.tail;
+    l.next = -1;
+    if (node.tail >= 0)
+      hot(s, static_cast<std::size_t>(node.tail)).next = static_cast<std::int32_t>(m);
+    else
+      node.head = static_cast<std::int32_t>(m);
+    node.tail = static_cast<std::int32_t>(m);
+    pair(s, m).fnode = k;
+  }
+  void lfu_insert(std::size_t s, std::size_t m) { fnode_append(s, fnode_at(s, -1, pair(s, m).freq), m); }
+  void lfu_remove(std::size_t s, std::size_t m) {
+    Pair& p = pair(s, m);
+    const std::int32_t k = p.fnode;
+    FNode& node = fnodes_[static_cast<std::size_t>(k)];
+    Hot& l = hot(s, m);
+    if (l.prev >= 0)
+      hot(s, static_cast<std::size_t>(l.prev)).next = l.next;
+    else
+      node.head = l.next;
+    if (l.next >= 0)
+      hot(s, static_cast<std::size_t>(l.next)).prev = l.prev;
+    else
+      node.tail = l.prev;
+    l.prev = l.next = -1;
+    p.fnode = -1;
+    if (node.head < 0) {  // an empty node leaves the list
+      if (node.prev >= 0)
+        fnodes_[static_cast<std::size_t>(node.prev)].next = node.next;
+      else
+        fhead_[s] = node.next;
+      if (node.next >= 0) fnodes_[static_cast<std::size_t>(node.next)].prev = node.prev;
+      free_fnodes_.push_back(k);
+    }
+  }
+  // Resident model m was just used (its count raised, last_use the newest): to the tail of its node.
+  void lfu_touch(std::size_t s, std::size_t m) {
+    const std::int32_t from = pair(s, m).fnode;
+    const std::int32_t k = fnode_at(s, from, pair(s, m).freq);  // after `from`: counts only grow
+    lfu_remove(s, m);  // may free `from`, never k
+    fnode_append(s, k, m);
+  }
+  // The first resident model of s in the LFU order, and the one after v (-1: none).
+  std::int32_t lfu_first(std::size_t s) const {
+    return fhead_[s] >= 0 ? fnodes_[static_cast<std::size_t>(fhead_[s])].head : -1;
+  }
+  std::int32_t lfu_next(std::size_t s, std::size_t v) const {
+    const std::int32_t w = hot(s, v).next;
+    if (w >= 0) return w;
+    const std::int32_t nx = fnodes_[static_cast<std::size_t>(pair(s, v).fnode)].next;
+    return nx >= 0 ? fnodes_[static_cast<std::size_t>(nx)].head : -1;
   }
   void to_tail(std::size_t s, std::size_t m) {
     if (tail_[s] == static_cast<std::int32_t>(m)) return;
@@ -934,6 +1043,24 @@ class Cache {
         }
         evicted_.push_back(static_cast<std::int64_t>(v));
         evict(s, v);
+      }
+      if (res_list_[s].empty()) used_[s] = in_.model_size[model];
+      set_resident(s, model, true);
+      return;
+    }
+    if (lfu_list_) {  // LFU, nothing pinned: the victims are the first in the LFU order
+      while (used_[s] > cap) {
+        std::int32_t v = lfu_first(s);
+        if (v < 0) break;
+        if (fl_.make_room_frees_first && !frees(s, static_cast<std::size_t>(v))) {
+          for (std::int32_t w = lfu_next(s, static_cast<std::size_t>(v)); w >= 0; w = lfu_next(s, static_cast<std::size_t>(w)))
+            if (frees(s, static_cast<std::size_t>(w))) {
+              v = w;
+              break;
+            }
+        }
+        evicted_.push_back(v);
+        evict(s, static_cast<std::size_t>(v));
       }
       if (res_list_[s].empty()) used_[s] = in_.model_size[model];
       set_resident(s, model, true);
