@@ -112,7 +112,12 @@ class Policy:
     code = -1
 
     def select_victim(self, candidates: list[int], view: CacheView) -> int:
-        """The model to evict next among ``candidates`` (ascending ids, never empty)."""
+        """The model to evict next among ``candidates`` (ascending ids, never empty).
+
+        With ``make_room="frees_first"`` a choice whose eviction would free nothing is followed by
+        further calls on the remaining candidates (the policy's order, walked until a victim frees
+        something), so a stateful rule sees every call of that walk.
+        """
         raise NotImplementedError
 
 
