@@ -31,6 +31,7 @@ N_SERVERS, N_MODELS = 100, 1_000
 FILE = "online_trace.npz"
 POLICIES = ["lru", "lc", "lfu", "fifo", "random", "belady"]
 ADMISSION = ["reactive", "cost"]
+OUTPUTS = ["all", "decisions"]  # every per-request array, or only the decisions and the cost sums
 
 
 def online_trace(n_requests: int = N_REQUESTS, n_servers: int = N_SERVERS, n_models: int = N_MODELS,
@@ -54,10 +55,12 @@ def problem(arrays: dict[str, np.ndarray]) -> tc.CachingProblem:
                                          arrays["slot"], arrays["server"], arrays["model"], block_sharing=False)
 
 
-def flags(admission: str) -> dict[str, object]:
-    return {"greedy_admission": admission == "reactive", "allow_substitution": admission != "reactive",
+def flags(admission: str, outputs: str = "all") -> dict[str, object]:
+    return {"outputs": outputs, "greedy_admission": admission == "reactive",
+            "allow_substitution": admission != "reactive",
             "lc_grace_slots": 0, "lc_order": "min_value", "lfu_reset_on_evict": True,
-            "pin_models_used_this_slot": False, "task_ewma": 0.1, "admission_horizon": 50.0, "rng_seed": 1}
+            "pin_models_used_this_slot": False, "task_ewma": 0.1, "admission_horizon": 50.0,
+            "make_room": "frees_first", "rng_seed": 1}
 
 
 def setup_cache() -> str:
@@ -66,8 +69,8 @@ def setup_cache() -> str:
 
 
 class Replay:
-    params = (POLICIES, ADMISSION)
-    param_names = ["policy", "admission"]
+    params = (POLICIES, ADMISSION, OUTPUTS)
+    param_names = ["policy", "admission", "outputs"]
     timeout = 600
     number = 1
     repeat = 3
@@ -75,22 +78,22 @@ class Replay:
     def setup_cache(self) -> str:
         return setup_cache()
 
-    def setup(self, path: str, policy: str, admission: str) -> None:
+    def setup(self, path: str, policy: str, admission: str, outputs: str) -> None:
         if "cpp" not in available_backends():
             raise NotImplementedError("no C++ tier")
         with np.load(path) as data:
             self.inputs = problem({k: data[k] for k in data.files}).kernel_inputs()
         self.fn = kernel("online.simulate", "cpp")
 
-    def time_replay(self, path: str, policy: str, admission: str) -> None:
-        self.fn(self.inputs, policy, flags(admission))
+    def time_replay(self, path: str, policy: str, admission: str, outputs: str) -> None:
+        self.fn(self.inputs, policy, flags(admission, outputs))
 
-    def peakmem_replay(self, path: str, policy: str, admission: str) -> None:
-        self.fn(self.inputs, policy, flags(admission))
+    def peakmem_replay(self, path: str, policy: str, admission: str, outputs: str) -> None:
+        self.fn(self.inputs, policy, flags(admission, outputs))
 
-    def track_requests_per_s(self, path: str, policy: str, admission: str) -> float:
+    def track_requests_per_s(self, path: str, policy: str, admission: str, outputs: str) -> float:
         start = time.perf_counter()
-        self.fn(self.inputs, policy, flags(admission))
+        self.fn(self.inputs, policy, flags(admission, outputs))
         return self.inputs["slot"].shape[0] / (time.perf_counter() - start)
 
     track_requests_per_s.unit = "requests/s"  # type: ignore[attr-defined]
@@ -111,17 +114,31 @@ class ReplayReference:
 
 
 def main(argv: list[str]) -> int:
-    n = int(argv[1]) if len(argv) > 1 else N_REQUESTS
+    """``bench_online.py [requests] [--outputs all,decisions] [--policies lru,lc,...]``: one line per run.
+
+    Each policy runs once per output mode, the modes back to back (same load); the previous run's
+    output is dropped before the next call, so every call pays its own first-touch memory.
+    """
+    args = list(argv[1:])
+    opts = {"--outputs": ",".join(OUTPUTS), "--policies": ",".join(POLICIES), "--admission": ",".join(ADMISSION)}
+    for key in opts:
+        if key in args:
+            k = args.index(key)
+            opts[key] = args[k + 1]
+            del args[k:k + 2]
+    n = int(args[0]) if args else N_REQUESTS
     inputs = problem(online_trace(n)).kernel_inputs()
     fn = kernel("online.simulate", "cpp")
     print(f"{n:,} requests, {N_SERVERS} servers, {N_MODELS} models, one thread")
-    for admission in ADMISSION:
-        for policy in POLICIES:
-            start = time.perf_counter()
-            out = fn(inputs, policy, flags(admission))
-            dt = time.perf_counter() - start
-            print(f"  {admission:8s} {policy:7s} {n / dt / 1e6:6.2f} M requests/s  "
-                  f"hit ratio {float((out['outcome'] == 0).mean()):.4f}")
+    for admission in opts["--admission"].split(","):
+        for policy in opts["--policies"].split(","):
+            for outputs in opts["--outputs"].split(","):
+                start = time.perf_counter()
+                out = fn(inputs, policy, flags(admission, outputs))
+                dt = time.perf_counter() - start
+                print(f"  {admission:8s} {policy:7s} {outputs:9s} {n / dt / 1e6:6.2f} M requests/s  "
+                      f"hit ratio {float((out['outcome'] == 0).mean()):.4f}", flush=True)
+                del out
     return 0
 
 

@@ -167,6 +167,57 @@ def test_block_aware_memory() -> None:
     assert rt.memory_used.tolist() == pytest.approx([10.1 * GB] * 4)
 
 
+@pytest.mark.parametrize("backend", ["reference", "cpp"])
+@pytest.mark.parametrize("policy", ["lc", "lru", "lfu", "fifo"])
+def test_make_room_prefers_victims_that_free_memory(policy: str, backend: str) -> None:
+    """Blocks of 10, 1 and 1 GB; X = {0, 1}, Y = {0} (the base alone), Z = {0, 2}; 11.5 GB; requests
+    Y, X, Z, Y in slots 0..3 (reactive).
+
+    Loading Z needs 12 GB, so 0.5 GB must go. Every one of these policies ranks Y first (LRU and LFU:
+    used at request 0 vs 1, both counted once; FIFO: loaded first; LC: AoC nu^2 = 0.81 < nu = 0.9).
+    Y's only block is the base, which X and the incoming Z still hold: evicting Y frees nothing.
+    ``frees_first`` evicts X (frees block 1, 11 GB used) and Y's next request hits; ``policy_order``
+    evicts Y, then X, and Y comes back as a load of 0 bytes.
+    """
+    sizes = np.array([10.0, 1.0, 1.0]) * GB
+    kw = dict(slot=[0, 1, 2, 3], server=[0] * 4, model=[1, 0, 2, 1])
+    cp = tc.CachingProblem.from_arrays(sizes, [[0, 1], [0], [0, 2]], [11.5 * GB], **kw)
+    new = tc.simulate_caching(cp, policy=policy, backend=backend, **REACTIVE)
+    old = tc.simulate_caching(cp, policy=policy, backend=backend, make_room="policy_order", **REACTIVE)
+    assert new.options["make_room"] == "frees_first" and old.options["make_room"] == "policy_order"
+    assert new.outcome.tolist() == [2, 2, 2, 0] and new.evicted.tolist() == [0]
+    assert new.evict_ptr.tolist() == [0, 0, 0, 1, 1]
+    assert new.loaded_bytes.tolist() == pytest.approx([10 * GB, 1 * GB, 1 * GB, 0.0])
+    assert new.memory_used.tolist() == pytest.approx([10 * GB, 11 * GB, 11 * GB, 11 * GB])
+    assert old.outcome.tolist() == [2, 2, 2, 2] and old.evicted.tolist() == [1, 0]
+    assert old.loaded_bytes.tolist() == pytest.approx([10 * GB, 1 * GB, 1 * GB, 0.0])
+    assert old.memory_used.tolist() == pytest.approx([10 * GB, 11 * GB, 11 * GB, 11 * GB])
+    for res in (new, old):
+        check_invariants(cp, res, policy)
+    with pytest.raises(tc.InstanceError, match="make_room"):
+        tc.simulate_caching(cp, policy=policy, backend=backend, make_room="smallest")
+
+
+def test_make_room_rules_differ_on_random_traces() -> None:
+    """The random libraries (no private block guaranteed) meet victims that free nothing: the rules
+    differ on some trace, and agree whenever every model has a private block or blocks are not shared."""
+    differ = 0
+    for seed in range(12):
+        for block in (True, False):
+            cp = random_caching(seed, block_sharing=block)
+            for policy in ("lru", "lc", "random"):
+                a = tc.simulate_caching(cp, policy=policy, seed=seed, admission_horizon=20.0, greedy_admission=True)
+                b = tc.simulate_caching(cp, policy=policy, seed=seed, admission_horizon=20.0, greedy_admission=True,
+                                        make_room="policy_order")
+                check_invariants(cp, a, policy)
+                check_invariants(cp, b, policy)
+                same = np.array_equal(a.evicted, b.evicted) and np.array_equal(a.outcome, b.outcome)
+                if not block:
+                    assert same
+                differ += not same
+    assert differ > 0
+
+
 def test_aoc_recursion_equals_sum() -> None:
     """With no window truncation and no pruning, the spec's recursion gives every reported AoC."""
     for seed in range(5):

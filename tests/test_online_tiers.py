@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -31,14 +33,38 @@ def cases(draw: st.DrawFn) -> tuple[tc.CachingProblem, dict[str, object]]:
     flags = dict(greedy_admission=draw(st.booleans()), allow_substitution=draw(st.booleans()),
                  lc_grace_slots=draw(st.integers(0, 2)), lc_order=draw(st.sampled_from(["min_value", "max_age"])),
                  lfu_reset_on_evict=draw(st.booleans()), pin_models_used_this_slot=draw(st.booleans()),
-                 admission_horizon=draw(st.sampled_from([1.0, 30.0])), seed=draw(st.integers(0, 1000)))
+                 admission_horizon=draw(st.sampled_from([1.0, 30.0])), seed=draw(st.integers(0, 1000)),
+                 make_room=draw(st.sampled_from(["frees_first", "policy_order"])))
     return cp, flags
 
 
+def assert_decisions_mode_agrees(full: tc.CachingResult, dec: tc.CachingResult) -> None:
+    """``outputs="decisions"`` makes the same decisions and the same cost as ``"all"`` (sums to 1e-12)."""
+    for name in DECISIONS:
+        assert np.array_equal(getattr(dec, name), getattr(full, name)), name
+    for name in VALUES:
+        assert getattr(dec, name) is None, name
+    assert dec.options["outputs"] == "decisions" and full.options["outputs"] == "all"
+    assert dec.feasible == full.feasible
+    tol = 1e-12 * max(1, full.n_requests)
+    assert abs(dec.cost - full.cost) <= tol * max(1.0, abs(full.cost))
+    for k, v in full.components.items():
+        assert abs(dec.components[k] - v) <= tol * max(1.0, abs(full.cost)), k
+    assert abs(dec.mean_accuracy - full.mean_accuracy) <= tol
+    assert abs(dec.mean_latency - full.mean_latency) <= tol * max(1.0, full.mean_latency)
+    assert abs(dec.loaded_gb - full.loaded_gb) <= tol * max(1.0, full.loaded_gb)
+    assert dec.summary().keys() == full.summary().keys()
+
+
 @settings(max_examples=320, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cases())
-def test_tiers_identical(case: tuple[tc.CachingProblem, dict[str, object]]) -> None:
+@given(cases(), st.sampled_from(POLICIES))
+def test_tiers_identical(case: tuple[tc.CachingProblem, dict[str, object]], dec_policy: str) -> None:
     cp, flags = case
+    for b in TIERS:  # outputs="decisions" on one policy per trace, every tier
+        full = tc.simulate_caching(cp, policy=dec_policy, backend=b, bound=False, **flags)  # type: ignore[arg-type]
+        dec = tc.simulate_caching(cp, policy=dec_policy, backend=b, bound=False, outputs="decisions",
+                                  **flags)  # type: ignore[arg-type]
+        assert_decisions_mode_agrees(full, dec)
     for policy in POLICIES:  # every policy on every one of the >= 300 traces
         runs = [tc.simulate_caching(cp, policy=policy, backend=b, bound=False, **flags) for b in TIERS]  # type: ignore[arg-type]
         ref = runs[TIERS.index("reference")]
@@ -56,8 +82,35 @@ def test_invariants_on_every_tier(backend: str) -> None:
         for block in (True, False):
             cp = random_caching(100 + seed, block_sharing=block)
             for policy in POLICIES:
-                res = tc.simulate_caching(cp, policy=policy, backend=backend, seed=seed, admission_horizon=20.0)
-                check_invariants(cp, res, policy)
+                for rule in ("frees_first", "policy_order"):
+                    res = tc.simulate_caching(cp, policy=policy, backend=backend, seed=seed, admission_horizon=20.0,
+                                              make_room=rule)
+                    check_invariants(cp, res, policy)
+
+
+@pytest.mark.parametrize("backend", TIERS)
+def test_outputs_decisions_every_policy(backend: str) -> None:
+    for seed in range(3):
+        for block in (True, False):
+            cp = random_caching(200 + seed, block_sharing=block)
+            for policy in POLICIES:
+                kw = dict(policy=policy, backend=backend, seed=seed, admission_horizon=20.0)
+                full = tc.simulate_caching(cp, **kw)  # type: ignore[arg-type]
+                dec = tc.simulate_caching(cp, outputs="decisions", **kw)  # type: ignore[arg-type]
+                assert_decisions_mode_agrees(full, dec)
+    with pytest.raises(tc.InstanceError, match="outputs"):
+        tc.simulate_caching(cp, policy="lru", backend=backend, outputs="none")
+
+
+def test_outputs_decisions_empty_trace_and_save(tmp_path: Path) -> None:
+    cp = random_caching(5, n_requests=0)
+    dec = tc.simulate_caching(cp, policy="lru", outputs="decisions")
+    assert dec.n_requests == 0 and dec.cost == 0.0 and dec.mean_accuracy == 0.0 and dec.feasible
+    cp = random_caching(6)
+    dec = tc.simulate_caching(cp, policy="lc", outputs="decisions", admission_horizon=20.0)
+    back = tc.CachingResult.load(dec.save(tmp_path / "dec"))
+    assert back.accuracy is None and back.cost == dec.cost and back.totals == dec.totals
+    assert np.array_equal(back.evicted, dec.evicted)
 
 
 def test_native_core_validates_its_inputs() -> None:
@@ -67,7 +120,7 @@ def test_native_core_validates_its_inputs() -> None:
     cp = random_caching(1)
     flags = dict(greedy_admission=True, allow_substitution=True, lc_grace_slots=0, lc_order="min_value",
                  lfu_reset_on_evict=True, pin_models_used_this_slot=False, task_ewma=0.1, admission_horizon=1.0,
-                 rng_seed=1)
+                 make_room="frees_first", rng_seed=1)
     good = cp.kernel_inputs()
     for key, value in (("server", good["server"] + 5), ("model", -good["model"] - 1),
                        ("task", good["task"] + 99), ("slot", good["slot"][::-1].copy()),
@@ -83,3 +136,7 @@ def test_native_core_validates_its_inputs() -> None:
         online_simulate(good, "lru", {**flags, "admission_horizon": 0.0})
     with pytest.raises(tc.InstanceError, match="policy"):
         online_simulate(good, "nope", flags)
+    with pytest.raises(tc.InstanceError, match="make_room"):
+        online_simulate(good, "lru", {**flags, "make_room": "fastest"})
+    with pytest.raises(tc.InstanceError, match="outputs"):
+        online_simulate(good, "lru", {**flags, "outputs": "some"})

@@ -218,8 +218,8 @@ def _online_section(args: argparse.Namespace) -> None:
         c = r.outcome_counts()
         n = max(r.n_requests, 1)
         rows.append((online.POLICY_LABELS[policy], f"{r.cost:.4f}", f"{r.hit_ratio:.3f}",
-                     f"{c['substitute'] / n:.3f}", f"{c['cloud'] / n:.3f}", f"{float(r.accuracy.mean()):.3f}",
-                     f"{float(r.loaded_bytes.sum()) / 1e9:.0f}", f"{r.gap:.1%}" if r.gap is not None else "-"))
+                     f"{c['substitute'] / n:.3f}", f"{c['cloud'] / n:.3f}", f"{r.mean_accuracy:.3f}",
+                     f"{r.loaded_gb:.0f}", f"{r.gap:.1%}" if r.gap is not None else "-"))
     print(_table(rows, ["policy", "cost/request", "hit", "substitute", "cloud", "accuracy", "loaded GB",
                         "gap to bound"]))
     lower = next(iter(results.values())).lower_bound

@@ -107,6 +107,9 @@ trimcore::online::Flags parse_flags(int policy, const py::dict& flags_d) {
   fl.lc_max_age = order == "max_age";
   fl.lfu_reset_on_evict = scalar<bool>(flags_d, "lfu_reset_on_evict");
   fl.pin_models_used_this_slot = scalar<bool>(flags_d, "pin_models_used_this_slot");
+  const std::string room = scalar<std::string>(flags_d, "make_room");
+  if (room != "frees_first" && room != "policy_order") online_fail("make_room: expected 'frees_first' or 'policy_order'");
+  fl.make_room_frees_first = room == "frees_first";
   fl.task_ewma = scalar<double>(flags_d, "task_ewma");
   fl.admission_horizon = scalar<double>(flags_d, "admission_horizon");
   fl.rng_seed = scalar<std::uint64_t>(flags_d, "rng_seed");
@@ -126,16 +129,36 @@ py::dict online_simulate(const py::dict& inp, int policy, const py::dict& flags_
 
   const trimcore::online::Flags fl = parse_flags(policy, flags_d);
 
+  // outputs: "all" (default) the per-request arrays; "decisions" only outcome, served_by and the
+  // evictions, with the sums of the costs (and accuracy, latency, loaded bytes) and the per-server
+  // peak memory instead of the per-request float arrays (none of that memory is touched)
+  std::string outputs = "all";
+  if (flags_d.contains("outputs")) outputs = scalar<std::string>(flags_d, "outputs");
+  if (outputs != "all" && outputs != "decisions") online_fail("outputs: expected 'all' or 'decisions'");
+  const bool full = outputs == "all";
+
   const auto R = static_cast<py::ssize_t>(slot.size);
+  const py::ssize_t Rf = full ? R : 0;
   py::array_t<std::int8_t> outcome(R);
   py::array_t<std::int64_t> served_by(R), evict_ptr(R + 1);
-  py::array_t<double> accuracy(R), latency(R), aoc(R), loaded(R), memory_used(R), cost(R);
-  py::array_t<double> costs({R, static_cast<py::ssize_t>(5)});
+  py::array_t<double> accuracy(Rf), latency(Rf), aoc(Rf), loaded(Rf), memory_used(Rf), cost(Rf);
+  py::array_t<double> costs({Rf, static_cast<py::ssize_t>(5)});
+  py::array_t<double> totals(full ? 0 : trimcore::online::kTotals), peak(full ? 0 : in.n_servers);
   std::vector<std::int64_t> evicted;
-  trimcore::online::ReplayOutput out{outcome.mutable_data(),  served_by.mutable_data(), accuracy.mutable_data(),
-                                     latency.mutable_data(),  aoc.mutable_data(),       loaded.mutable_data(),
-                                     memory_used.mutable_data(), cost.mutable_data(),   costs.mutable_data(),
-                                     evict_ptr.mutable_data(), &evicted};
+  trimcore::online::ReplayOutput out{outcome.mutable_data(),  served_by.mutable_data(), nullptr, nullptr, nullptr,
+                                     nullptr, nullptr, nullptr, nullptr, evict_ptr.mutable_data(), &evicted};
+  if (full) {
+    out.accuracy = accuracy.mutable_data();
+    out.latency = latency.mutable_data();
+    out.aoc = aoc.mutable_data();
+    out.loaded_bytes = loaded.mutable_data();
+    out.memory_used = memory_used.mutable_data();
+    out.cost = cost.mutable_data();
+    out.costs = costs.mutable_data();
+  } else {
+    out.totals = totals.mutable_data();
+    out.peak = peak.mutable_data();
+  }
   std::string error;
   {
     py::gil_scoped_release release;
@@ -151,15 +174,20 @@ py::dict online_simulate(const py::dict& inp, int policy, const py::dict& flags_
   py::dict res;
   res["outcome"] = outcome;
   res["served_by"] = served_by;
-  res["accuracy"] = accuracy;
-  res["latency"] = latency;
-  res["aoc"] = aoc;
-  res["loaded_bytes"] = loaded;
-  res["memory_used"] = memory_used;
-  res["costs"] = costs;
-  res["cost"] = cost;
   res["evict_ptr"] = evict_ptr;
   res["evicted"] = ev;
+  if (full) {
+    res["accuracy"] = accuracy;
+    res["latency"] = latency;
+    res["aoc"] = aoc;
+    res["loaded_bytes"] = loaded;
+    res["memory_used"] = memory_used;
+    res["costs"] = costs;
+    res["cost"] = cost;
+  } else {
+    res["totals"] = totals;
+    res["peak_memory"] = peak;
+  }
   return res;
 }
 

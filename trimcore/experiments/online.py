@@ -71,8 +71,8 @@ def _row(label: str, res: CachingResult) -> dict[str, Any]:
     n = max(res.n_requests, 1)
     return {"policy": label, "cost": res.cost, "lower_bound": res.lower_bound, "gap": res.gap,
             "hit_ratio": res.hit_ratio, "substitute_ratio": counts["substitute"] / n,
-            "cloud_ratio": counts["cloud"] / n, "mean_accuracy": float(res.accuracy.mean()) if res.n_requests else 0.0,
-            "loaded_gb": float(res.loaded_bytes.sum()) / 1e9, "requests": res.n_requests,
+            "cloud_ratio": counts["cloud"] / n, "mean_accuracy": res.mean_accuracy,
+            "loaded_gb": res.loaded_gb, "requests": res.n_requests,
             **{f"cost_{k}": v for k, v in res.components.items()}}
 
 
@@ -338,7 +338,7 @@ def fig_regime(out_dir: Path, *, seeds: int = 5, quick: bool = False, progress: 
             n = max(r.n_requests, 1)
             rows.append({"policy": POLICY_LABELS[p], "cost": r.cost, "hit_ratio": r.hit_ratio,
                          "substitute_ratio": counts["substitute"] / n, "cloud_ratio": counts["cloud"] / n,
-                         "loaded_gb": float(r.loaded_bytes.sum()) / 1e9, **churn(cp, r)})
+                         "loaded_gb": r.loaded_gb, **churn(cp, r)})
         return rows
 
     rows = run_sweep(path, points, run_point, progress=progress, workers=workers, description="online regime")

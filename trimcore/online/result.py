@@ -29,20 +29,27 @@ class CachingResult(Result):
         Model that served the request at the edge, -1 for the cloud.
     outcome : ndarray of int8, shape (R,)
         0 hit, 1 substitute, 2 load, 3 cloud (:data:`OUTCOME_NAMES`).
-    accuracy, latency, aoc : ndarray of float64, shape (R,)
+    accuracy, latency, aoc : ndarray of float64, shape (R,), or None
         Per request; ``aoc`` is the task-agnostic AoC of the serving model when it served (0 in the cloud).
-    loaded_bytes : ndarray of float64, shape (R,)
+        None, as every per-request float array below, when the run asked for
+        ``outputs="decisions"`` (:func:`~trimcore.online.simulate_caching`): then only the
+        decisions, :attr:`components`, :attr:`cost` and :attr:`totals` are kept.
+    loaded_bytes : ndarray of float64, shape (R,), or None
         Bytes loaded into GPU memory by the request (its missing blocks when it loaded a model).
-    memory_used : ndarray of float64, shape (R,)
+    memory_used : ndarray of float64, shape (R,), or None
         Used GPU memory of the request's server after it was handled (the union of blocks).
-    request_cost : ndarray of float64, shape (R,)
+    request_cost : ndarray of float64, shape (R,), or None
         System cost of each request (switching included), the sum of ``request_costs``' columns.
-    request_costs : ndarray of float64, shape (R, 5)
+    request_costs : ndarray of float64, shape (R, 5), or None
         Per request and component (:data:`trimcore.online.problem.COMPONENTS`).
     evict_ptr, evicted : ndarray of int64
         CSR: the models request r evicted are ``evicted[evict_ptr[r]:evict_ptr[r + 1]]``, in order.
     components : dict
         Mean cost per request of each component; they sum to :attr:`cost`.
+    totals : dict
+        ``outputs="decisions"`` only (empty otherwise, the arrays hold them): sums over the
+        requests of ``accuracy``, ``latency`` and ``loaded_bytes`` (compensated, in request
+        order), read by :attr:`mean_accuracy`, :attr:`mean_latency` and :attr:`loaded_gb`.
     """
 
     objective_name: ClassVar[str] = "cost"
@@ -52,16 +59,17 @@ class CachingResult(Result):
     hit: np.ndarray
     served_by: np.ndarray
     outcome: np.ndarray
-    accuracy: np.ndarray
-    latency: np.ndarray
-    aoc: np.ndarray
-    loaded_bytes: np.ndarray
-    memory_used: np.ndarray
-    request_cost: np.ndarray
-    request_costs: np.ndarray
+    accuracy: np.ndarray | None
+    latency: np.ndarray | None
+    aoc: np.ndarray | None
+    loaded_bytes: np.ndarray | None
+    memory_used: np.ndarray | None
+    request_cost: np.ndarray | None
+    request_costs: np.ndarray | None
     evict_ptr: np.ndarray
     evicted: np.ndarray
     components: dict[str, float] = field(default_factory=dict)
+    totals: dict[str, float] = field(default_factory=dict)
 
     def _check(self) -> None:
         n = np.asarray(self.hit).shape[0] if np.asarray(self.hit).ndim == 1 else -1
@@ -69,14 +77,17 @@ class CachingResult(Result):
             raise invalid("CachingResult.hit", "a 1-d bool array", np.asarray(self.hit).shape)
         for name, dtype in (("hit", np.bool_), ("served_by", np.int64), ("outcome", np.int8),
                             *((f, np.float64) for f in _FLOAT_FIELDS)):
+            if name in _FLOAT_FIELDS and getattr(self, name) is None:
+                continue
             arr = np.asarray(getattr(self, name))
             if arr.shape != (n,):
                 raise invalid(f"CachingResult.{name}", f"shape ({n},)", arr.shape)
             object.__setattr__(self, name, arr.astype(dtype, copy=False))
-        rc = np.asarray(self.request_costs, dtype=np.float64)
-        if rc.shape != (n, len(COMPONENTS)):
-            raise invalid("CachingResult.request_costs", f"shape ({n}, {len(COMPONENTS)})", rc.shape)
-        object.__setattr__(self, "request_costs", rc)
+        if self.request_costs is not None:
+            rc = np.asarray(self.request_costs, dtype=np.float64)
+            if rc.shape != (n, len(COMPONENTS)):
+                raise invalid("CachingResult.request_costs", f"shape ({n}, {len(COMPONENTS)})", rc.shape)
+            object.__setattr__(self, "request_costs", rc)
         ptr = np.asarray(self.evict_ptr, dtype=np.int64)
         ev = np.asarray(self.evicted, dtype=np.int64)
         if ptr.shape != (n + 1,) or ptr[0] != 0 or ptr[-1] != ev.shape[0] or (np.diff(ptr) < 0).any():
@@ -87,6 +98,32 @@ class CachingResult(Result):
         if self.outcome.size and (self.outcome.min() < 0 or self.outcome.max() > 3):
             raise invalid("CachingResult.outcome", "codes 0..3", int(self.outcome.max()))
         object.__setattr__(self, "components", {k: float(v) for k, v in dict(self.components).items()})
+        object.__setattr__(self, "totals", {k: float(v) for k, v in dict(self.totals).items()})
+
+    def _mean(self, name: str) -> float:
+        arr = getattr(self, name)
+        if not self.n_requests:
+            return 0.0
+        if name in self.totals:
+            return self.totals[name] / self.n_requests
+        return float(arr.mean()) if arr is not None else float("nan")
+
+    @property
+    def mean_accuracy(self) -> float:
+        """Mean accuracy per request (0 for an empty trace); in both output modes."""
+        return self._mean("accuracy")
+
+    @property
+    def mean_latency(self) -> float:
+        """Mean latency per request in seconds (0 for an empty trace); in both output modes."""
+        return self._mean("latency")
+
+    @property
+    def loaded_gb(self) -> float:
+        """Gigabytes (1e9 bytes) loaded into GPU memory over the trace; in both output modes."""
+        if "loaded_bytes" in self.totals:
+            return self.totals["loaded_bytes"] / 1e9
+        return float(self.loaded_bytes.sum()) / 1e9 if self.loaded_bytes is not None else float("nan")
 
     @property
     def cost(self) -> float:
@@ -119,8 +156,7 @@ class CachingResult(Result):
         row: dict[str, Any] = {"policy": self.options.get("policy"), "hit_ratio": self.hit_ratio,
                                "substitute_ratio": counts["substitute"] / n, "load_ratio": counts["load"] / n,
                                "cloud_ratio": counts["cloud"] / n,
-                               "mean_accuracy": float(self.accuracy.mean()) if self.n_requests else 0.0,
-                               "mean_latency_s": float(self.latency.mean()) if self.n_requests else 0.0,
-                               "loaded_gb": float(self.loaded_bytes.sum()) / 1e9}
+                               "mean_accuracy": self.mean_accuracy, "mean_latency_s": self.mean_latency,
+                               "loaded_gb": self.loaded_gb}
         row.update({f"cost_{k}": v for k, v in self.components.items()})
         return row

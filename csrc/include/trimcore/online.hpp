@@ -61,6 +61,9 @@ struct Flags {
   std::int64_t lc_grace_slots = 0;
   bool lc_max_age = false;  // lc_order = "max_age"
   bool lfu_reset_on_evict = true, pin_models_used_this_slot = false;
+  // make_room = "frees_first": each victim is the first in the policy's order whose eviction frees
+  // some bytes now (the policy's first choice if none does); false: "policy_order", always the first
+  bool make_room_frees_first = true;
   double task_ewma = 0.1, admission_horizon = 1.0;
   std::uint64_t rng_seed = 0;
 };
@@ -121,7 +124,17 @@ class Cache {
       head_.assign(N, -1);
       tail_.assign(N, -1);
     }
+    lfu_list_ = fl_.policy == PolicyKind::LFU && fl_.lfu_reset_on_evict && !fl_.pin_models_used_this_slot;
+    if (lfu_list_) fhead_.assign(N, -1);
     for (std::size_t m = 0; m < I; ++m) wcap_ = std::max(wcap_, static_cast<std::size_t>(in_.window[m]));
+    {  // a model with a block no other model has frees that block whenever it is evicted
+      std::vector<std::int32_t> holders(in_.blk_size.size, 0);
+      for (auto p = std::size_t{0}; p < in_.blk_idx.size; ++p) holders[static_cast<std::size_t>(in_.blk_idx[p])] += 1;
+      private_.assign(I, 0);
+      for (std::size_t m = 0; m < I; ++m)
+        for (auto p = in_.blk_ptr[m]; p < in_.blk_ptr[m + 1]; ++p)
+          if (holders[static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(p)])] == 1) private_[m] = 1;
+    }
     rho_min_ = std::min(1.0, in_.rho_sub);
     // The default relevance (1 on the diagonal, one value off it) needs no M x M lookups: the same
     // doubles, chosen by a comparison (with M = I = 1,000 tasks the matrix is 8 MB of cache misses).
@@ -256,6 +269,7 @@ class Cache {
       d.aoc = best_a;
       if (d.outcome == Outcome::Load) {
         d.served_by = static_cast<std::int64_t>(i);
+        if (lfu_list_) pi.freq = 1;  // its count on entering the LFU order (set below in every mode)
         make_room(s, i, t);
         pi.prior_slot = in_.lc_prior > 0.0 ? t : -1;
         sync_lc(s, i);
@@ -276,7 +290,10 @@ class Cache {
       if (lc_mirror_ && hot(s, j).res_pos >= 0) res_lc_[s][static_cast<std::size_t>(hot(s, j).res_pos)].last_use = r;
       if (code == PolicyKind::LRU && hot(s, j).res_pos >= 0) to_tail(s, j);  // the most recent use
       pj.last_slot = t;
-      if (d.outcome != Outcome::Load) pj.freq += 1;
+      if (d.outcome != Outcome::Load) {
+        pj.freq += 1;
+        if (lfu_list_) lfu_touch(s, j);
+      }
     }
     d.memory_used = used_[s];
     ++n_seen_;
@@ -329,6 +346,7 @@ class Cache {
     std::int64_t last_use = -1, freq = 0, load_time = -1, load_slot = -1, last_slot = -1;
     std::int64_t next_use = std::numeric_limits<std::int64_t>::max();
     std::int64_t prior_slot = -1;  // slot of the load that set the lc_prior term, -1 none (always, if lc_prior = 0)
+    std::int32_t fnode = -1;       // LFU order: the frequency node holding the model while resident
   };
   // One in-context example in 8 bytes: slot relative to the first request, task << 1 | substitute.
   struct Example {
@@ -367,6 +385,7 @@ class Cache {
   bool rel_uniform_ = false;
   double rel_off_ = 0.0;
   std::vector<std::int32_t> refcount_;
+  std::vector<std::uint8_t> private_;  // per model: it has a block of its own (evicting it always frees)
   std::vector<double> used_, share_;
   std::vector<std::vector<std::int64_t>> res_list_;
   // LRU and FIFO: the resident models of each server in eviction order (a doubly linked list over
@@ -375,6 +394,19 @@ class Cache {
   // (load_time = r); the initial placement enters in ascending ids with key -1, the reference's
   // tie-break, so walking from the head visits the models in the reference's key order.
   std::vector<std::int32_t> head_, tail_;
+  // LFU (in-cache counts, nothing pinned): the classic O(1) LFU order. Per server, a doubly linked
+  // list of frequency nodes by increasing count (fhead_[s] the smallest), each node a doubly linked
+  // list (through Hot::prev/next) of its resident models by increasing last_use: every use raises
+  // the count by one and sets last_use to the newest request, so the model moves to the tail of
+  // the next node; a load enters count 1 at the tail. Walking nodes from fhead_, each from its head,
+  // visits the models in the reference's key order (count, last_use, id).
+  struct FNode {
+    std::int64_t freq = 0;
+    std::int32_t head = -1, tail = -1, prev = -1, next = -1;
+  };
+  bool lfu_list_ = false;
+  std::vector<std::int32_t> fhead_, free_fnodes_;
+  std::vector<FNode> fnodes_;
   // LC's copy of what aoc_lower_bound reads, kept per server in resident-list order (res_lc_[s][k]
   // for res_list_[s][k]) so the bound of every candidate is one contiguous scan instead of a cache
   // miss per resident model. Refreshed whenever a resident model's ring or prior changes.
@@ -386,7 +418,7 @@ class Cache {
   };
   bool lc_mirror_ = false;
   std::vector<std::vector<LcKey>> res_lc_;
-  std::vector<std::int64_t> evicted_, cand_;
+  std::vector<std::int64_t> evicted_, cand_, probe_;
   std::vector<double> keys_;
   std::vector<std::int64_t> lastk_;  // LC: last_use of the candidates (the first tie-break)
   std::vector<std::uint8_t> exact_;
@@ -501,6 +533,7 @@ class Cache {
       p.res_pos = static_cast<std::int32_t>(list.size());
       list.push_back(static_cast<std::int64_t>(m));
       if (ordered_list()) link_tail(s, m);
+      if (lfu_list_) lfu_insert(s, m);
       if (lc_mirror_) {
         // last_use stays -1: an initial placement's, and a load's until on_request sets it to r
         // right after make_room (reading the stale value would cost a cache miss per load)
@@ -519,6 +552,7 @@ class Cache {
         res_lc_[s].pop_back();
       }
       if (ordered_list()) unlink(s, m);
+      if (lfu_list_) lfu_remove(s, m);
     }
   }
   bool ordered_list() const { return fl_.policy == PolicyKind::LRU || fl_.policy == PolicyKind::FIFO; }
@@ -544,6 +578,93 @@ class Cache {
       tail_[s] = l.prev;
     l.prev = l.next = -1;
   }
+  // ---- the LFU order (lfu_list_)
+  std::int32_t new_fnode(std::int64_t freq) {
+    std::int32_t k;
+    if (!free_fnodes_.empty()) {
+      k = free_fnodes_.back();
+      free_fnodes_.pop_back();
+    } else {
+      k = static_cast<std::int32_t>(fnodes_.size());
+      fnodes_.emplace_back();
+    }
+    fnodes_[static_cast<std::size_t>(k)] = FNode{freq, -1, -1, -1, -1};
+    return k;
+  }
+  // The node of count `freq` on server s, created after node `after` (-1: at the front) if missing;
+  // `nx` is the node after `after` (the search starts there).
+  std::int32_t fnode_at(std::size_t s, std::int32_t after, std::int64_t freq) {
+    std::int32_t nx = after >= 0 ? fnodes_[static_cast<std::size_t>(after)].next : fhead_[s];
+    while (nx >= 0 && fnodes_[static_cast<std::size_t>(nx)].freq < freq) {
+      after = nx;
+      nx = fnodes_[static_cast<std::size_t>(nx)].next;
+    }
+    if (nx >= 0 && fnodes_[static_cast<std::size_t>(nx)].freq == freq) return nx;
+    const std::int32_t k = new_fnode(freq);
+    FNode& node = fnodes_[static_cast<std::size_t>(k)];
+    node.prev = after;
+    node.next = nx;
+    if (after >= 0)
+      fnodes_[static_cast<std::size_t>(after)].next = k;
+    else
+      fhead_[s] = k;
+    if (nx >= 0) fnodes_[static_cast<std::size_t>(nx)].prev = k;
+    return k;
+  }
+  void fnode_append(std::size_t s, std::int32_t k, std::size_t m) {
+    FNode& node = fnodes_[static_cast<std::size_t>(k)];
+    Hot& l = hot(s, m);
+    l.prev = node.tail;
+    l.next = -1;
+    if (node.tail >= 0)
+      hot(s, static_cast<std::size_t>(node.tail)).next = static_cast<std::int32_t>(m);
+    else
+      node.head = static_cast<std::int32_t>(m);
+    node.tail = static_cast<std::int32_t>(m);
+    pair(s, m).fnode = k;
+  }
+  void lfu_insert(std::size_t s, std::size_t m) { fnode_append(s, fnode_at(s, -1, pair(s, m).freq), m); }
+  void lfu_remove(std::size_t s, std::size_t m) {
+    Pair& p = pair(s, m);
+    const std::int32_t k = p.fnode;
+    FNode& node = fnodes_[static_cast<std::size_t>(k)];
+    Hot& l = hot(s, m);
+    if (l.prev >= 0)
+      hot(s, static_cast<std::size_t>(l.prev)).next = l.next;
+    else
+      node.head = l.next;
+    if (l.next >= 0)
+      hot(s, static_cast<std::size_t>(l.next)).prev = l.prev;
+    else
+      node.tail = l.prev;
+    l.prev = l.next = -1;
+    p.fnode = -1;
+    if (node.head < 0) {  // an empty node leaves the list
+      if (node.prev >= 0)
+        fnodes_[static_cast<std::size_t>(node.prev)].next = node.next;
+      else
+        fhead_[s] = node.next;
+      if (node.next >= 0) fnodes_[static_cast<std::size_t>(node.next)].prev = node.prev;
+      free_fnodes_.push_back(k);
+    }
+  }
+  // Resident model m was just used (its count raised, last_use the newest): to the tail of its node.
+  void lfu_touch(std::size_t s, std::size_t m) {
+    const std::int32_t from = pair(s, m).fnode;
+    const std::int32_t k = fnode_at(s, from, pair(s, m).freq);  // after `from`: counts only grow
+    lfu_remove(s, m);  // may free `from`, never k
+    fnode_append(s, k, m);
+  }
+  // The first resident model of s in the LFU order, and the one after v (-1: none).
+  std::int32_t lfu_first(std::size_t s) const {
+    return fhead_[s] >= 0 ? fnodes_[static_cast<std::size_t>(fhead_[s])].head : -1;
+  }
+  std::int32_t lfu_next(std::size_t s, std::size_t v) const {
+    const std::int32_t w = hot(s, v).next;
+    if (w >= 0) return w;
+    const std::int32_t nx = fnodes_[static_cast<std::size_t>(pair(s, v).fnode)].next;
+    return nx >= 0 ? fnodes_[static_cast<std::size_t>(nx)].head : -1;
+  }
   void to_tail(std::size_t s, std::size_t m) {
     if (tail_[s] == static_cast<std::int32_t>(m)) return;
     unlink(s, m);
@@ -557,6 +678,17 @@ class Cache {
       if (refcount_[s * J + b] == 0) total += in_.blk_size[b];
     }
     return total;
+  }
+  // Evicting resident model v from s now frees some bytes: one of its blocks has no other holder
+  // (the model being loaded already holds its blocks). O(1) for a model with a private block.
+  bool frees(std::size_t s, std::size_t v) const {
+    if (private_[v]) return true;
+    const std::size_t J = in_.blk_size.size;
+    for (auto p = in_.blk_ptr[v]; p < in_.blk_ptr[v + 1]; ++p) {
+      const auto b = static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(p)]);
+      if (refcount_[s * J + b] == 1 && in_.blk_size[b] > 0.0) return true;
+    }
+    return false;
   }
   void add_blocks(std::size_t s, std::size_t m) {
     const std::size_t J = in_.blk_size.size;
@@ -837,17 +969,42 @@ class Cache {
   }
   // Position in cand_ of the next victim.
   std::size_t pick(std::size_t s, std::int64_t t) {
-    const std::size_t n = cand_.size();
     if (fl_.policy == PolicyKind::Random) {
       const std::uint64_t out = splitmix64(rng_);
-      return static_cast<std::size_t>(out % static_cast<std::uint64_t>(n));
+      return static_cast<std::size_t>(out % static_cast<std::uint64_t>(cand_.size()));
     }
+    return first_of(s, t, [](std::size_t) { return true; });
+  }
+  // make_room = "frees_first": the victim after pick's choice k frees nothing, so the first
+  // candidate in the policy's order that frees something (k itself if none does). Random's order
+  // is its successive draws among the remaining candidates (ascending ids), as the reference.
+  std::size_t pick_freeing(std::size_t s, std::int64_t t, std::size_t k) {
+    if (fl_.policy == PolicyKind::Random) {
+      probe_.assign(cand_.begin(), cand_.end());
+      probe_.erase(probe_.begin() + static_cast<std::ptrdiff_t>(k));
+      while (!probe_.empty()) {
+        const auto j = static_cast<std::size_t>(splitmix64(rng_) % static_cast<std::uint64_t>(probe_.size()));
+        if (frees(s, static_cast<std::size_t>(probe_[j])))
+          return static_cast<std::size_t>(std::find(cand_.begin(), cand_.end(), probe_[j]) - cand_.begin());
+        probe_.erase(probe_.begin() + static_cast<std::ptrdiff_t>(j));
+      }
+      return k;
+    }
+    const std::size_t best = first_of(s, t, [&](std::size_t q) { return frees(s, static_cast<std::size_t>(cand_[q])); });
+    return best < cand_.size() ? best : k;
+  }
+  // Position in cand_ of the policy's first choice among the candidates q with ok(q) (cand_.size()
+  // if none); every rule but Random.
+  template <class Ok>
+  std::size_t first_of(std::size_t s, std::int64_t t, Ok&& ok) {
+    const std::size_t n = cand_.size();
     if (fl_.policy == PolicyKind::LC && !fl_.lc_max_age) {
       // keys_ holds lower bounds until exact_: only candidates whose bound does not exceed some
       // exact value can be the minimum, so only they get the O(window) exact AoC.
-      std::size_t k0 = 0;
-      for (std::size_t k = 1; k < n; ++k)
-        if (keys_[k] < keys_[k0]) k0 = k;
+      std::size_t k0 = n;
+      for (std::size_t k = 0; k < n; ++k)
+        if (ok(k) && (k0 == n || keys_[k] < keys_[k0])) k0 = k;
+      if (k0 == n) return n;
       auto make_exact = [&](std::size_t k) {
         if (!exact_[k]) {
           keys_[k] = aoc(s, static_cast<std::size_t>(cand_[k]), t);
@@ -858,15 +1015,15 @@ class Cache {
       const double bound = keys_[k0];
       std::size_t best = k0;
       for (std::size_t k = 0; k < n; ++k) {
-        if (k == k0 || (!exact_[k] && keys_[k] > bound)) continue;
+        if (k == k0 || (!exact_[k] && keys_[k] > bound) || !ok(k)) continue;
         make_exact(k);
         if (before(s, k, best)) best = k;
       }
       return best;
     }
-    std::size_t best = 0;
-    for (std::size_t k = 1; k < n; ++k)
-      if (before(s, k, best)) best = k;
+    std::size_t best = n;
+    for (std::size_t k = 0; k < n; ++k)
+      if (ok(k) && (best == n || before(s, k, best))) best = k;
     return best;
   }
   void make_room(std::size_t s, std::size_t model, std::int64_t t) {
@@ -876,9 +1033,34 @@ class Cache {
       // LRU or FIFO without protections: the victims are the head of the server's list, in order
       // (`model` is not resident yet, so it is not in the list)
       while (used_[s] > cap && head_[s] >= 0) {
-        const auto v = static_cast<std::size_t>(head_[s]);
+        auto v = static_cast<std::size_t>(head_[s]);
+        if (fl_.make_room_frees_first && !frees(s, v)) {  // walk the order for one that frees something
+          for (std::int32_t w = hot(s, v).next; w >= 0; w = hot(s, static_cast<std::size_t>(w)).next)
+            if (frees(s, static_cast<std::size_t>(w))) {
+              v = static_cast<std::size_t>(w);
+              break;
+            }
+        }
         evicted_.push_back(static_cast<std::int64_t>(v));
         evict(s, v);
+      }
+      if (res_list_[s].empty()) used_[s] = in_.model_size[model];
+      set_resident(s, model, true);
+      return;
+    }
+    if (lfu_list_) {  // LFU, nothing pinned: the victims are the first in the LFU order
+      while (used_[s] > cap) {
+        std::int32_t v = lfu_first(s);
+        if (v < 0) break;
+        if (fl_.make_room_frees_first && !frees(s, static_cast<std::size_t>(v))) {
+          for (std::int32_t w = lfu_next(s, static_cast<std::size_t>(v)); w >= 0; w = lfu_next(s, static_cast<std::size_t>(w)))
+            if (frees(s, static_cast<std::size_t>(w))) {
+              v = w;
+              break;
+            }
+        }
+        evicted_.push_back(v);
+        evict(s, static_cast<std::size_t>(v));
       }
       if (res_list_[s].empty()) used_[s] = in_.model_size[model];
       set_resident(s, model, true);
@@ -932,7 +1114,8 @@ class Cache {
         }
       }
       while (!cand_.empty() && used_[s] > cap) {
-        const std::size_t k = pick(s, t);
+        std::size_t k = pick(s, t);
+        if (fl_.make_room_frees_first && !frees(s, static_cast<std::size_t>(cand_[k]))) k = pick_freeing(s, t, k);
         const auto v = static_cast<std::size_t>(cand_[k]);
         if (ordered) {
           cand_.erase(cand_.begin() + static_cast<std::ptrdiff_t>(k));
@@ -969,7 +1152,12 @@ class Cache {
   }
 };
 
-// Per-request outputs of `replay` (caller-owned arrays of length R, R + 1 for evict_ptr).
+// Per-request outputs of `replay` (caller-owned arrays of length R, R + 1 for evict_ptr). With
+// outputs = "decisions" the float arrays (accuracy ... costs) are null and not written; `totals`
+// (kTotals sums over the requests, see TotalIndex) and `peak` (per server, the largest memory used
+// after one of its requests, 0 if none) are filled instead, so the mean cost and its components
+// need no per-request memory.
+enum TotalIndex : int { kCost = 0, kComponents = 1, kAccuracy = 6, kLatency = 7, kLoadedBytes = 8, kTotals = 9 };
 struct ReplayOutput {
   std::int8_t* outcome;
   std::int64_t* served_by;
@@ -977,7 +1165,70 @@ struct ReplayOutput {
   double* costs;  // [R * 5]
   std::int64_t* evict_ptr;
   std::vector<std::int64_t>* evicted;
+  double* totals = nullptr;  // [kTotals], decisions mode
+  double* peak = nullptr;    // [n_servers], decisions mode
 };
+
+// Compensated (Neumaier) running sum: the decisions mode's totals; the reference tier adds the same
+// values in the same order with the same operations.
+struct NeumaierSum {
+  double sum = 0.0, comp = 0.0;
+  void add(double x) {
+    const double t = sum + x;
+    comp += std::fabs(sum) >= std::fabs(x) ? (sum - t) + x : (x - t) + sum;
+    sum = t;
+  }
+  double value() const { return sum + comp; }
+};
+
+namespace detail {
+template <bool Full>
+void replay_impl(const Instance& inst, const Flags& flags, View<const std::int64_t> slot,
+                 View<const std::int64_t> server, View<const std::int64_t> model, View<const std::int64_t> task,
+                 View<const double> tokens_in, View<const double> tokens_out, View<const std::int64_t> next_use,
+                 const ReplayOutput& out) {
+  const std::size_t R = slot.size;
+  Cache cache(inst, flags);
+  out.evict_ptr[0] = 0;
+  NeumaierSum sums[kTotals];
+  constexpr std::size_t far = 16, near = 6;  // prefetch distances (requests ahead)
+  auto request = [&](std::size_t k) {
+    return Request{slot[k], server[k], model[k], task[k], tokens_in[k], tokens_out[k], next_use[k]};
+  };
+  if (!Full)
+    for (std::int64_t s = 0; s < inst.n_servers; ++s) out.peak[s] = 0.0;
+  for (std::size_t r = 0; r < R; ++r) {
+    if (r + far < R) cache.prefetch_far(request(r + far));
+    if (r + near < R) cache.prefetch_near(request(r + near));
+    Request rq = request(r);
+    const Decision d = cache.on_request(rq);
+    out.outcome[r] = static_cast<std::int8_t>(d.outcome);
+    out.served_by[r] = d.served_by;
+    if (Full) {
+      out.accuracy[r] = d.accuracy;
+      out.latency[r] = d.latency;
+      out.aoc[r] = d.aoc;
+      out.loaded_bytes[r] = d.loaded_bytes;
+      out.memory_used[r] = d.memory_used;
+      out.cost[r] = d.cost;
+      for (int c = 0; c < 5; ++c) out.costs[r * 5 + static_cast<std::size_t>(c)] = d.costs[c];
+    } else {
+      sums[kCost].add(d.cost);
+      for (int c = 0; c < 5; ++c) sums[kComponents + c].add(d.costs[c]);
+      sums[kAccuracy].add(d.accuracy);
+      sums[kLatency].add(d.latency);
+      sums[kLoadedBytes].add(d.loaded_bytes);
+      double& pk = out.peak[static_cast<std::size_t>(rq.server)];
+      pk = std::max(pk, d.memory_used);
+    }
+    const auto& ev = cache.evicted();
+    if (!ev.empty()) out.evicted->insert(out.evicted->end(), ev.begin(), ev.end());
+    out.evict_ptr[r + 1] = static_cast<std::int64_t>(out.evicted->size());
+  }
+  if (!Full)
+    for (int k = 0; k < kTotals; ++k) out.totals[k] = sums[k].value();
+}
+}  // namespace detail
 
 // Replays a whole trace (validated request by request through Cache::on_request).
 inline void replay(const Instance& inst, const Flags& flags, View<const std::int64_t> slot,
@@ -987,29 +1238,11 @@ inline void replay(const Instance& inst, const Flags& flags, View<const std::int
   const std::size_t R = slot.size;
   for (const std::size_t n : {server.size, model.size, task.size, tokens_in.size, tokens_out.size, next_use.size})
     if (n != R) detail::bad("trace", "every trace array must have the length of slot");
-  Cache cache(inst, flags);
-  out.evict_ptr[0] = 0;
-  constexpr std::size_t far = 16, near = 6;  // prefetch distances (requests ahead)
-  auto request = [&](std::size_t k) {
-    return Request{slot[k], server[k], model[k], task[k], tokens_in[k], tokens_out[k], next_use[k]};
-  };
-  for (std::size_t r = 0; r < R; ++r) {
-    if (r + far < R) cache.prefetch_far(request(r + far));
-    if (r + near < R) cache.prefetch_near(request(r + near));
-    Request rq = request(r);
-    const Decision d = cache.on_request(rq);
-    out.outcome[r] = static_cast<std::int8_t>(d.outcome);
-    out.served_by[r] = d.served_by;
-    out.accuracy[r] = d.accuracy;
-    out.latency[r] = d.latency;
-    out.aoc[r] = d.aoc;
-    out.loaded_bytes[r] = d.loaded_bytes;
-    out.memory_used[r] = d.memory_used;
-    out.cost[r] = d.cost;
-    for (int c = 0; c < 5; ++c) out.costs[r * 5 + static_cast<std::size_t>(c)] = d.costs[c];
-    const auto& ev = cache.evicted();
-    out.evicted->insert(out.evicted->end(), ev.begin(), ev.end());
-    out.evict_ptr[r + 1] = static_cast<std::int64_t>(out.evicted->size());
+  if (out.totals != nullptr) {
+    if (out.peak == nullptr) detail::bad("peak", "the decisions mode needs the per-server peak array");
+    detail::replay_impl<false>(inst, flags, slot, server, model, task, tokens_in, tokens_out, next_use, out);
+  } else {
+    detail::replay_impl<true>(inst, flags, slot, server, model, task, tokens_in, tokens_out, next_use, out);
   }
 }
 

@@ -112,7 +112,12 @@ class Policy:
     code = -1
 
     def select_victim(self, candidates: list[int], view: CacheView) -> int:
-        """The model to evict next among ``candidates`` (ascending ids, never empty)."""
+        """The model to evict next among ``candidates`` (ascending ids, never empty).
+
+        With ``make_room="frees_first"`` a choice whose eviction would free nothing is followed by
+        further calls on the remaining candidates (the policy's order, walked until a victim frees
+        something), so a stateful rule sees every call of that walk.
+        """
         raise NotImplementedError
 
 
@@ -371,8 +376,14 @@ class _Simulator:
         return bool(self.flags["pin_models_used_this_slot"]) and int(self.last_slot[s, v]) == t
 
     def make_room(self, s: int, model: int, t: int, r: int) -> list[int]:
-        """Load ``model`` on ``s``, evicting victims in policy order until it fits; the victims."""
+        """Load ``model`` on ``s``, evicting victims in policy order until it fits; the victims.
+
+        With ``make_room="frees_first"`` (the default) each victim is the first in the policy's
+        order whose eviction frees some bytes now (a block no other resident model nor ``model``
+        holds), the policy's first choice if none does; ``"policy_order"`` always takes the first.
+        """
         cap = float(self.inp["cap"][s])
+        frees_first = self.flags.get("make_room", "frees_first") == "frees_first"
         self._add(s, model)  # its resident blocks are then held twice: evicting a sharer never frees them
         victims: list[int] = []
         view = self.view
@@ -383,9 +394,17 @@ class _Simulator:
             cand = [v for v in np.flatnonzero(self.resident[s]).tolist()
                     if v != model and self.protected(s, v, t) == bool(rnd)]
             while cand and self.used[s] > cap:
-                v = int(self.policy.select_victim(list(cand), view))
-                if v not in cand:
-                    raise ValueError(f"policy {self.policy.name!r} chose {v}, not a candidate {cand}")
+                v = self._choose(cand, view)
+                if frees_first and not self.frees(s, v):
+                    # walk the policy's order (its choices among the rest) for a victim that frees
+                    # something now; none does: the first choice, so the loop always progresses
+                    rest = [c for c in cand if c != v]
+                    while rest:
+                        w = self._choose(rest, view)
+                        if self.frees(s, w):
+                            v = w
+                            break
+                        rest.remove(w)
                 cand.remove(v)
                 victims.append(v)
                 self.evict(s, v)
@@ -394,6 +413,16 @@ class _Simulator:
         self.resident[s, model] = True
         self.count[s] += 1
         return victims
+
+    def _choose(self, cand: list[int], view: CacheView) -> int:
+        v = int(self.policy.select_victim(list(cand), view))
+        if v not in cand:
+            raise ValueError(f"policy {self.policy.name!r} chose {v}, not a candidate {cand}")
+        return v
+
+    def frees(self, s: int, v: int) -> bool:
+        """Evicting resident ``v`` now frees some bytes: one of its blocks has no other holder."""
+        return any(self.refcount[s, b] == 1 and float(self.blk_size[b]) > 0.0 for b in self._blocks(v).tolist())
 
     def evict(self, s: int, v: int) -> None:
         self._remove(s, v)
@@ -417,7 +446,9 @@ def online_simulate(inp: dict[str, Any], policy: str | Policy, flags: dict[str, 
         A built-in name (:data:`POLICY_CODES`) or a :class:`Policy` object.
     flags : dict
         ``greedy_admission``, ``allow_substitution``, ``lc_grace_slots``, ``lc_order``,
-        ``lfu_reset_on_evict``, ``pin_models_used_this_slot``, ``task_ewma``, ``admission_horizon``, ``rng_seed``.
+        ``lfu_reset_on_evict``, ``pin_models_used_this_slot``, ``task_ewma``, ``admission_horizon``,
+        ``make_room`` (``"frees_first"`` or ``"policy_order"``), ``rng_seed``; optional ``outputs``
+        (``"all"``, the default, or ``"decisions"``).
 
     Returns
     -------
@@ -425,7 +456,9 @@ def online_simulate(inp: dict[str, Any], policy: str | Policy, flags: dict[str, 
         ``outcome`` int8[R], ``served_by`` int64[R], ``accuracy``, ``latency``, ``aoc``,
         ``loaded_bytes``, ``memory_used`` float64[R], ``costs`` float64[R, 5] (latency, accuracy
         loss, switching, cloud, energy), ``cost`` float64[R], ``evict_ptr`` int64[R + 1],
-        ``evicted`` int64[E].
+        ``evicted`` int64[E]. With ``outputs="decisions"``: only ``outcome``, ``served_by``,
+        ``evict_ptr``, ``evicted``, plus ``totals`` float64[9] (sums over the requests, rows
+        :data:`TOTALS`) and ``peak_memory`` float64[N] (the largest ``memory_used`` per server).
     """
     pol = builtin_policy(policy, flags) if isinstance(policy, str) else policy
     code = pol.code
@@ -523,9 +556,41 @@ def online_simulate(inp: dict[str, Any], policy: str | Policy, flags: dict[str, 
             if kind != LOAD:
                 sim.freq[s, j] += 1
         memory_used[r] = sim.used[s]
-    return {"outcome": outcome, "served_by": served_by, "accuracy": accuracy, "latency": latency, "aoc": aoc,
+    full = {"outcome": outcome, "served_by": served_by, "accuracy": accuracy, "latency": latency, "aoc": aoc,
             "loaded_bytes": loaded, "memory_used": memory_used, "costs": costs, "cost": cost,
             "evict_ptr": evict_ptr, "evicted": np.asarray(evicted, dtype=np.int64)}
+    if flags.get("outputs", "all") == "decisions":
+        return decisions_only(full, server, int(inp["n_servers"]))
+    return full
+
+
+def _neumaier(values: Any) -> float:
+    """Compensated sum in order (the C++ ``NeumaierSum``: same operations, same order)."""
+    total = comp = 0.0
+    for x in values:
+        x = float(x)
+        t = total + x
+        comp += (total - t) + x if abs(total) >= abs(x) else (x - t) + total
+        total = t
+    return total + comp
+
+
+#: Rows of the ``totals`` output of ``outputs="decisions"`` (the C++ ``TotalIndex``).
+TOTALS: tuple[str, ...] = ("cost", "latency_cost", "accuracy_cost", "switching_cost", "cloud_cost", "energy_cost",
+                           "accuracy", "latency", "loaded_bytes")
+
+
+def decisions_only(full: dict[str, np.ndarray], server: np.ndarray, n_servers: int) -> dict[str, np.ndarray]:
+    """The ``outputs="decisions"`` form of a full kernel output: the decisions, the sums over the
+    requests (:data:`TOTALS`, compensated, in request order) and the per-server peak memory."""
+    totals = [_neumaier(full["cost"].tolist())]
+    totals += [_neumaier(full["costs"][:, c].tolist()) for c in range(5)]
+    totals += [_neumaier(full[k].tolist()) for k in ("accuracy", "latency", "loaded_bytes")]
+    peak = np.zeros(n_servers)
+    if server.shape[0]:
+        np.maximum.at(peak, server, full["memory_used"])
+    return {"outcome": full["outcome"], "served_by": full["served_by"], "evict_ptr": full["evict_ptr"],
+            "evicted": full["evicted"], "totals": np.asarray(totals), "peak_memory": peak}
 
 
 def evaluate_decisions(inp: dict[str, Any], outcome: np.ndarray, served_by: np.ndarray, evict_ptr: np.ndarray,
