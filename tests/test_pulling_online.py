@@ -45,6 +45,43 @@ def test_identical_decisions_on_every_tier(seed, policy, n, k, j, n_features, co
         assert got.options["backend"] == backend
 
 
+@pytest.mark.skipif(not FAST, reason="needs the Numba tier")
+@SETTINGS
+@given(seed=st.integers(0, 10_000), k=st.integers(1, 130), d=st.integers(1, 25), updates=st.integers(0, 30))
+def test_ol_all_arm_scoring_is_bitwise_the_reference(seed, k, d, updates):
+    # the Numba tier scores every arm at once (arms innermost); each arm's b^T B^-1 b and b . mu must be
+    # bit for bit the reference's _quad and _dot, including arm counts that are no multiple of the SIMD width
+    from trimcore.kernels.pulling import jit, reference
+
+    rng = np.random.default_rng(seed)
+    binv = np.tile(np.eye(d), (k, 1, 1))
+    tmp = np.zeros(d)
+    for _ in range(updates):
+        reference._sherman_morrison(binv[rng.integers(k)], rng.uniform(-3, 3, d), d, tmp)
+    mu = rng.normal(0, 5, (k, d))
+    b = rng.uniform(0, 1, d) * rng.choice([1e-3, 1.0, 1e3], d)
+    bt = np.ascontiguousarray(binv.transpose(2, 1, 0))   # bt[j, i, k] = binv[k, i, j]
+    mt = np.ascontiguousarray(mu.T)
+    q, mean, w = np.zeros(k), np.zeros(k), np.zeros(k)
+    jit._quad_all(bt, mt, b, d, w, q, mean)
+    want_q = np.array([reference._quad(binv[a], b, d, tmp) for a in range(k)])
+    want_mean = np.array([reference._dot(b, mu[a], d) for a in range(k)])
+    assert q.tobytes() == want_q.tobytes()
+    assert mean.tobytes() == want_mean.tobytes()
+
+
+@pytest.mark.skipif(not FAST, reason="needs the Numba tier")
+@pytest.mark.parametrize("seed", range(2))
+def test_ol_tiers_agree_on_a_longer_stream_with_many_arms(seed):
+    # many arms (not a multiple of 4) and d = 20 over 120 rounds: the all-arm scoring path at its real size
+    pp = paper_instance(6, 120, 37, 5, seed=seed)
+    ref = tc.pulling_online(pp, "ts", seed, backend="reference")
+    got = tc.pulling_online(pp, "ts", seed, backend="numba")
+    assert ref.features.shape[1] == 20
+    np.testing.assert_array_equal(got.model, ref.model)
+    np.testing.assert_array_equal(got.features, ref.features)
+    np.testing.assert_array_equal(got.penalty, ref.penalty)
+
 @SETTINGS
 @given(seed=st.integers(0, 10_000), t=st.integers(1, 60), d=st.integers(1, 6), k=st.integers(1, 6))
 def test_linucb_kernel_tiers_agree(seed, t, d, k):

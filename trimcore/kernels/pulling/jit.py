@@ -129,6 +129,40 @@ def _quad(binv, b, d, w):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _quad_all(bt, mt, b, d, w, q, mean):  # pragma: no cover - compiled
+    """``q[k] = b^T binv_k b`` and ``mean[k] = b . mu_k`` of every arm at once.
+
+    ``bt[j, i, k] = binv_k[i, j]`` and ``mt[i, k] = mu_k[i]`` keep the arms contiguous, so each
+    inner loop over the arms is an element-wise update that vectorises (SIMD) without
+    reassociating: every arm sees exactly the operations of :func:`_quad` and :func:`_dot` in
+    their order, so the values are identical.
+    """
+    k_models = q.shape[0]
+    for k in range(k_models):
+        q[k] = 0.0
+        mean[k] = 0.0
+    for i in range(d):
+        bi = b[i]
+        row = mt[i]
+        for k in range(k_models):
+            mean[k] += bi * row[k]
+    for j in range(d):
+        blk = bt[j]
+        b0 = b[0]
+        first = blk[0]
+        for k in range(k_models):
+            w[k] = first[k] * b0
+        for i in range(1, d):
+            bi = b[i]
+            row = blk[i]
+            for k in range(k_models):
+                w[k] = w[k] + row[k] * bi
+        bj = b[j]
+        for k in range(k_models):
+            q[k] += bj * w[k]
+
+
+@njit(cache=True, nogil=True)
 def _dot(x, y, d):  # pragma: no cover - compiled
     s = 0.0
     for i in range(d):
@@ -238,6 +272,16 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
                 binv_c[k, i, i] = 1.0 / (1.0 + ucb_d)
     g = np.zeros((k_models, d))
     mu = np.zeros((k_models, d))
+    # OL: binv and mu again with the arms innermost (bt[j, i, k] = binv[k, i, j], mt[i, k] = mu[k, i])
+    nt = k_models if policy == 0 else 1
+    bt = np.zeros((d, d, nt))
+    for k in range(nt):
+        for i in range(d):
+            bt[i, i, k] = binv[k, i, i]
+    mt = np.zeros((d, nt))
+    wk = np.zeros(nt)
+    qk = np.zeros(nt)
+    mk = np.zeros(nt)
     s_cnt = np.ones(n_feat)
     f_cnt = np.ones(n_feat)
     n_obs = np.zeros(n_feat)
@@ -299,11 +343,10 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
                 feats[t, i] = sel[i]
                 b[i] = ctx[t, sel[i]]
             best_val = np.inf
+            _quad_all(bt, mt, b, d, wk, qk, mk)
             for k in range(k_models):
-                mean = _dot(b, mu[k], d)
-                q = _quad(binv[k], b, d, tmp)
                 z = _normal(state, spare)
-                val = mean + v * math.sqrt(max(q, 0.0)) * z
+                val = mk[k] + v * math.sqrt(max(qk[k], 0.0)) * z
                 if val < best_val:
                     best_val = val
                     chosen = k
@@ -388,6 +431,10 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
             for i in range(d):
                 g[k, i] += b[i] * pen
             _matvec(binv[k], g[k], d, mu[k])
+            for i in range(d):
+                mt[i, k] = mu[k, i]
+                for j in range(d):
+                    bt[j, i, k] = binv[k, i, j]
             base = base_val
             if base_med == 1:
                 if n_lo + n_hi == 0:
