@@ -50,14 +50,14 @@ inline Score make_score(double gain, double cost, std::int64_t id) {
 }
 
 // ----------------------------------------------------------------------------- gains
-// Weighted coverage of requests by (server, model) pairs: id = m * I + i.
+// Weighted coverage of requests by (server, model) pairs: id = m * I + i; covered [I, K] bytes.
 class PairCoverageGains {
  public:
-  PairCoverageGains(const PairCoverage& cov, View2<const double> weight_by_model, std::uint8_t* covered)
-      : cov_(cov), weight_(weight_by_model), covered_(covered) {}
+  PairCoverageGains(const PairCoverage& cov, const DemandView& demand, std::uint8_t* covered)
+      : cov_(cov), demand_(demand), covered_(covered) {}
   double gain(std::int64_t id) const {
     const std::size_t i = static_cast<std::size_t>(id) % cov_.n_models;
-    return pair_gain(cov_, static_cast<std::size_t>(id), weight_.row(i), covered_ + i * cov_.n_users);
+    return pair_gain(cov_, static_cast<std::size_t>(id), demand_, i, covered_ + i * cov_.n_users);
   }
   void commit(std::int64_t id) {
     const std::size_t i = static_cast<std::size_t>(id) % cov_.n_models;
@@ -66,8 +66,29 @@ class PairCoverageGains {
 
  private:
   PairCoverage cov_;
-  View2<const double> weight_;
+  DemandView demand_;
   std::uint8_t* covered_;
+};
+
+// The same gains with the covered requests as owned bits (K I / 8 bytes): what TrimCaching Gen
+// keeps, so city-scale instances do not need K I bytes of flags. Same sums, same choices.
+class PairCoverageBitGains {
+ public:
+  PairCoverageBitGains(const PairCoverage& cov, const DemandView& demand)
+      : cov_(cov), demand_(demand), covered_(cov.n_models, cov.n_users) {}
+  double gain(std::int64_t id) const {
+    const std::size_t i = static_cast<std::size_t>(id) % cov_.n_models;
+    return pair_gain_bits(cov_, static_cast<std::size_t>(id), demand_, i, covered_.row(i));
+  }
+  void commit(std::int64_t id) {
+    const std::size_t i = static_cast<std::size_t>(id) % cov_.n_models;
+    cover_pair_bits(cov_, static_cast<std::size_t>(id), covered_.row(i));
+  }
+
+ private:
+  PairCoverage cov_;
+  DemandView demand_;
+  CoveredBits covered_;
 };
 
 // Weighted coverage of elements by sets in CSR form (max coverage).
