@@ -169,3 +169,52 @@ def test_cpp_problem_rejects_bad_groups():
         _core.PlacementProblem.from_max_size(lib.block_sizes, lib.indptr, lib.indices, np.ones(1),
                                              (by_model, np.array([0, 1], dtype=np.int32), np.array([1.0, -2.0])),
                                              np.ones((1, 2)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 5), st.integers(1, 12), st.integers(1, 6), st.sampled_from(FORMS))
+def test_from_reach_equals_from_library(seed, n_servers, n_users, n_models, form):
+    """The sparse max_size gives the pairs of the dense one, and the same Gen result on every tier."""
+    dense, compact = compact_pair(seed, n_servers, n_users, n_models, 9, True, form)
+    smax = compact.max_size
+    rng = np.random.default_rng(seed)
+    ptr, users, size = [0], [], []
+    for m in range(n_servers):
+        nz = np.flatnonzero(smax[m] > 0)
+        nz = rng.permutation(nz)  # any order in a server's list
+        users.extend(nz.tolist())
+        size.extend(smax[m, nz].tolist())
+        ptr.append(len(users))
+    demand = tc.UserGroups(compact.demand.by_model.T, compact.demand.group, compact.demand.rate) \
+        if form != "ranked" else tc.RankedDemand(compact.demand.by_model[:, 0], compact.demand.rate)
+    reach = tc.PlacementProblem.from_reach(compact.library, compact.capacity, demand, np.array(ptr),
+                                           np.array(users, dtype=np.int64), np.array(size))
+    for m in range(n_servers):
+        for i in range(n_models):
+            np.testing.assert_array_equal(reach.users_of(m, i), compact.users_of(m, i))
+    ref = tc.trimcaching_gen(dense, backend="reference")
+    for tier in _tiers("placement.trimcaching_gen"):
+        r = tc.trimcaching_gen(reach, backend=tier)
+        np.testing.assert_array_equal(r.placement, ref.placement, err_msg=tier)
+        assert r.upper_bound == pytest.approx(ref.upper_bound, rel=1e-13, abs=0.0)
+
+
+def test_from_reach_checks_and_round_trips(tmp_path):
+    lib = tc.ModelLibrary.from_lists([1.0, 2.0], [[0], [0, 1]])
+    demand = tc.UserGroups(np.ones((1, 2)), [0, 0, 0])
+    with pytest.raises(InstanceError, match="^reach_users"):
+        tc.PlacementProblem.from_reach(lib, 3.0, demand, [0, 2], [1, 1], [5.0, 5.0])
+    with pytest.raises(InstanceError, match="^reach_ptr"):
+        tc.PlacementProblem.from_reach(lib, 3.0, demand, [0, 3], [1, 2], [5.0, 5.0])
+    with pytest.raises(InstanceError, match="^reach_size"):
+        tc.PlacementProblem.from_reach(lib, 3.0, demand, [0, 2], [1, 2], [5.0, -1.0])
+    with pytest.raises(InstanceError, match="^reach_users"):
+        tc.PlacementProblem.from_reach(lib, 3.0, demand, [0, 2], [1, 3], [5.0, 1.0])
+    p = tc.PlacementProblem.from_reach(lib, [3.0, 3.0], demand, [0, 2, 3], [2, 0, 1], [1.5, 5.0, 3.0])
+    np.testing.assert_array_equal(p.users_of(0, 0), [0, 2])
+    np.testing.assert_array_equal(p.users_of(0, 1), [0])
+    back = tc.PlacementProblem.load(p.save(tmp_path / "r.npz"))
+    np.testing.assert_array_equal(back.server_ptr, p.server_ptr)
+    x = tc.trimcaching_gen(p).placement
+    assert back.hit_weight(x) == p.hit_weight(x)
+    assert tc.trimcaching_gen(back).hit_ratio == tc.trimcaching_gen(p).hit_ratio

@@ -134,6 +134,18 @@ class PlacementProblem:
         max_size: npt.NDArray[np.float64],
     ) -> PlacementProblem: ...
     @staticmethod
+    def from_prefixes(
+        block_sizes: npt.NDArray[np.float64],
+        indptr: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        capacity: npt.NDArray[np.float64],
+        popularity: ProblemDemand,
+        server_ptr: npt.NDArray[np.int64],
+        server_users: npt.NDArray[np.int32],
+        pair_len: npt.NDArray[np.int64],
+        n_users: int,
+    ) -> PlacementProblem: ...
+    @staticmethod
     def from_pairs(
         block_sizes: npt.NDArray[np.float64],
         indptr: npt.NDArray[np.int64],

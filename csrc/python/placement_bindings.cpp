@@ -123,6 +123,17 @@ ProblemPtr from_pairs(const py::handle& block_sizes, const py::handle& indptr, c
       vec_of<std::int64_t>(pair_len, "pair_len"), vec_of<std::int32_t>(pair_users, "pair_users"), n_users));
 }
 
+ProblemPtr from_prefixes(const py::handle& block_sizes, const py::handle& indptr, const py::handle& indices,
+                         const py::handle& capacity, const py::handle& pop, const py::handle& server_ptr,
+                         const py::handle& server_users, const py::handle& pair_len, std::int64_t n_users) {
+  auto blocks = model_blocks(indptr, indices);
+  trimcore::Popularity p = demand_of(pop, blocks.size()).first;
+  return std::make_shared<Problem>(Problem::from_prefixes(
+      vec_of<double>(block_sizes, "block_sizes"), std::move(blocks), vec_of<double>(capacity, "capacity"),
+      std::move(p), vec_of<std::int64_t>(server_ptr, "server_ptr"), vec_of<std::int32_t>(server_users, "server_users"),
+      vec_of<std::int64_t>(pair_len, "pair_len"), n_users));
+}
+
 ProblemPtr from_dense(const py::handle& block_sizes, const py::handle& indptr, const py::handle& indices,
                       const py::handle& capacity, const py::handle& pop, const py::handle& eligible_o) {
   auto blocks = model_blocks(indptr, indices);
@@ -265,6 +276,11 @@ void bind_placement(py::module_& m) {
   m.attr("GREEDY_RTOL") = trimcore::kGreedyRtol;
   py::class_<Problem, ProblemPtr>(m, "PlacementProblem",
                                   "A validated, owned C++ placement problem (trimcore/placement.hpp).")
+      .def_static("from_prefixes", guarded(&from_prefixes), py::arg("block_sizes"), py::arg("indptr"),
+                  py::arg("indices"), py::arg("capacity"), py::arg("popularity"), py::arg("server_ptr"),
+                  py::arg("server_users"), py::arg("pair_len"), py::arg("n_users"),
+                  "Pairs as prefixes of per-server user lists (PlacementProblem.from_reach); popularity float64[K, I] "
+                  "or the factored (by_model, group, rate).")
       .def_static("from_max_size", guarded(&from_max_size), py::arg("block_sizes"), py::arg("indptr"), py::arg("indices"),
                   py::arg("capacity"), py::arg("popularity"), py::arg("max_size"),
                   "eligible[m, k, i] = model_size[i] <= max_size[m, k]; popularity float64[K, I].")

@@ -48,6 +48,9 @@ class PlacementProblem(Stored):
         Users that pair ``p = m * I + i`` can serve: ``pair_users[pair_ptr[p]:][:pair_len[p]]``.
     max_size : ndarray of float64, shape (M, K), or None
         Largest model size server ``m`` delivers to user ``k`` in time (compact form only).
+    server_ptr : ndarray of int64, shape (M + 1,), or None
+        Set by :meth:`from_reach`: server ``m``'s pairs are prefixes of the user list
+        ``pair_users[server_ptr[m]:server_ptr[m + 1]]`` (sorted by decreasing deliverable size).
     """
 
     library: ModelLibrary
@@ -57,6 +60,7 @@ class PlacementProblem(Stored):
     pair_len: np.ndarray
     pair_users: np.ndarray
     max_size: np.ndarray | None = None
+    server_ptr: np.ndarray | None = None
     # per-tier views of the eligibility CSR (the native one validated and copied once)
     _views: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -158,6 +162,96 @@ class PlacementProblem(Stored):
         pair_ptr = np.repeat(start, library.n_models)
         users = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int32)
         return cls._frozen(library, cap, pop_t, pair_ptr, pair_len.reshape(-1), users, smax)
+
+    @classmethod
+    def from_reach(
+        cls,
+        library: ModelLibrary,
+        capacity: Sequence[float] | np.ndarray | float,
+        popularity: Any,
+        reach_ptr: np.ndarray,
+        reach_users: np.ndarray,
+        reach_size: np.ndarray,
+    ) -> PlacementProblem:
+        """Build a problem from the sparse form of ``max_size``: O(M I + entries + demand) memory.
+
+        Server ``m`` reaches the users ``reach_users[reach_ptr[m]:reach_ptr[m + 1]]`` (distinct) with
+        largest deliverable sizes ``reach_size`` (same slice); every other user gets 0. The pairs are
+        exactly those of :meth:`from_library` on the dense ``max_size`` with those entries (ties by
+        user id), so results are identical; the M x K matrix is never built (``max_size`` is None).
+
+        Parameters
+        ----------
+        library : ModelLibrary
+        capacity : array_like of float, shape (M,), or float
+        popularity : array_like of float, shape (K, I), or UserGroups or RankedDemand
+            K is the demand's number of users.
+        reach_ptr : array_like of int, shape (M + 1,)
+            CSR offsets from 0 to ``len(reach_users)``, non-decreasing.
+        reach_users : array_like of int, shape (E,)
+        reach_size : array_like of float, shape (E,)
+            >= 0, inf allowed.
+        """
+        if not isinstance(library, ModelLibrary):
+            raise invalid("library", "a ModelLibrary", type(library).__name__)
+        demand = as_demand(popularity, None, library.n_models)
+        n_users = demand.n_users
+        users = index_array("reach_users", reach_users, max(n_users, 1) if n_users else 0, shape=(None,))
+        size = float_array("reach_size", reach_size, (users.shape[0],), minimum=0.0, allow_inf=True)
+        raw_ptr = np.asarray(reach_ptr)
+        ptr = index_array("reach_ptr", raw_ptr, users.shape[0] + 1, shape=(None,))
+        if ptr.shape[0] < 1 or ptr[0] != 0 or ptr[-1] != users.shape[0] or (np.diff(ptr) < 0).any():
+            raise invalid("reach_ptr", f"non-decreasing CSR offsets from 0 to {users.shape[0]}",
+                          f"{ptr.shape[0]} offsets")
+        n_servers = ptr.shape[0] - 1
+        cap = _capacity(capacity, n_servers)
+        sizes = library.model_sizes
+        smallest = float(sizes.min())
+        pair_len = np.empty((n_servers, library.n_models), dtype=np.int64)
+        kept: list[np.ndarray] = []
+        start = np.zeros(n_servers + 1, dtype=np.int64)
+        for m in range(n_servers):
+            u, sz = users[ptr[m]:ptr[m + 1]], size[ptr[m]:ptr[m + 1]]
+            if np.unique(u).size != u.size:
+                raise invalid("reach_users", "distinct users within each server's list", f"a repeat for server {m}")
+            keep = sz >= smallest  # the others are in no pair, as in from_library
+            u, sz = u[keep], sz[keep]
+            by_id = np.argsort(u, kind="stable")
+            u, sz = u[by_id], sz[by_id]
+            order = np.argsort(-sz, kind="stable")  # decreasing size, ties by user id (from_library's order)
+            pair_len[m] = np.searchsorted(-sz[order], -sizes, side="right")
+            kept.append(u[order[:int(pair_len[m].max(initial=0))]].astype(np.int32))
+            start[m + 1] = start[m] + kept[-1].size
+        flat = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int32)
+        return cls._prefixes(library, cap, demand, start, flat, pair_len.reshape(-1))
+
+    @classmethod
+    def _prefixes(cls, library: ModelLibrary, cap: np.ndarray, demand: Demand, server_ptr: np.ndarray,
+                  users: np.ndarray, pair_len: np.ndarray) -> PlacementProblem:
+        """A problem whose pairs are prefixes of per-server lists (checked: ids, distinct per server, lengths)."""
+        n_servers, n_models, n_users = cap.shape[0], library.n_models, demand.n_users
+        server_ptr = np.ascontiguousarray(server_ptr, dtype=np.int64)
+        if server_ptr.shape != (n_servers + 1,) or server_ptr[0] != 0 or server_ptr[-1] != users.size or \
+                (np.diff(server_ptr) < 0).any():
+            raise invalid("server_ptr", f"{n_servers + 1} non-decreasing offsets from 0 to {users.size}",
+                          f"shape {server_ptr.shape}")
+        users = index_array("pair_users", users, n_users).astype(np.int32)
+        lengths = np.diff(server_ptr)
+        pair_len = np.ascontiguousarray(pair_len, dtype=np.int64)
+        if pair_len.shape != (n_servers * n_models,):
+            raise invalid("pair_len", f"shape ({n_servers * n_models},)", f"shape {pair_len.shape}")
+        too_long = (pair_len < 0) | (pair_len > np.repeat(lengths, n_models))
+        if too_long.any():
+            p = int(np.flatnonzero(too_long)[0])
+            raise invalid("pair_len", "lengths within their server's list", f"{int(pair_len[p])} at pair {p}")
+        owner = np.repeat(np.arange(n_servers, dtype=np.int64), lengths)
+        if users.size and np.unique(owner * max(n_users, 1) + users).size != users.size:
+            raise invalid("pair_users", "distinct users within each server's list", "a repeated user")
+        pair_ptr = np.repeat(server_ptr[:-1], n_models)
+        problem = cls._frozen(library, cap, demand, pair_ptr, pair_len, users, None)
+        server_ptr.setflags(write=False)
+        object.__setattr__(problem, "server_ptr", server_ptr)
+        return problem
 
     @classmethod
     def from_topology(
@@ -297,7 +391,8 @@ class PlacementProblem(Stored):
             block_ptr, block_models = lib.block_models
             view = kernel("placement.gen_problem", backend)(
                 lib.block_sizes, lib.indptr, lib.indices, lib.bitsets, block_ptr, block_models, self.capacity,
-                self.demand_args, self.pair_ptr, self.pair_len, self.pair_users, self.max_size)
+                self.demand_args, self.pair_ptr, self.pair_len, self.pair_users,
+                self.max_size if self.server_ptr is None else ("prefixes", self.server_ptr, self.n_users))
             self._views[key] = view
         return view
 
@@ -345,6 +440,8 @@ class PlacementProblem(Stored):
                 arrays["demand.rate"] = d.rate
         if self.max_size is not None:
             arrays["max_size"] = self.max_size
+        elif self.server_ptr is not None:  # from_reach: prefixes of per-server lists
+            arrays.update(server_ptr=self.server_ptr, pair_len=self.pair_len, pair_users=self.pair_users)
         else:
             arrays.update(pair_ptr=self.pair_ptr, pair_len=self.pair_len, pair_users=self.pair_users)
         return save_arrays(path, "PlacementProblem", arrays, {"library": library_meta, "demand": d.kind})
@@ -368,6 +465,12 @@ class PlacementProblem(Stored):
             cap = _stored(arrays, "capacity", 1)
             if "max_size" in arrays:
                 return cls.from_library(library, cap, pop, _stored(arrays, "max_size", 2))
+            if "server_ptr" in arrays:
+                demand = as_demand(pop, None, library.n_models)
+                return cls._prefixes(library, _capacity(cap, cap.shape[0]), demand,
+                                     _stored(arrays, "server_ptr", 1, integer=True),
+                                     _stored(arrays, "pair_users", 1, integer=True),
+                                     _stored(arrays, "pair_len", 1, integer=True))
             return cls._from_pairs(library, cap, pop, arrays)
         except InstanceError as exc:
             raise InstanceError(f"{path}: {exc}") from None

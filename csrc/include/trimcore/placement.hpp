@@ -269,6 +269,61 @@ class PlacementProblem {
     return p;
   }
 
+  // Per-server user lists shared by that server's pairs (Python: PlacementProblem.from_reach and the
+  // compact form): the users of pair (m, i) are the first pair_len[m*I + i] entries of server m's list
+  // server_users[server_ptr[m] .. server_ptr[m+1]). Checked: CSR offsets, ids in [0, n_users),
+  // distinct ids within a server's list (so within every pair), pair lengths within their list.
+  // O(M I + entries + K), never the M x K sizes.
+  static PlacementProblem from_prefixes(std::vector<double> block_sizes,
+                                        std::vector<std::vector<std::int64_t>> model_blocks,
+                                        std::vector<double> capacity, Popularity popularity,
+                                        const std::vector<std::int64_t>& server_ptr,
+                                        std::vector<std::int32_t> server_users, std::vector<std::int64_t> pair_len,
+                                        std::int64_t n_users) {
+    PlacementProblem p;
+    p.set_library(std::move(block_sizes), model_blocks);
+    p.set_capacity(std::move(capacity));
+    if (n_users < 0 || n_users >= kMaxInt32Ids)
+      detail::defect("n_users", "a count in [0, 2^31) (user ids are int32)", std::to_string(n_users));
+    const auto K = static_cast<std::size_t>(n_users);
+    const std::size_t M = p.n_servers_, I = p.n_models_;
+    p.set_popularity(std::move(popularity), K);
+    const auto n_entries = static_cast<std::int64_t>(server_users.size());
+    if (server_ptr.size() != M + 1 || server_ptr[0] != 0 || server_ptr[M] != n_entries)
+      detail::defect("server_ptr", std::to_string(M + 1) + " offsets from 0 to " + std::to_string(n_entries),
+                     std::to_string(server_ptr.size()) + " offsets");
+    for (std::size_t m = 0; m < M; ++m)
+      if (server_ptr[m + 1] < server_ptr[m]) detail::defect("server_ptr", "non-decreasing offsets", "server " + std::to_string(m));
+    if (pair_len.size() != M * I)
+      detail::defect("pair_len", std::to_string(M * I) + " entries (M*I)", std::to_string(pair_len.size()));
+    std::vector<std::int64_t> stamp(K, -1);
+    for (std::size_t m = 0; m < M; ++m) {
+      for (std::int64_t t = server_ptr[m]; t < server_ptr[m + 1]; ++t) {
+        const std::int32_t u = server_users[static_cast<std::size_t>(t)];
+        if (u < 0 || static_cast<std::size_t>(u) >= K)
+          detail::defect("server_users", "user ids in [0, " + std::to_string(K) + ")",
+                         std::to_string(u) + " at position " + std::to_string(t));
+        if (stamp[static_cast<std::size_t>(u)] == static_cast<std::int64_t>(m))
+          detail::defect("server_users", "distinct user ids within each server's list",
+                         "user " + std::to_string(u) + " twice for server " + std::to_string(m));
+        stamp[static_cast<std::size_t>(u)] = static_cast<std::int64_t>(m);
+      }
+      const std::int64_t len = server_ptr[m + 1] - server_ptr[m];
+      for (std::size_t i = 0; i < I; ++i) {
+        const std::int64_t l = pair_len[m * I + i];
+        if (l < 0 || l > len)
+          detail::defect("pair_len", "lengths in [0, " + std::to_string(len) + "] (server " + std::to_string(m) + "'s list)",
+                         std::to_string(l) + " at pair " + std::to_string(m * I + i));
+      }
+    }
+    p.pair_ptr_.resize(M * I);
+    for (std::size_t m = 0; m < M; ++m)
+      for (std::size_t i = 0; i < I; ++i) p.pair_ptr_[m * I + i] = server_ptr[m];
+    p.pair_len_ = std::move(pair_len);
+    p.pair_users_ = std::move(server_users);
+    return p;
+  }
+
   std::int64_t n_servers() const { return static_cast<std::int64_t>(n_servers_); }
   std::int64_t n_users() const { return static_cast<std::int64_t>(n_users_); }
   std::int64_t n_models() const { return static_cast<std::int64_t>(n_models_); }

@@ -60,10 +60,16 @@ def gen_problem(block_sizes, indptr, indices, model_bits, block_ptr, block_model
                 pair_ptr, pair_len, pair_users, max_size) -> Any:
     """The problem as the C++ TrimCaching Gen reads it: a ``_core.PlacementProblem``, which the core
     validates and owns (a compact problem is rebuilt from ``max_size`` by the core's own
-    ``from_max_size``, a dense one from its pair lists); a problem keeps it, so calls do not re-check."""
+    ``from_max_size``, a dense one from its pair lists, one of ``from_reach`` -- ``max_size`` is then
+    ``("prefixes", server_ptr, n_users)`` -- from its per-server lists, never an M x K matrix); a problem
+    keeps it, so calls do not re-check."""
     by_model, group, rate = demand_tuple(demand)  # the problem's demand_args (or a dense array)
     # dense: the C++ API's (K, I) layout; compact: the factored arrays as they are
     popularity = np.ascontiguousarray(by_model.T) if group is None else (by_model, group, rate)
+    if isinstance(max_size, tuple):  # ("prefixes", server_ptr, n_users): PlacementProblem.from_reach's lists
+        _, server_ptr, n_users = max_size
+        return _core.PlacementProblem.from_prefixes(block_sizes, indptr, indices, capacity, popularity, server_ptr,
+                                                    pair_users, pair_len, int(n_users))
     if max_size is not None:
         return _core.PlacementProblem.from_max_size(block_sizes, indptr, indices, capacity, popularity, max_size)
     return _core.PlacementProblem.from_pairs(block_sizes, indptr, indices, capacity, popularity, pair_ptr, pair_len,
