@@ -212,12 +212,12 @@ class PlacementProblem(Stored):
         start = np.zeros(n_servers + 1, dtype=np.int64)
         for m in range(n_servers):
             u, sz = users[ptr[m]:ptr[m + 1]], size[ptr[m]:ptr[m + 1]]
-            if np.unique(u).size != u.size:
+            by_id = np.argsort(u, kind="stable")
+            u, sz = u[by_id], sz[by_id]
+            if u.size > 1 and (u[1:] == u[:-1]).any():
                 raise invalid("reach_users", "distinct users within each server's list", f"a repeat for server {m}")
             keep = sz >= smallest  # the others are in no pair, as in from_library
             u, sz = u[keep], sz[keep]
-            by_id = np.argsort(u, kind="stable")
-            u, sz = u[by_id], sz[by_id]
             order = np.argsort(-sz, kind="stable")  # decreasing size, ties by user id (from_library's order)
             pair_len[m] = np.searchsorted(-sz[order], -sizes, side="right")
             kept.append(u[order[:int(pair_len[m].max(initial=0))]].astype(np.int32))
@@ -245,7 +245,8 @@ class PlacementProblem(Stored):
             p = int(np.flatnonzero(too_long)[0])
             raise invalid("pair_len", "lengths within their server's list", f"{int(pair_len[p])} at pair {p}")
         owner = np.repeat(np.arange(n_servers, dtype=np.int64), lengths)
-        if users.size and np.unique(owner * max(n_users, 1) + users).size != users.size:
+        key = np.sort(owner * max(n_users, 1) + users)
+        if key.size > 1 and (key[1:] == key[:-1]).any():
             raise invalid("pair_users", "distinct users within each server's list", "a repeated user")
         pair_ptr = np.repeat(server_ptr[:-1], n_models)
         problem = cls._frozen(library, cap, demand, pair_ptr, pair_len, users, None)
