@@ -218,3 +218,35 @@ def test_from_reach_checks_and_round_trips(tmp_path):
     x = tc.trimcaching_gen(p).placement
     assert back.hit_weight(x) == p.hit_weight(x)
     assert tc.trimcaching_gen(back).hit_ratio == tc.trimcaching_gen(p).hit_ratio
+
+
+@settings(max_examples=15, deadline=None)
+@given(pairs(max_blocks=12), st.sampled_from(["index", "demand"]))
+def test_other_algorithms_identical_on_compact_demand(pair, server_order):
+    """Spec, independent caching, the baselines and regions read the compact form and decide as on the dense one."""
+    dense, compact = pair
+    runs = [
+        lambda p, t: tc.trimcaching_spec(p, server_order=server_order, backend=t),
+        lambda p, t: tc.independent_caching(p, server_order=server_order, backend=t),
+        lambda p, t: tc.popularity_caching(p, backend=t),
+        lambda p, t: tc.random_caching(p, seed=1, backend=t),
+    ]
+    for run in runs:
+        for tier in ("reference", "cpp"):
+            d, c = run(dense, tier), run(compact, tier)
+            np.testing.assert_array_equal(c.placement, d.placement)
+            assert c.upper_bound == pytest.approx(d.upper_bound, rel=1e-13, abs=0.0)
+    if dense.n_servers >= 2:
+        d = tc.trimcaching_gen_regions(dense, 2, by="users", backend="cpp")
+        c = tc.trimcaching_gen_regions(compact, 2, by="users", backend="cpp")
+        np.testing.assert_array_equal(c.placement, d.placement)
+
+
+def test_demand_rows_and_totals_match_the_dense_matrix():
+    _, compact = compact_pair(5, 3, 11, 6, 9, False, "groups_rate")
+    dense = compact.popularity
+    users = np.array([3, 0, 7])
+    np.testing.assert_array_equal(compact.demand.rows(users), dense[users])
+    np.testing.assert_allclose(compact.demand.model_totals(), dense.sum(axis=0), rtol=1e-13)
+    sub = compact.demand.take_users(users)
+    np.testing.assert_array_equal(sub.dense_by_model(), dense[users].T)

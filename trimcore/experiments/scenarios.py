@@ -23,8 +23,9 @@ from trimcore.instance.blocks import ModelLibrary
 from trimcore.loading.problem import LoadingProblem
 from trimcore.placement.problem import PlacementProblem
 
-__all__ = ["city_placement_instance", "DEFAULT_SCENARIO", "SCENARIOS", "scenario", "load_scenario", "check_scenario", "build_library",
-           "build_topology", "build_placement", "large_placement_instance", "make_loading_instance"]
+__all__ = ["DEFAULT_SCENARIO", "SCENARIOS", "scenario", "load_scenario", "check_scenario", "build_library",
+           "build_topology", "build_placement", "large_placement_instance", "city_placement_instance",
+           "make_loading_instance"]
 
 MB = 2**20
 

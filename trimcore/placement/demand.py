@@ -126,6 +126,21 @@ class Demand:
         w = self.by_model[model, self.group[users]]
         return w if self.rate is None else self.rate[users] * w
 
+    def rows(self, users: np.ndarray) -> np.ndarray:
+        """``p[users, :]``, float64[len(users), I]: the users' rows only (the same products as the kernels)."""
+        if self.group is None:
+            return np.ascontiguousarray(self.by_model[:, users].T)
+        out = self.by_model.T[self.group[users]]
+        return out if self.rate is None else self.rate[users, None] * out
+
+    def model_totals(self) -> np.ndarray:
+        """Total request probability of each model, float64[I] (dense: the row sums of before;
+        compact: ``by_model @ (rate summed per group)``, O(G I + K))."""
+        if self.group is None:
+            return self.by_model.sum(axis=1)
+        per_group = np.bincount(self.group, weights=self.rate, minlength=self.n_groups).astype(np.float64)
+        return self.by_model @ per_group
+
     def dense_by_model(self) -> np.ndarray:
         """The dense matrix float64[I, K] (O(K I) memory: for small instances and the dense form)."""
         if self.group is None:
