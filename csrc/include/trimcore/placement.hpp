@@ -568,8 +568,11 @@ inline std::vector<std::int64_t> gen_candidates(const PlacementProblem& problem)
 
 // One greedy run (Python: trimcore.placement.greedy.greedy_placement): keeps the warm start's pairs
 // that still fit and serve somebody (in pair order), then the greedy fills the rest. rule: ratio or gain.
+// initial_gains (optional): the lazy greedy's first gains, filled by one run and read by the next of
+// the same problem and warm start (see greedy_lazy); the placement is the same either way.
 inline std::vector<std::uint8_t> greedy_placement(const PlacementProblem& problem, GenRule rule, bool lazy,
-                                                  const std::vector<std::uint8_t>& warm_start = {}) {
+                                                  const std::vector<std::uint8_t>& warm_start = {},
+                                                  std::vector<double>* initial_gains = nullptr) {
   if (rule == GenRule::best_of_both)
     throw InstanceDefect("rule: expected ratio or gain for one greedy run, got best_of_both");
   const auto M = static_cast<std::size_t>(problem.n_servers()), I = static_cast<std::size_t>(problem.n_models()),
@@ -587,7 +590,7 @@ inline std::vector<std::uint8_t> greedy_placement(const PlacementProblem& proble
                             problem.block_ptr().data(), problem.block_models().data());
   const Rule r = rule == GenRule::ratio ? Rule::Ratio : Rule::Gain;
   std::vector<std::uint8_t> placement(M * I, 0);
-  for (const std::int64_t id : warm_greedy(gains, budget, gen_candidates(problem), kept, r, lazy, M * I))
+  for (const std::int64_t id : warm_greedy(gains, budget, gen_candidates(problem), kept, r, lazy, M * I, initial_gains))
     placement[static_cast<std::size_t>(id)] = 1;
   return placement;
 }
@@ -602,9 +605,10 @@ inline GenResult trimcaching_gen(const PlacementProblem& problem, const GenOptio
   bool have = false;
   const GenRule runs[2] = {GenRule::ratio, GenRule::gain};
   const std::size_t n_runs = options.rule == GenRule::best_of_both ? 2 : 1;
+  std::vector<double> initial_gains;  // both runs start from the same state: the second reuses the first's gains
   for (std::size_t t = 0; t < n_runs; ++t) {
     const GenRule r = options.rule == GenRule::best_of_both ? runs[t] : options.rule;
-    std::vector<std::uint8_t> x = greedy_placement(problem, r, options.lazy, options.warm_start);
+    std::vector<std::uint8_t> x = greedy_placement(problem, r, options.lazy, options.warm_start, &initial_gains);
     const double value = hit_weight(problem, x);
     if (!have || value > best.hit_weight) {  // ties keep the first run (ratio)
       best.placement = std::move(x);
