@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from trimcore.kernels._jit import njit
-from trimcore.kernels.placement.reference import demand_tuple
+from trimcore.kernels.placement import covered_of, demand_tuple
 
 _NO_GROUP = np.zeros(0, dtype=np.int32)
 _NO_RATE = np.zeros(0, dtype=np.float64)
@@ -145,8 +145,6 @@ def all_server_gains(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], demand
 def placed_server_gains(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], demand: Any,
                         placement: np.ndarray) -> np.ndarray:
     """See :func:`trimcore.kernels.placement.reference.placed_server_gains`."""
-    from trimcore.kernels.placement.reference import covered_of
-
     return all_server_gains(coverage, demand, covered_of(coverage, _n_users(demand), placement))
 
 

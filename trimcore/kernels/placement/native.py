@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from trimcore import _core
-from trimcore.kernels.placement.reference import demand_tuple
+from trimcore.kernels.placement import demand_tuple
 
 
 def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.ndarray) -> np.ndarray:

@@ -20,13 +20,7 @@ from trimcore._numeric import fractional_knapsack, ranks_before, sequential_sum
 from trimcore._tolerances import ALGORITHM_RTOL, GRID_ROUNDING_RTOL, PRUNE_RTOL
 from trimcore.errors import InstanceError, invalid
 from trimcore.kernels.knapsack.reference import fptas_rounded_values, knapsack_fptas, knapsack_grid
-
-
-def demand_tuple(demand: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """``(by_model, group, rate)`` of a demand tuple or of a dense popularity by model [I, K]."""
-    if isinstance(demand, np.ndarray):
-        return demand, None, None
-    return demand
+from trimcore.kernels.placement import covered_of, demand_tuple
 
 
 def weights_of(demand: Any, model: int, users: np.ndarray) -> np.ndarray:
@@ -190,17 +184,6 @@ def all_server_gains(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], popula
     for m in range(n_servers):
         out[m] = server_gains(m, coverage, popularity_by_model, covered)
     return out
-
-
-def covered_of(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], n_users: int, placement: np.ndarray) -> np.ndarray:
-    """uint8[I, K]: 1 where request (k, i) is served by some server holding i in ``placement``."""
-    pair_ptr, pair_len, pair_users = coverage
-    n_models = placement.shape[1]
-    covered = np.zeros((n_models, n_users), dtype=np.uint8)
-    for m, i in zip(*np.nonzero(placement)):
-        p = int(m) * n_models + int(i)
-        covered[i, pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]] = 1
-    return covered
 
 
 def placed_server_gains(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], popularity_by_model: Any,
