@@ -253,13 +253,105 @@ def loading_table() -> None:
               f" | {last['peak_rss_mib']:.0f} MiB |")
 
 
+#: City scale with compact demand (issue #15 target M=1,000, K=1,000,000, I=10,000, G=1,000):
+#: a size that asv runs in seconds, and the base of the growth exponents (each dimension doubled).
+CITY_SMALL = (100, 100_000, 1_000, 100)
+CITY_GROWTH_BASE = (50, 50_000, 500, 100)
+CITY_TARGET = (1_000, 1_000_000, 10_000, 1_000)
+
+
+def measure_city(n_servers: int, n_users: int, n_models: int, n_groups: int) -> dict[str, float]:
+    """Build :func:`~trimcore.experiments.scenarios.city_placement_instance` and run the default Gen
+    (with its certified submodular bound) in this process; seconds and counts."""
+    from trimcore.experiments.scenarios import city_placement_instance
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    problem = city_placement_instance(n_servers, n_users, n_models, n_groups=n_groups, seed=inst.SEED)
+    built, built_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    print(json.dumps({"built_s": built, "built_cpu_s": built_cpu, "entries": int(problem.pair_users.size)}),
+          file=sys.stderr, flush=True)  # progress, for runs that are stopped
+    res = tc.trimcaching_gen(problem)
+    total = time.perf_counter() - started
+    return {"build_s": built, "build_cpu_s": built_cpu, "gen_s": res.runtime_s, "bound_s": res.bound_runtime_s,
+            "total_s": total, "total_cpu_s": time.process_time() - cpu_started,
+            "entries": float(problem.pair_users.size), "hit_ratio": res.hit_ratio,
+            "upper_bound": float(res.upper_bound or 0.0)}
+
+
+def city_fresh(size: tuple[int, int, int, int]) -> dict[str, float]:
+    """:func:`measure_city` in a fresh interpreter under ``/usr/bin/time -v`` (peak RSS of the whole run)."""
+    code = ("import json; from benchmarks.bench_scale import measure_city; "
+            f"print(json.dumps(measure_city{tuple(size)!r}))")
+    out = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    rss_kib = next(int(line.split(":")[1]) for line in out.stderr.splitlines() if "Maximum resident set size" in line)
+    got["peak_rss_gib"] = rss_kib / 2**20
+    got["elapsed"] = next(line.split(": ", 1)[1] for line in out.stderr.splitlines() if "Elapsed (wall" in line)
+    return got
+
+
+def _city_row(size: tuple[int, int, int, int], got: dict[str, float]) -> str:
+    m, k, i, g = size
+    return (f"| {m:,} | {k:,} | {i:,} | {g:,} | {got['entries']:,.0f} | {got['build_s']:.1f} s "
+            f"| {got['gen_s']:.1f} s | {got['bound_s']:.1f} s "
+            f"| {got['total_s']:.1f} s ({got['total_cpu_s']:.1f} s CPU) "
+            f"| {got['peak_rss_gib']:.2f} GiB | {got['hit_ratio']:.4f} |")
+
+
+def city_table(sizes: list[tuple[int, int, int, int]]) -> None:
+    """One fresh run per size, then the growth exponents (log2 of the ratio to the first size for sizes
+    that double one dimension of it)."""
+    import math
+
+    print("| M | K | I | G | (pair, user) entries | build | Gen | bound | total (CPU) | peak RSS | hit ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = [(size, city_fresh(size)) for size in sizes]
+    for size, got in rows:
+        print(_city_row(size, got), flush=True)
+    base_size, base = rows[0]
+    for size, got in rows[1:]:
+        grown = [d for d in range(4) if size[d] != base_size[d]]
+        if len(grown) != 1:
+            continue
+        d = grown[0]
+        f = math.log(size[d] / base_size[d])
+        print(f"exponent in {'MKIG'[d]}: time {math.log(got['total_s'] / base['total_s']) / f:.2f} "
+              f"(CPU {math.log(got['total_cpu_s'] / base['total_cpu_s']) / f:.2f}), "
+              f"memory {math.log(got['peak_rss_gib'] / base['peak_rss_gib']) / f:.2f}")
+
+
+class CityGen(inst.FewSamples):
+    """Build + default Gen (submodular bound) on ``city_placement_instance`` with user-group demand
+    (:data:`CITY_SMALL`; the issue #15 target :data:`CITY_TARGET` runs through ``--city``)."""
+
+    timeout = 900
+
+    def time_build_and_gen(self):
+        measure_city(*CITY_SMALL)
+
+    def peakmem_build_and_gen(self):
+        measure_city(*CITY_SMALL)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", type=int, default=3200)
     parser.add_argument("--sample", type=int, default=160, help="servers timed on the pre-#15 path")
     parser.add_argument("--loading", action="store_true", help="only the PartialLoading table (K=10k-100k)")
     parser.add_argument("--before", action="store_true", help="with --loading: the pre-#15 paths too")
+    parser.add_argument("--city", type=int, nargs=4, metavar=("M", "K", "I", "G"), action="append",
+                        help="compact-demand city instance(s), fresh process each, under /usr/bin/time -v")
+    parser.add_argument("--city-growth", action="store_true",
+                        help="the city growth exponents: CITY_GROWTH_BASE and each of M, K, I doubled")
     args = parser.parse_args(argv)
+    if args.city or args.city_growth:
+        sizes = [tuple(c) for c in (args.city or [])]
+        if args.city_growth:
+            m, k, i, g = CITY_GROWTH_BASE
+            sizes += [CITY_GROWTH_BASE, (2 * m, k, i, g), (m, 2 * k, i, g), (m, k, 2 * i, g)]
+        city_table(sizes)  # type: ignore[arg-type]
+        return
     if args.loading:
         loading_table()
         if args.before:

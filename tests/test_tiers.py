@@ -112,6 +112,18 @@ def _all_server_gains(tier: str, seed: int) -> Any:
     return gains
 
 
+def _placed_server_gains(tier: str, seed: int) -> Any:
+    """Gains around a placement: the all_server_gains of its covered requests, to the bit (dense and
+    the problem's own demand arguments)."""
+    p, x, _ = _placement(seed)
+    gains = kernel("placement.placed_server_gains", tier)(_view(p, tier), p.demand_args, x)
+    from trimcore.placement.bounds import covered_requests
+
+    assert np.array_equal(gains, kernel("placement.all_server_gains", tier)(_view(p, tier), p.popularity_by_model,
+                                                                           covered_requests(p, x)))
+    return gains
+
+
 def _knapsack(seed: int):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 12))
@@ -234,6 +246,7 @@ CASES: dict[str, Case] = {
     "placement.successive_knapsack": _spec,
     "placement.server_gains": _server_gains,
     "placement.all_server_gains": _all_server_gains,
+    "placement.placed_server_gains": _placed_server_gains,
     "knapsack.knapsack_fptas": _fptas,
     "knapsack.knapsack_grid": _grid,
     "coverage.max_coverage": _max_coverage,

@@ -9,6 +9,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+#: Demand as the kernels read it: dense popularity by model float64[I, K], or the factored form
+#: ``(by_model float64[I, G], group int32[K] | None, rate float64[K] | None)``.
+Demand = npt.NDArray[np.float64] | tuple[npt.NDArray[np.float64], npt.NDArray[np.int32] | None,
+                                         npt.NDArray[np.float64] | None]
+#: Demand of a C++ PlacementProblem factory: dense popularity float64[K, I] or the factored tuple.
+ProblemDemand = npt.NDArray[np.float64] | tuple[npt.NDArray[np.float64], npt.NDArray[np.int32],
+                                                npt.NDArray[np.float64] | None]
+
 def storage_used(
     placement: npt.NDArray[np.bool_], model_bits: npt.NDArray[np.uint64], block_sizes: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]: ...
@@ -17,7 +25,7 @@ def hit_weight(
     pair_ptr: npt.NDArray[np.int64],
     pair_len: npt.NDArray[np.int64],
     pair_users: npt.NDArray[np.int32],
-    popularity_by_model: npt.NDArray[np.float64],
+    popularity_by_model: Demand,
 ) -> float: ...
 class CoverageIndex:
     """A validated, owned copy of a problem's eligibility CSR (checked once, read by
@@ -34,22 +42,25 @@ class CoverageIndex:
     ) -> None: ...
 
 def hit_weight_indexed(
-    placement: npt.NDArray[np.bool_], index: CoverageIndex, popularity_by_model: npt.NDArray[np.float64]
+    placement: npt.NDArray[np.bool_], index: CoverageIndex, popularity_by_model: Demand
 ) -> float: ...
 def server_gains_indexed(
     server: int,
     index: CoverageIndex,
-    popularity_by_model: npt.NDArray[np.float64],
+    popularity_by_model: Demand,
     covered: npt.NDArray[np.uint8],
 ) -> npt.NDArray[np.float64]: ...
 def all_server_gains_indexed(
-    index: CoverageIndex, popularity_by_model: npt.NDArray[np.float64], covered: npt.NDArray[np.uint8]
+    index: CoverageIndex, popularity_by_model: Demand, covered: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.float64]: ...
+def all_server_gains_placed(
+    index: CoverageIndex, popularity_by_model: Demand, placement: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.float64]: ...
 def greedy_placement(
     pair_ptr: npt.NDArray[np.int64],
     pair_len: npt.NDArray[np.int64],
     pair_users: npt.NDArray[np.int32],
-    popularity_by_model: npt.NDArray[np.float64],
+    popularity_by_model: Demand,
     model_bits: npt.NDArray[np.uint64],
     block_sizes: npt.NDArray[np.float64],
     capacity: npt.NDArray[np.float64],
@@ -67,7 +78,7 @@ def server_gains(
     pair_ptr: npt.NDArray[np.int64],
     pair_len: npt.NDArray[np.int64],
     pair_users: npt.NDArray[np.int32],
-    popularity_by_model: npt.NDArray[np.float64],
+    popularity_by_model: Demand,
     covered: npt.NDArray[np.uint8],
 ) -> npt.NDArray[np.float64]: ...
 def knapsack_fptas(
@@ -119,8 +130,20 @@ class PlacementProblem:
         indptr: npt.NDArray[np.int64],
         indices: npt.NDArray[np.int64],
         capacity: npt.NDArray[np.float64],
-        popularity: npt.NDArray[np.float64],
+        popularity: ProblemDemand,
         max_size: npt.NDArray[np.float64],
+    ) -> PlacementProblem: ...
+    @staticmethod
+    def from_prefixes(
+        block_sizes: npt.NDArray[np.float64],
+        indptr: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        capacity: npt.NDArray[np.float64],
+        popularity: ProblemDemand,
+        server_ptr: npt.NDArray[np.int64],
+        server_users: npt.NDArray[np.int32],
+        pair_len: npt.NDArray[np.int64],
+        n_users: int,
     ) -> PlacementProblem: ...
     @staticmethod
     def from_pairs(
@@ -128,7 +151,7 @@ class PlacementProblem:
         indptr: npt.NDArray[np.int64],
         indices: npt.NDArray[np.int64],
         capacity: npt.NDArray[np.float64],
-        popularity: npt.NDArray[np.float64],
+        popularity: ProblemDemand,
         pair_ptr: npt.NDArray[np.int64],
         pair_len: npt.NDArray[np.int64],
         pair_users: npt.NDArray[np.int32],
@@ -139,7 +162,7 @@ class PlacementProblem:
         indptr: npt.NDArray[np.int64],
         indices: npt.NDArray[np.int64],
         capacity: npt.NDArray[np.float64],
-        popularity: npt.NDArray[np.float64],
+        popularity: ProblemDemand,
         eligible: npt.NDArray[np.bool_],
     ) -> PlacementProblem: ...
     @property

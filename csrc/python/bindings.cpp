@@ -99,6 +99,50 @@ trimcore::PairCoverage coverage_view(const py::array& ptr_a, const py::array& le
   return cov;
 }
 
+// Demand as the kernels read it (trimcore.placement.demand): a dense popularity by model
+// float64[I, K], or a tuple (by_model float64[I, G], group int32[K] or None, rate float64[K] or None).
+// The group ids are checked here (they index by_model); the arrays stay referenced by `keep`.
+struct DemandArrays {
+  py::array by_model, group, rate;
+  trimcore::DemandView view;
+  py::ssize_t n_models = 0, n_users = 0;
+};
+
+DemandArrays demand_arrays(const py::handle& obj, const char* name, py::ssize_t n_models, py::ssize_t n_users) {
+  DemandArrays d;
+  if (!py::isinstance<py::tuple>(obj)) {
+    d.by_model = checked<double>(obj, name, {n_models, n_users});
+    d.n_models = d.by_model.shape(0);
+    d.n_users = d.by_model.shape(1);
+    d.view = View2<const double>{ptr<double>(d.by_model), static_cast<std::size_t>(d.n_models),
+                                 static_cast<std::size_t>(d.n_users)};
+    return d;
+  }
+  const py::tuple t = py::reinterpret_borrow<py::tuple>(obj);
+  if (t.size() != 3) fail(std::string(name) + ": expected (by_model, group, rate)");
+  if (t[1].is_none()) {  // the dense form as a tuple
+    if (!t[2].is_none()) fail(std::string(name) + ": dense demand (group None) takes no rates");
+    return demand_arrays(t[0], name, n_models, n_users);
+  }
+  d.by_model = checked<double>(t[0], "demand.by_model", {n_models, -1});
+  d.group = checked<std::int32_t>(t[1], "demand.group", {n_users});
+  d.n_models = d.by_model.shape(0);
+  d.n_users = d.group.shape(0);
+  const auto n_groups = d.by_model.shape(1);
+  const std::int32_t* g = ptr<std::int32_t>(d.group);
+  for (py::ssize_t k = 0; k < d.n_users; ++k)
+    if (g[k] < 0 || g[k] >= n_groups)
+      fail("demand.group: expected ids in [0, " + std::to_string(n_groups) + "), got " + std::to_string(g[k]) +
+           " at user " + std::to_string(k));
+  const double* r = nullptr;
+  if (!t[2].is_none()) {
+    d.rate = checked<double>(t[2], "demand.rate", {d.n_users});
+    r = ptr<double>(d.rate);
+  }
+  d.view = trimcore::DemandView{ptr<double>(d.by_model), static_cast<std::size_t>(n_groups), g, r};
+  return d;
+}
+
 py::array_t<double> storage_used(const py::handle& placement_o, const py::handle& bits_o,
                                  const py::handle& sizes_o) {
   py::array sizes = checked<double>(sizes_o, "block_sizes", {-1});
@@ -149,12 +193,12 @@ std::shared_ptr<CoverageIndex> make_coverage_index(const py::handle& ptr_o, cons
 }
 
 double hit_weight_indexed(const py::handle& placement_o, const CoverageIndex& index, const py::handle& weight_o) {
-  py::array weight = checked<double>(weight_o, "popularity_by_model",
-                                     {static_cast<py::ssize_t>(index.n_models), static_cast<py::ssize_t>(index.n_users)});
+  const DemandArrays weight = demand_arrays(weight_o, "popularity_by_model", static_cast<py::ssize_t>(index.n_models),
+                                             static_cast<py::ssize_t>(index.n_users));
   py::array placement = checked<bool>(placement_o, "placement", {static_cast<py::ssize_t>(index.n_servers),
                                                                  static_cast<py::ssize_t>(index.n_models)});
   auto place_v = placement_view(placement);
-  View2<const double> weight_v{ptr<double>(weight), index.n_models, index.n_users};
+  const trimcore::DemandView weight_v = weight.view;
   const trimcore::PairCoverage cov = index.view();
   py::gil_scoped_release release;
   return trimcore::hit_weight(place_v, cov, weight_v);
@@ -162,11 +206,12 @@ double hit_weight_indexed(const py::handle& placement_o, const CoverageIndex& in
 
 // Popularity float64[I, K] and covered uint8[I, K] checked against a validated index (the
 // index itself is not checked again: that is what makes per-server calls O(I + their pairs)).
-std::pair<py::array, py::array> gain_inputs(const CoverageIndex& index, const py::handle& weight_o,
-                                            const py::handle& covered_o) {
+std::pair<DemandArrays, py::array> gain_inputs(const CoverageIndex& index, const py::handle& weight_o,
+                                               const py::handle& covered_o) {
   const std::vector<py::ssize_t> shape = {static_cast<py::ssize_t>(index.n_models),
                                           static_cast<py::ssize_t>(index.n_users)};
-  return {checked<double>(weight_o, "popularity_by_model", shape), checked<std::uint8_t>(covered_o, "covered", shape)};
+  return {demand_arrays(weight_o, "popularity_by_model", shape[0], shape[1]),
+          checked<std::uint8_t>(covered_o, "covered", shape)};
 }
 
 py::array_t<double> server_gains_indexed(std::int64_t server, const CoverageIndex& index, const py::handle& weight_o,
@@ -177,7 +222,7 @@ py::array_t<double> server_gains_indexed(std::int64_t server, const CoverageInde
   py::array_t<double> out(static_cast<py::ssize_t>(index.n_models));
   double* out_p = out.mutable_data();
   const trimcore::PairCoverage cov = index.view();
-  View2<const double> weight_v{ptr<double>(weight), index.n_models, index.n_users};
+  const trimcore::DemandView weight_v = weight.view;
   const std::uint8_t* c = ptr<std::uint8_t>(covered);
   {
     py::gil_scoped_release release;
@@ -192,7 +237,7 @@ py::array_t<double> all_server_gains_indexed(const CoverageIndex& index, const p
   py::array_t<double> out({static_cast<py::ssize_t>(index.n_servers), static_cast<py::ssize_t>(index.n_models)});
   double* out_p = out.mutable_data();
   const trimcore::PairCoverage cov = index.view();
-  View2<const double> weight_v{ptr<double>(weight), index.n_models, index.n_users};
+  const trimcore::DemandView weight_v = weight.view;
   const std::uint8_t* c = ptr<std::uint8_t>(covered);
   {
     py::gil_scoped_release release;
@@ -201,11 +246,30 @@ py::array_t<double> all_server_gains_indexed(const CoverageIndex& index, const p
   return out;
 }
 
+// all_server_gains around a placement, the covered requests kept as bits (no [I, K] flags).
+py::array_t<double> all_server_gains_placed(const CoverageIndex& index, const py::handle& weight_o,
+                                            const py::handle& placement_o) {
+  const DemandArrays weight = demand_arrays(weight_o, "popularity_by_model", static_cast<py::ssize_t>(index.n_models),
+                                            static_cast<py::ssize_t>(index.n_users));
+  py::array placement = checked<bool>(placement_o, "placement", {static_cast<py::ssize_t>(index.n_servers),
+                                                                 static_cast<py::ssize_t>(index.n_models)});
+  py::array_t<double> out({static_cast<py::ssize_t>(index.n_servers), static_cast<py::ssize_t>(index.n_models)});
+  double* out_p = out.mutable_data();
+  const trimcore::PairCoverage cov = index.view();
+  const trimcore::DemandView weight_v = weight.view;
+  auto place_v = placement_view(placement);
+  {
+    py::gil_scoped_release release;
+    trimcore::all_server_gains_placed(cov, weight_v, place_v, out_p);
+  }
+  return out;
+}
+
 double hit_weight(const py::handle& placement_o, const py::handle& ptr_o, const py::handle& len_o,
                   const py::handle& users_o, const py::handle& weight_o) {
-  py::array weight = checked<double>(weight_o, "popularity_by_model", {-1, -1});
-  const auto n_models = weight.shape(0);
-  const auto n_users = weight.shape(1);
+  const DemandArrays weight = demand_arrays(weight_o, "popularity_by_model", -1, -1);
+  const auto n_models = weight.n_models;
+  const auto n_users = weight.n_users;
   py::array placement = checked<bool>(placement_o, "placement", {-1, n_models});
   const auto n_servers = placement.shape(0);
   py::array ptr_a = checked<std::int64_t>(ptr_o, "pair_ptr", {n_servers * n_models});
@@ -214,8 +278,7 @@ double hit_weight(const py::handle& placement_o, const py::handle& ptr_o, const 
   auto cov = coverage_view(ptr_a, len_a, users_a, static_cast<std::size_t>(n_servers),
                            static_cast<std::size_t>(n_users), static_cast<std::size_t>(n_models));
   auto place_v = placement_view(placement);
-  View2<const double> weight_v{ptr<double>(weight), static_cast<std::size_t>(n_models),
-                               static_cast<std::size_t>(n_users)};
+  const trimcore::DemandView weight_v = weight.view;
   py::gil_scoped_release release;
   return trimcore::hit_weight(place_v, cov, weight_v);
 }
@@ -270,8 +333,8 @@ py::array_t<std::int64_t> greedy_placement(const py::handle& ptr_o, const py::ha
                                            const std::string& rule_name, bool lazy, double rtol,
                                            const py::handle& kept_o) {
   const trimcore::Rule rule = parse_rule(rule_name);
-  py::array weight = checked<double>(weight_o, "popularity_by_model", {-1, -1});
-  const auto n_models = weight.shape(0), n_users = weight.shape(1);
+  const DemandArrays weight = demand_arrays(weight_o, "popularity_by_model", -1, -1);
+  const auto n_models = weight.n_models, n_users = weight.n_users;
   py::array capacity = checked<double>(capacity_o, "capacity", {-1});
   const auto n_servers = capacity.shape(0);
   py::array sizes = checked<double>(sizes_o, "block_sizes", {-1});
@@ -292,7 +355,7 @@ py::array_t<std::int64_t> greedy_placement(const py::handle& ptr_o, const py::ha
   if (!(rtol >= 0.0 && rtol < 1.0)) fail("rtol: expected a value in [0, 1)");
   auto cov = coverage_view(ptr_a, len_a, users_a, static_cast<std::size_t>(n_servers),
                            static_cast<std::size_t>(n_users), static_cast<std::size_t>(n_models));
-  View2<const double> weight_v{ptr<double>(weight), static_cast<std::size_t>(n_models), static_cast<std::size_t>(n_users)};
+  const trimcore::DemandView weight_v = weight.view;
   View2<const trimcore::Word> bits_v{ptr<trimcore::Word>(bits), static_cast<std::size_t>(n_models),
                                      static_cast<std::size_t>(bits.shape(1))};
   std::uint8_t* covered_p = mutable_ptr<std::uint8_t>(covered);
@@ -314,8 +377,8 @@ py::array_t<std::int64_t> greedy_placement(const py::handle& ptr_o, const py::ha
 // Marginal gain of every model on one server given the covered requests, float64[I].
 py::array_t<double> server_gains(std::int64_t server, const py::handle& ptr_o, const py::handle& len_o,
                                  const py::handle& users_o, const py::handle& weight_o, const py::handle& covered_o) {
-  py::array weight = checked<double>(weight_o, "popularity_by_model", {-1, -1});
-  const auto n_models = weight.shape(0), n_users = weight.shape(1);
+  const DemandArrays weight = demand_arrays(weight_o, "popularity_by_model", -1, -1);
+  const auto n_models = weight.n_models, n_users = weight.n_users;
   py::array ptr_a = checked<std::int64_t>(ptr_o, "pair_ptr", {-1});
   if (n_models == 0 || ptr_a.shape(0) % n_models != 0) fail("pair_ptr: expected M * I entries");
   const auto n_servers = ptr_a.shape(0) / n_models;
@@ -327,12 +390,12 @@ py::array_t<double> server_gains(std::int64_t server, const py::handle& ptr_o, c
                            static_cast<std::size_t>(n_users), static_cast<std::size_t>(n_models));
   py::array_t<double> out(n_models);
   double* out_p = out.mutable_data();
-  const double* w = ptr<double>(weight);
+  const trimcore::DemandView w = weight.view;
   const std::uint8_t* c = ptr<std::uint8_t>(covered);
   {
     py::gil_scoped_release release;
     for (std::size_t i = 0; i < static_cast<std::size_t>(n_models); ++i)
-      out_p[i] = trimcore::pair_gain(cov, cov.pair(static_cast<std::size_t>(server), i), w + i * n_users,
+      out_p[i] = trimcore::pair_gain(cov, cov.pair(static_cast<std::size_t>(server), i), w, i,
                                      c + i * n_users);
   }
   return out;
@@ -474,6 +537,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("popularity_by_model"), "hit_weight over a validated CoverageIndex.");
   m.def("server_gains_indexed", &server_gains_indexed, py::arg("server"), py::arg("index"),
         py::arg("popularity_by_model"), py::arg("covered"), "server_gains over a validated CoverageIndex.");
+  m.def("all_server_gains_placed", &all_server_gains_placed, py::arg("index"), py::arg("popularity_by_model"),
+        py::arg("placement"), "all_server_gains_indexed around a placement, the covered requests kept as bits.");
   m.def("all_server_gains_indexed", &all_server_gains_indexed, py::arg("index"), py::arg("popularity_by_model"),
         py::arg("covered"), "Marginal gain of every model on every server over a validated CoverageIndex, "
         "float64[M, I].");

@@ -72,6 +72,29 @@ std::vector<double> popularity(const py::handle& obj, std::size_t n_models) {
   return vec<double>(a);
 }
 
+// Demand: dense popularity float64[K, I] (as before), or a tuple (by_model float64[I, G], group
+// int32[K], rate float64[K] or None) of trimcore.placement.demand's factored form (values checked by
+// the core). Returns the number of users too.
+std::pair<trimcore::Popularity, std::int64_t> demand_of(const py::handle& obj, std::size_t n_models) {
+  if (!py::isinstance<py::tuple>(obj)) {
+    const py::array a = array_of<double>(obj, "popularity", 2);
+    return {trimcore::Popularity(popularity(obj, n_models)), static_cast<std::int64_t>(a.shape(0))};
+  }
+  const py::tuple t = py::reinterpret_borrow<py::tuple>(obj);
+  if (t.size() != 3) placement_fail("popularity: expected (by_model, group, rate)");
+  const py::array by_model = array_of<double>(t[0], "group_popularity", 2);
+  if (static_cast<std::size_t>(by_model.shape(0)) != n_models)
+    placement_fail("group_popularity: expected " + std::to_string(n_models) + " rows (by model), got " +
+                   std::to_string(by_model.shape(0)));
+  trimcore::FactoredDemand d;
+  d.by_model = vec<double>(by_model);
+  d.n_groups = static_cast<std::size_t>(by_model.shape(1));
+  d.group = vec_of<std::int32_t>(t[1], "group");
+  if (!t[2].is_none()) d.rate = vec_of<double>(t[2], "rate");
+  const auto n_users = static_cast<std::int64_t>(d.group.size());
+  return {trimcore::Popularity(std::move(d)), n_users};
+}
+
 using Problem = trimcore::PlacementProblem;
 using ProblemPtr = std::shared_ptr<Problem>;  // never mutated: Problem has no mutating member
 
@@ -83,7 +106,7 @@ ProblemPtr from_max_size(const py::handle& block_sizes, const py::handle& indptr
   if (static_cast<std::size_t>(smax.shape(0)) != c.size())
     placement_fail("max_size: expected shape (M, K) with M = " + std::to_string(c.size()) + ", got " +
                    std::to_string(smax.shape(0)) + " rows");
-  std::vector<double> p = popularity(pop, blocks.size());
+  trimcore::Popularity p = demand_of(pop, blocks.size()).first;
   return std::make_shared<Problem>(Problem::from_max_size(vec_of<double>(block_sizes, "block_sizes"),
                                                                 std::move(blocks), std::move(c), std::move(p),
                                                                 vec<double>(smax)));
@@ -93,12 +116,22 @@ ProblemPtr from_pairs(const py::handle& block_sizes, const py::handle& indptr, c
                       const py::handle& capacity, const py::handle& pop, const py::handle& pair_ptr,
                       const py::handle& pair_len, const py::handle& pair_users) {
   auto blocks = model_blocks(indptr, indices);
-  std::vector<double> p = popularity(pop, blocks.size());
-  const std::int64_t n_users = array_of<double>(pop, "popularity", 2).shape(0);
+  auto [p, n_users] = demand_of(pop, blocks.size());
   return std::make_shared<Problem>(Problem::from_pairs(
       vec_of<double>(block_sizes, "block_sizes"), std::move(blocks), vec_of<double>(capacity, "capacity"),
       std::move(p), vec_of<std::int64_t>(pair_ptr, "pair_ptr"),
       vec_of<std::int64_t>(pair_len, "pair_len"), vec_of<std::int32_t>(pair_users, "pair_users"), n_users));
+}
+
+ProblemPtr from_prefixes(const py::handle& block_sizes, const py::handle& indptr, const py::handle& indices,
+                         const py::handle& capacity, const py::handle& pop, const py::handle& server_ptr,
+                         const py::handle& server_users, const py::handle& pair_len, std::int64_t n_users) {
+  auto blocks = model_blocks(indptr, indices);
+  trimcore::Popularity p = demand_of(pop, blocks.size()).first;
+  return std::make_shared<Problem>(Problem::from_prefixes(
+      vec_of<double>(block_sizes, "block_sizes"), std::move(blocks), vec_of<double>(capacity, "capacity"),
+      std::move(p), vec_of<std::int64_t>(server_ptr, "server_ptr"), vec_of<std::int32_t>(server_users, "server_users"),
+      vec_of<std::int64_t>(pair_len, "pair_len"), n_users));
 }
 
 ProblemPtr from_dense(const py::handle& block_sizes, const py::handle& indptr, const py::handle& indices,
@@ -106,7 +139,7 @@ ProblemPtr from_dense(const py::handle& block_sizes, const py::handle& indptr, c
   auto blocks = model_blocks(indptr, indices);
   const py::array e = array_of<bool>(eligible_o, "eligible", 3);
   const std::int64_t n_users = e.shape(1);
-  std::vector<double> p = popularity(pop, blocks.size());
+  trimcore::Popularity p = demand_of(pop, blocks.size()).first;
   return std::make_shared<Problem>(Problem::from_dense(vec_of<double>(block_sizes, "block_sizes"),
                                                              std::move(blocks), vec_of<double>(capacity, "capacity"),
                                                              std::move(p), vec<std::uint8_t>(e), n_users));
@@ -243,6 +276,11 @@ void bind_placement(py::module_& m) {
   m.attr("GREEDY_RTOL") = trimcore::kGreedyRtol;
   py::class_<Problem, ProblemPtr>(m, "PlacementProblem",
                                   "A validated, owned C++ placement problem (trimcore/placement.hpp).")
+      .def_static("from_prefixes", guarded(&from_prefixes), py::arg("block_sizes"), py::arg("indptr"),
+                  py::arg("indices"), py::arg("capacity"), py::arg("popularity"), py::arg("server_ptr"),
+                  py::arg("server_users"), py::arg("pair_len"), py::arg("n_users"),
+                  "Pairs as prefixes of per-server user lists (PlacementProblem.from_reach); popularity float64[K, I] "
+                  "or the factored (by_model, group, rate).")
       .def_static("from_max_size", guarded(&from_max_size), py::arg("block_sizes"), py::arg("indptr"), py::arg("indices"),
                   py::arg("capacity"), py::arg("popularity"), py::arg("max_size"),
                   "eligible[m, k, i] = model_size[i] <= max_size[m, k]; popularity float64[K, I].")

@@ -109,6 +109,18 @@ void coverage() {
     CHECK(gains[0] == 1.0 && gains[1] == 4.0);
     trimcore::server_gains(cov, 1, {weight, 1, 3}, covered, &each);
     CHECK(each == gains[1]);
+    // factored demand: users 0 and 2 in group 1 (weight 2), user 1 in group 0 (weight 0.5), rates 0.5, 4, 2
+    const double by_group[] = {0.5, 2.0};
+    const std::int32_t group[] = {1, 0, 1};
+    const double rate[] = {0.5, 4.0, 2.0};  // p = 1, 2, 4: the dense weights above
+    const trimcore::DemandView factored{by_group, 2, group, rate};
+    CHECK(trimcore::hit_weight({place, 2, 1}, cov, factored) == 7.0);
+    double fgains[2] = {-1, -1};
+    trimcore::all_server_gains(cov, factored, covered, fgains);
+    CHECK(fgains[0] == gains[0] && fgains[1] == gains[1]);
+    const std::uint8_t only0[] = {1, 0};
+    trimcore::all_server_gains_placed(cov, factored, {only0, 2, 1}, fgains);
+    CHECK(fgains[0] == 0.0 && fgains[1] == 4.0);  // server 0 covers users 0, 1: server 1's user 2 is left
   }
   const std::int64_t big = std::int64_t{1} << 62;
   {  // ptr + len overflows int64: the old `ptr + len > size` test passed it

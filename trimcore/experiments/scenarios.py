@@ -24,7 +24,8 @@ from trimcore.loading.problem import LoadingProblem
 from trimcore.placement.problem import PlacementProblem
 
 __all__ = ["DEFAULT_SCENARIO", "SCENARIOS", "scenario", "load_scenario", "check_scenario", "build_library",
-           "build_topology", "build_placement", "large_placement_instance", "make_loading_instance"]
+           "build_topology", "build_placement", "large_placement_instance", "city_placement_instance",
+           "make_loading_instance"]
 
 MB = 2**20
 
@@ -331,6 +332,79 @@ def large_placement_instance(n_servers: int, n_users: int, n_models: int, *, see
     smax = limits[None, :] * rates / 8.0
     pop = demand.zipf_popularity(n_users, n_models, 0.8, seed=int(rng_seeds[3].generate_state(1)[0]))
     return PlacementProblem.from_library(library, capacity_models * median_size, pop, smax)
+
+
+def city_placement_instance(n_servers: int, n_users: int, n_models: int, *, n_groups: int = 1000, seed: int = 0,
+                            nested: bool = True, n_families: int = 10, capacity_models: float = 4.0,
+                            reach_servers: float = 3.0, zipf_exponent: float = 0.8) -> PlacementProblem:
+    """A seeded city-scale instance with user-group demand, built in O(M I + reach + K + G I) memory.
+
+    The layout of :func:`large_placement_instance` (servers and users uniform in a square whose side
+    grows with ``sqrt(n_servers)``, 20 MHz, 30 dBm, the spec's path loss; capacities of
+    ``capacity_models`` median models), but:
+
+    * demand is :class:`~trimcore.placement.demand.UserGroups`: ``n_groups`` Zipf(``zipf_exponent``)
+      vectors over random model rankings, each user in a uniformly drawn group (never K x I);
+    * latency limits are calibrated analytically: a user's limit delivers the median model from the
+      distance at which a disk holds ``reach_servers`` servers on average (times U(0.7, 1.3));
+    * eligibility is the sparse form of ``max_size`` (:meth:`PlacementProblem.from_reach`): a k-d tree
+      of the users finds, per server, those within the distance at which the smallest model can
+      still be delivered to the most patient user; nobody else can be served. The M x K matrix is
+      never built.
+    """
+    from scipy.spatial import cKDTree
+
+    from trimcore.instance import radio
+    from trimcore.placement.demand import UserGroups
+
+    m_count, k_count = integer("n_servers", n_servers, 1), integer("n_users", n_users, 1)
+    g_count = integer("n_groups", n_groups, 1)
+    seeds = np.random.SeedSequence(seed).spawn(5)
+    library = zoo.synthetic_library(n_models, n_families=n_families, nested=nested,
+                                    seed=int(seeds[0].generate_state(1)[0]))
+    side = 1000.0 * np.sqrt(m_count / 10.0)
+    servers = np.random.default_rng(seeds[1]).uniform(0.0, side, (m_count, 2))
+    users = np.random.default_rng(seeds[2]).uniform(0.0, side, (k_count, 2))
+    power = float(radio.dbm_to_watt(30.0))
+    noise = float(radio.noise_psd_w_per_hz(-174.0))
+
+    def rate(d: np.ndarray | float) -> np.ndarray:
+        gain = radio.channel_gain(d, min_distance_m=1.0)
+        return np.asarray(radio.shannon_rate(20e6, radio.snr_bandwidth(power, gain, noise)))
+
+    median_size = float(np.median(library.model_sizes))
+    smallest = float(library.model_sizes.min())
+    r_reach = side * np.sqrt(max(reach_servers, 1.0) / (np.pi * m_count))
+    rng = np.random.default_rng(seeds[3])
+    limits = 8.0 * median_size / float(rate(r_reach)) * rng.uniform(0.7, 1.3, k_count)
+    # farthest distance at which the most patient user still gets the smallest model (rate decreases)
+    lo, hi = 0.0, 2.0 * side
+    need = 8.0 * smallest / float(limits.max())
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if float(rate(mid)) >= need else (lo, mid)
+    tree = cKDTree(users)
+    ptr = np.zeros(m_count + 1, dtype=np.int64)
+    reached: list[np.ndarray] = []
+    sizes: list[np.ndarray] = []
+    for m in range(m_count):
+        near = np.asarray(tree.query_ball_point(servers[m], hi), dtype=np.int64)
+        dist = np.sqrt(((users[near] - servers[m]) ** 2).sum(axis=1))
+        size = limits[near] * rate(dist) / 8.0
+        keep = size >= smallest
+        reached.append(near[keep])
+        sizes.append(size[keep])
+        ptr[m + 1] = ptr[m] + int(keep.sum())
+    demand_rng = np.random.default_rng(seeds[4])
+    weights = demand.zipf_weights(library.n_models, zipf_exponent)
+    group_popularity = np.empty((g_count, library.n_models))
+    for g in range(g_count):
+        group_popularity[g, demand_rng.permutation(library.n_models)] = weights
+    group = demand_rng.integers(0, g_count, k_count).astype(np.int32)
+    flat_users = np.concatenate(reached) if reached else np.zeros(0, dtype=np.int64)
+    flat_sizes = np.concatenate(sizes) if sizes else np.zeros(0)
+    return PlacementProblem.from_reach(library, capacity_models * median_size, UserGroups(group_popularity, group),
+                                       ptr, flat_users, flat_sizes)
 
 
 def make_loading_instance(

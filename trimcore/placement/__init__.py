@@ -2,6 +2,7 @@
 
 from trimcore.placement.baselines import independent_caching, popularity_caching, random_caching
 from trimcore.placement.bounds import certified_upper_bound, submodular_bound
+from trimcore.placement.demand import RankedDemand, UserGroups
 from trimcore.placement.exact import brute_force_placement, optimal_placement
 from trimcore.placement.greedy import trimcaching_gen
 from trimcore.placement.ilp import lp_relaxation_bound
@@ -15,6 +16,8 @@ __all__ = [
     "EdgePlacer",
     "PlacementProblem",
     "PlacementResult",
+    "RankedDemand",
+    "UserGroups",
     "brute_force_placement",
     "certified_upper_bound",
     "independent_caching",

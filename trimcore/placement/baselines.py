@@ -64,7 +64,7 @@ def popularity_caching(problem: PlacementProblem, *, sharing_aware: bool = True,
     """
     backend = placement_backend((), backend, bound, "popularity_caching")
     started = time.perf_counter()
-    order = np.argsort(-problem.popularity_by_model.sum(axis=1), kind="stable")
+    order = np.argsort(-problem.demand.model_totals(), kind="stable")  # compact demand: O(G I + K)
     x = _fill_in_order(problem, [order] * problem.n_servers, sharing_aware)
     return make_result(problem, x, "popularity_caching", {"sharing_aware": sharing_aware}, started, bound=bound,
                        backend=backend)

@@ -29,7 +29,7 @@ BOUND_METHODS = ("submodular", "lp", "auto")
 #: ``bound="auto"`` solves the LP relaxation only below this many LP variables.
 LP_AUTO_LIMIT = 20_000
 #: Kernels of the submodular bound (the view is the one its gains kernel reads).
-BOUND_KERNELS = ("placement.coverage_view", "placement.all_server_gains")
+BOUND_KERNELS = ("placement.coverage_view", "placement.placed_server_gains")
 
 
 def covered_requests(problem: PlacementProblem, placement: np.ndarray) -> np.ndarray:
@@ -43,11 +43,10 @@ def covered_requests(problem: PlacementProblem, placement: np.ndarray) -> np.nda
 def submodular_bound(problem: PlacementProblem, placement: np.ndarray, *, backend: str = "auto") -> float:
     """Upper bound on the optimal hit ratio from submodularity around ``placement`` (see module doc)."""
     x = problem.check_placement(placement)
-    covered = covered_requests(problem, x)
     tier = choose_backend(BOUND_KERNELS, backend)
-    # every server's gains from one native call over the view the problem keeps (validated once)
-    all_gains = kernel("placement.all_server_gains", tier)(problem.coverage_view(tier), problem.popularity_by_model,
-                                                            covered)
+    # every server's gains from one native call over the view the problem keeps (validated once),
+    # around the placement's covered requests (bits in C++: K I / 8 bytes, not K I) and the compact demand
+    all_gains = kernel("placement.placed_server_gains", tier)(problem.coverage_view(tier), problem.demand_args, x)
     lib = problem.library
     rows = np.repeat(np.arange(lib.n_models), np.diff(lib.indptr))
     extra = 0.0

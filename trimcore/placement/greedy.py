@@ -51,7 +51,7 @@ def greedy_placement(problem: PlacementProblem, rule: str, *, lazy: bool = True,
     block_ptr, block_models = lib.block_models
     covered = np.zeros((problem.n_models, problem.n_users), dtype=np.uint8)
     chosen = kernel("placement.greedy_placement", backend)(
-        problem.pair_ptr, problem.pair_len, problem.pair_users, problem.popularity_by_model, lib.bitsets,
+        problem.pair_ptr, problem.pair_len, problem.pair_users, problem.demand_args, lib.bitsets,
         lib.block_sizes, problem.capacity, block_ptr, block_models, _candidates(problem), covered, rule,
         bool(lazy), GREEDY_RTOL, kept)
     x = np.zeros(problem.n_servers * problem.n_models, dtype=bool)

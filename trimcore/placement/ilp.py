@@ -29,7 +29,7 @@ __all__ = ["PlacementIlp", "build_ilp", "lp_relaxation_bound", "lp_size", "BOUND
 def lp_size(problem: PlacementProblem) -> int:
     """Number of variables of the LP relaxation (x, y and z variables)."""
     return (problem.n_servers * (problem.n_models + problem.library.n_blocks)
-            + int(np.count_nonzero(problem.popularity_by_model)))
+            + problem.demand.n_requests())
 
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,6 +15,7 @@ from trimcore._validate import bool_array, float_array, index_array
 from trimcore.errors import InstanceError, invalid
 from trimcore.instance.blocks import ModelLibrary
 from trimcore.kernels import choose_backend, kernel
+from trimcore.placement.demand import Demand, RankedDemand, UserGroups, as_demand, dense_demand
 
 __all__ = ["PlacementProblem", "FEASIBILITY_RTOL"]
 
@@ -39,23 +39,28 @@ class PlacementProblem(Stored):
         Blocks and models.
     capacity : ndarray of float64, shape (M,)
         Storage capacity of each server in bytes.
-    popularity_by_model : ndarray of float64, shape (I, K)
-        Request probability of model ``i`` by user ``k``, stored by model (the layout the kernels
-        read); :attr:`popularity` is the ``(K, I)`` view of the API.
+    demand : Demand
+        Request probabilities in factored form ``p[k, i] = rate[k] * by_model[i, group[k]]``
+        (:mod:`trimcore.placement.demand`: dense, user groups or a global ranking with rates); the
+        kernels read it without densifying. :attr:`popularity` densifies it (the API's ``(K, I)``).
     pair_ptr, pair_len : ndarray of int64, shape (M * I,)
     pair_users : ndarray of int32
         Users that pair ``p = m * I + i`` can serve: ``pair_users[pair_ptr[p]:][:pair_len[p]]``.
     max_size : ndarray of float64, shape (M, K), or None
         Largest model size server ``m`` delivers to user ``k`` in time (compact form only).
+    server_ptr : ndarray of int64, shape (M + 1,), or None
+        Set by :meth:`from_reach`: server ``m``'s pairs are prefixes of the user list
+        ``pair_users[server_ptr[m]:server_ptr[m + 1]]`` (sorted by decreasing deliverable size).
     """
 
     library: ModelLibrary
     capacity: np.ndarray
-    popularity_by_model: np.ndarray
+    demand: Demand
     pair_ptr: np.ndarray
     pair_len: np.ndarray
     pair_users: np.ndarray
     max_size: np.ndarray | None = None
+    server_ptr: np.ndarray | None = None
     # per-tier views of the eligibility CSR (the native one validated and copied once)
     _views: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -83,8 +88,9 @@ class PlacementProblem(Stored):
             Storage of each server in bytes, >= 0 (a scalar applies to every server).
         eligible : array_like of bool, shape (M, K, I)
             ``eligible[m, k, i]``: server m can deliver model i to user k within k's limit.
-        popularity : array_like of float, shape (K, I)
-            Request probability of model i by user k, >= 0, with a positive total.
+        popularity : array_like of float, shape (K, I), or UserGroups or RankedDemand
+            Request probability of model i by user k, >= 0, with a positive total; or a compact
+            demand form (:mod:`trimcore.placement.demand`), stored and used without densifying.
 
         Raises
         ------
@@ -100,7 +106,7 @@ class PlacementProblem(Stored):
             raise invalid("eligible", f"shape (M, K, {library.n_models}) (one column per model)",
                           f"shape {elig.shape}")
         cap = _capacity(capacity, n_servers)
-        pop_t = _popularity(popularity, n_users, n_models)
+        pop_t = as_demand(popularity, n_users, n_models)
         by_pair = elig.transpose(0, 2, 1)  # (M, I, K): users of each pair in increasing order
         pair_len = by_pair.sum(axis=2, dtype=np.int64).reshape(-1)
         pair_users = np.nonzero(by_pair)[2].astype(np.int32)
@@ -128,7 +134,8 @@ class PlacementProblem(Stored):
         library : ModelLibrary
         capacity : array_like of float, shape (M,), or float
             Storage of each server in bytes, >= 0.
-        popularity : array_like of float, shape (K, I)
+        popularity : array_like of float, shape (K, I), or UserGroups or RankedDemand
+            See :meth:`from_arrays`.
         max_size : array_like of float, shape (M, K)
             Largest model size (bytes) server m can deliver to user k within k's latency limit;
             0 where m cannot reach k (see :func:`trimcore.instance.topology.max_deliverable_size`).
@@ -138,7 +145,7 @@ class PlacementProblem(Stored):
         smax = float_array("max_size", max_size, (None, None), minimum=0.0, allow_inf=True)
         n_servers, n_users = smax.shape
         cap = _capacity(capacity, n_servers)
-        pop_t = _popularity(popularity, n_users, library.n_models)
+        pop_t = as_demand(popularity, n_users, library.n_models)
         sizes = library.model_sizes
         pair_len = np.empty((n_servers, library.n_models), dtype=np.int64)
         kept: list[np.ndarray] = []
@@ -155,6 +162,97 @@ class PlacementProblem(Stored):
         pair_ptr = np.repeat(start, library.n_models)
         users = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int32)
         return cls._frozen(library, cap, pop_t, pair_ptr, pair_len.reshape(-1), users, smax)
+
+    @classmethod
+    def from_reach(
+        cls,
+        library: ModelLibrary,
+        capacity: Sequence[float] | np.ndarray | float,
+        popularity: Any,
+        reach_ptr: np.ndarray,
+        reach_users: np.ndarray,
+        reach_size: np.ndarray,
+    ) -> PlacementProblem:
+        """Build a problem from the sparse form of ``max_size``: O(M I + entries + demand) memory.
+
+        Server ``m`` reaches the users ``reach_users[reach_ptr[m]:reach_ptr[m + 1]]`` (distinct) with
+        largest deliverable sizes ``reach_size`` (same slice); every other user gets 0. The pairs are
+        exactly those of :meth:`from_library` on the dense ``max_size`` with those entries (ties by
+        user id), so results are identical; the M x K matrix is never built (``max_size`` is None).
+
+        Parameters
+        ----------
+        library : ModelLibrary
+        capacity : array_like of float, shape (M,), or float
+        popularity : array_like of float, shape (K, I), or UserGroups or RankedDemand
+            K is the demand's number of users.
+        reach_ptr : array_like of int, shape (M + 1,)
+            CSR offsets from 0 to ``len(reach_users)``, non-decreasing.
+        reach_users : array_like of int, shape (E,)
+        reach_size : array_like of float, shape (E,)
+            >= 0, inf allowed.
+        """
+        if not isinstance(library, ModelLibrary):
+            raise invalid("library", "a ModelLibrary", type(library).__name__)
+        demand = as_demand(popularity, None, library.n_models)
+        n_users = demand.n_users
+        users = index_array("reach_users", reach_users, max(n_users, 1) if n_users else 0, shape=(None,))
+        size = float_array("reach_size", reach_size, (users.shape[0],), minimum=0.0, allow_inf=True)
+        raw_ptr = np.asarray(reach_ptr)
+        ptr = index_array("reach_ptr", raw_ptr, users.shape[0] + 1, shape=(None,))
+        if ptr.shape[0] < 1 or ptr[0] != 0 or ptr[-1] != users.shape[0] or (np.diff(ptr) < 0).any():
+            raise invalid("reach_ptr", f"non-decreasing CSR offsets from 0 to {users.shape[0]}",
+                          f"{ptr.shape[0]} offsets")
+        n_servers = ptr.shape[0] - 1
+        cap = _capacity(capacity, n_servers)
+        sizes = library.model_sizes
+        smallest = float(sizes.min())
+        pair_len = np.empty((n_servers, library.n_models), dtype=np.int64)
+        kept: list[np.ndarray] = []
+        start = np.zeros(n_servers + 1, dtype=np.int64)
+        for m in range(n_servers):
+            u, sz = users[ptr[m]:ptr[m + 1]], size[ptr[m]:ptr[m + 1]]
+            by_id = np.argsort(u, kind="stable")
+            u, sz = u[by_id], sz[by_id]
+            if u.size > 1 and (u[1:] == u[:-1]).any():
+                raise invalid("reach_users", "distinct users within each server's list", f"a repeat for server {m}")
+            keep = sz >= smallest  # the others are in no pair, as in from_library
+            u, sz = u[keep], sz[keep]
+            order = np.argsort(-sz, kind="stable")  # decreasing size, ties by user id (from_library's order)
+            pair_len[m] = np.searchsorted(-sz[order], -sizes, side="right")
+            kept.append(u[order[:int(pair_len[m].max(initial=0))]].astype(np.int32))
+            start[m + 1] = start[m] + kept[-1].size
+        flat = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int32)
+        return cls._prefixes(library, cap, demand, start, flat, pair_len.reshape(-1))
+
+    @classmethod
+    def _prefixes(cls, library: ModelLibrary, cap: np.ndarray, demand: Demand, server_ptr: np.ndarray,
+                  users: np.ndarray, pair_len: np.ndarray) -> PlacementProblem:
+        """A problem whose pairs are prefixes of per-server lists (checked: ids, distinct per server, lengths)."""
+        n_servers, n_models, n_users = cap.shape[0], library.n_models, demand.n_users
+        server_ptr = np.ascontiguousarray(server_ptr, dtype=np.int64)
+        if server_ptr.shape != (n_servers + 1,) or server_ptr[0] != 0 or server_ptr[-1] != users.size or \
+                (np.diff(server_ptr) < 0).any():
+            raise invalid("server_ptr", f"{n_servers + 1} non-decreasing offsets from 0 to {users.size}",
+                          f"shape {server_ptr.shape}")
+        users = index_array("pair_users", users, n_users).astype(np.int32)
+        lengths = np.diff(server_ptr)
+        pair_len = np.ascontiguousarray(pair_len, dtype=np.int64)
+        if pair_len.shape != (n_servers * n_models,):
+            raise invalid("pair_len", f"shape ({n_servers * n_models},)", f"shape {pair_len.shape}")
+        too_long = (pair_len < 0) | (pair_len > np.repeat(lengths, n_models))
+        if too_long.any():
+            p = int(np.flatnonzero(too_long)[0])
+            raise invalid("pair_len", "lengths within their server's list", f"{int(pair_len[p])} at pair {p}")
+        owner = np.repeat(np.arange(n_servers, dtype=np.int64), lengths)
+        key = np.sort(owner * max(n_users, 1) + users)
+        if key.size > 1 and (key[1:] == key[:-1]).any():
+            raise invalid("pair_users", "distinct users within each server's list", "a repeated user")
+        pair_ptr = np.repeat(server_ptr[:-1], n_models)
+        problem = cls._frozen(library, cap, demand, pair_ptr, pair_len, users, None)
+        server_ptr.setflags(write=False)
+        object.__setattr__(problem, "server_ptr", server_ptr)
+        return problem
 
     @classmethod
     def from_topology(
@@ -179,9 +277,11 @@ class PlacementProblem(Stored):
 
     @classmethod
     def _frozen(cls, library, cap, pop_t, pair_ptr, pair_len, pair_users, smax) -> PlacementProblem:
+        """``pop_t``: a :class:`Demand`, or a dense float64[I, K] popularity by model."""
         for a in (pair_ptr, pair_len, pair_users):
             a.setflags(write=False)
-        return cls(library, cap, pop_t, pair_ptr, pair_len, np.ascontiguousarray(pair_users), smax)
+        demand = pop_t if isinstance(pop_t, Demand) else dense_demand(pop_t)
+        return cls(library, cap, demand, pair_ptr, pair_len, np.ascontiguousarray(pair_users), smax)
 
     # ------------------------------------------------------------------ shape
     @property
@@ -192,7 +292,7 @@ class PlacementProblem(Stored):
     @property
     def n_users(self) -> int:
         """Number of users K."""
-        return self.popularity_by_model.shape[1]
+        return self.demand.n_users
 
     @property
     def n_models(self) -> int:
@@ -200,14 +300,31 @@ class PlacementProblem(Stored):
         return self.library.n_models
 
     @property
+    def popularity_by_model(self) -> np.ndarray:
+        """Request probabilities by model, float64[I, K], read-only.
+
+        The stored array for dense demand; a compact form (:attr:`demand`) is densified, which
+        takes O(K I) memory (no algorithm path does this; the kernels read :attr:`demand`).
+        """
+        return self.demand.dense_by_model()
+
+    @property
     def popularity(self) -> np.ndarray:
-        """Request probabilities, float64[K, I] (a read-only view)."""
+        """Request probabilities, float64[K, I] (a read-only view).
+
+        Densifies a compact demand (O(K I) memory; see :attr:`popularity_by_model`).
+        """
         return self.popularity_by_model.T
 
-    @cached_property
+    @property
+    def demand_args(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """``(by_model, group, rate)``: the demand as every kernel tier reads it."""
+        return self.demand.kernel_args()
+
+    @property
     def total_popularity(self) -> float:
         """Sum of all request probabilities (the hit ratio's denominator; computed once)."""
-        return float(self.popularity_by_model.sum())
+        return self.demand.total
 
     @property
     def is_compact(self) -> bool:
@@ -247,7 +364,7 @@ class PlacementProblem(Stored):
         """Total popularity of the requests served from the edge (the unnormalised U(X))."""
         x = self.check_placement(placement)
         tier = choose_backend(("placement.coverage_view", "placement.hit_weight"), backend)
-        return kernel("placement.hit_weight", tier)(x, self.coverage_view(tier), self.popularity_by_model)
+        return kernel("placement.hit_weight", tier)(x, self.coverage_view(tier), self.demand_args)
 
     def coverage_view(self, backend: str) -> Any:
         """The eligibility CSR as tier ``backend``'s kernels read it, built once per tier and kept.
@@ -275,7 +392,8 @@ class PlacementProblem(Stored):
             block_ptr, block_models = lib.block_models
             view = kernel("placement.gen_problem", backend)(
                 lib.block_sizes, lib.indptr, lib.indices, lib.bitsets, block_ptr, block_models, self.capacity,
-                self.popularity_by_model, self.pair_ptr, self.pair_len, self.pair_users, self.max_size)
+                self.demand_args, self.pair_ptr, self.pair_len, self.pair_users,
+                self.max_size if self.server_ptr is None else ("prefixes", self.server_ptr, self.n_users))
             self._views[key] = view
         return view
 
@@ -312,12 +430,22 @@ class PlacementProblem(Stored):
         from trimcore.instance.io import library_parts, save_arrays
 
         arrays, library_meta = library_parts(self.library, "library.")
-        arrays.update(capacity=self.capacity, popularity_by_model=self.popularity_by_model)
+        arrays["capacity"] = self.capacity
+        d = self.demand
+        if d.is_dense:
+            arrays["popularity_by_model"] = d.by_model
+        else:  # compact forms stay compact on disk
+            arrays["demand.by_model"] = d.by_model
+            arrays["demand.group"] = d.group  # type: ignore[assignment]  # not None: compact
+            if d.rate is not None:
+                arrays["demand.rate"] = d.rate
         if self.max_size is not None:
             arrays["max_size"] = self.max_size
+        elif self.server_ptr is not None:  # from_reach: prefixes of per-server lists
+            arrays.update(server_ptr=self.server_ptr, pair_len=self.pair_len, pair_users=self.pair_users)
         else:
             arrays.update(pair_ptr=self.pair_ptr, pair_len=self.pair_len, pair_users=self.pair_users)
-        return save_arrays(path, "PlacementProblem", arrays, {"library": library_meta})
+        return save_arrays(path, "PlacementProblem", arrays, {"library": library_meta, "demand": d.kind})
 
     @classmethod
     def load(cls, path: str | Path) -> PlacementProblem:
@@ -334,20 +462,26 @@ class PlacementProblem(Stored):
         arrays, meta = load_arrays(path, kind="PlacementProblem")
         library = library_from_parts(Path(path), arrays, meta.get("library"), "library.")
         try:
-            pop = _stored(arrays, "popularity_by_model", 2)
+            pop = _stored_demand(arrays, meta.get("demand", "dense"))
             cap = _stored(arrays, "capacity", 1)
             if "max_size" in arrays:
-                return cls.from_library(library, cap, pop.T, _stored(arrays, "max_size", 2))
+                return cls.from_library(library, cap, pop, _stored(arrays, "max_size", 2))
+            if "server_ptr" in arrays:
+                demand = as_demand(pop, None, library.n_models)
+                return cls._prefixes(library, _capacity(cap, cap.shape[0]), demand,
+                                     _stored(arrays, "server_ptr", 1, integer=True),
+                                     _stored(arrays, "pair_users", 1, integer=True),
+                                     _stored(arrays, "pair_len", 1, integer=True))
             return cls._from_pairs(library, cap, pop, arrays)
         except InstanceError as exc:
             raise InstanceError(f"{path}: {exc}") from None
 
     @classmethod
-    def _from_pairs(cls, library: ModelLibrary, capacity: np.ndarray, popularity_by_model: np.ndarray,
+    def _from_pairs(cls, library: ModelLibrary, capacity: np.ndarray, popularity: Any,
                     arrays: dict[str, np.ndarray]) -> PlacementProblem:
         """Rebuild explicit pair lists from a file: every extent and id is checked, none trusted."""
-        n_users = popularity_by_model.shape[1]
-        pop_t = _popularity(popularity_by_model.T, n_users, library.n_models)
+        pop_t = as_demand(popularity, None, library.n_models)
+        n_users = pop_t.n_users
         cap = _capacity(capacity, capacity.shape[0])
         n_pairs = cap.shape[0] * library.n_models
         raw_users = _stored(arrays, "pair_users", 1, integer=True)
@@ -387,17 +521,24 @@ def _stored(arrays: dict[str, np.ndarray], name: str, ndim: int, *, integer: boo
     return arr
 
 
+def _stored_demand(arrays: dict[str, np.ndarray], kind: str) -> Any:
+    """The demand of a problem file: the dense [K, I] array, or the compact form it was saved in."""
+    if kind == "dense":
+        return _stored(arrays, "popularity_by_model", 2).T
+    by_model = _stored(arrays, "demand.by_model", 2)
+    group = _stored(arrays, "demand.group", 1, integer=True)
+    rate = _stored(arrays, "demand.rate", 1) if "demand.rate" in arrays else None
+    if kind == "ranked":
+        if by_model.shape[1] != 1 or rate is None:
+            raise invalid("demand.by_model", "one column and user rates for a ranked demand", f"shape {by_model.shape}")
+        return RankedDemand(by_model[:, 0], rate)
+    if kind != "groups":
+        raise invalid("demand", "'dense', 'groups' or 'ranked'", kind)
+    return UserGroups(by_model.T, group, rate)
+
+
 def _capacity(capacity: Any, n_servers: int) -> np.ndarray:
     if np.ndim(capacity) == 0:  # one capacity for every server
         scalar = float_array("capacity", capacity, (), minimum=0.0)
         return float_array("capacity", np.full(n_servers, float(scalar)), minimum=0.0)
     return float_array("capacity", capacity, (n_servers,), minimum=0.0)
-
-
-def _popularity(popularity: Any, n_users: int, n_models: int) -> np.ndarray:
-    pop = float_array("popularity", popularity, (n_users, n_models), minimum=0.0)
-    if not pop.sum() > 0:
-        raise invalid("popularity", "a positive total request probability", "all zeros")
-    pop_t = np.ascontiguousarray(pop.T)
-    pop_t.setflags(write=False)
-    return pop_t

@@ -130,13 +130,14 @@ def _sub_from_parts(problem: PlacementProblem, servers: np.ndarray,
                     parts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
                     popularity_by_model: np.ndarray | None) -> PlacementProblem:
     users, pair_ptr, pair_len, local_users = parts
-    if popularity_by_model is None:
-        pop = np.ascontiguousarray(problem.popularity_by_model[:, users])
+    pop: Any
+    if popularity_by_model is None:  # the region's users' demand, in the problem's form (compact stays compact)
+        pop = problem.demand.take_users(users)
     else:
         pop = np.ascontiguousarray(popularity_by_model, dtype=np.float64)
         if pop.shape != (problem.n_models, users.size):
             raise invalid("popularity_by_model", f"shape ({problem.n_models}, {users.size})", f"shape {pop.shape}")
-    pop.setflags(write=False)
+        pop.setflags(write=False)
     capacity = problem.capacity[servers].copy()
     capacity.setflags(write=False)
     smax = None if problem.max_size is None else np.ascontiguousarray(problem.max_size[servers][:, users])
@@ -337,7 +338,6 @@ def _repair(problem: PlacementProblem, x: np.ndarray, servers: np.ndarray, entri
     row. Returns the number of servers changed.
     """
     counts = _coverage_counts(problem, x)
-    popularity = np.ascontiguousarray(problem.popularity_by_model.T)  # by user: row gathers, not strided columns
     runs = ("ratio", "gain") if rule == "best_of_both" else (rule,)
     slack = IMPROVEMENT_ATOL * problem.total_popularity  # weights scale with the popularity
     changed = 0
@@ -350,7 +350,8 @@ def _repair(problem: PlacementProblem, x: np.ndarray, servers: np.ndarray, entri
         for i in np.flatnonzero(x[m]).tolist():
             own[local[pair_ptr[i]:pair_ptr[i] + pair_len[i]], i] = 1
         free = counts[users] == own  # nobody but m serves these requests (own is 0 or 1)
-        residual = np.where(free, popularity[users], 0.0).T
+        # the server's users' rows only (|users| x I), never the K x I matrix of a compact demand
+        residual = np.where(free, problem.demand.rows(users), 0.0).T
         if not residual.sum() > 0.0:
             continue  # every request m could serve is already served by another server
         sub = _sub_from_parts(problem, one, (users, pair_ptr, pair_len, local), residual)

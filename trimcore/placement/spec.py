@@ -125,7 +125,7 @@ def server_ordering(problem: PlacementProblem, server_order: str) -> np.ndarray:
     if server_order == "capacity":
         return np.argsort(-problem.capacity, kind="stable")
     if server_order == "demand":
-        reach = np.array([sum(float(problem.popularity_by_model[i, problem.users_of(m, i)].sum())
+        reach = np.array([sum(float(problem.demand.weights(i, problem.users_of(m, i)).sum())
                               for i in range(problem.n_models)) for m in range(problem.n_servers)])
         return np.argsort(-reach, kind="stable")
     raise invalid("server_order", "one of 'index', 'capacity', 'demand'", server_order)

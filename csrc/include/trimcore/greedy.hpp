@@ -50,14 +50,14 @@ inline Score make_score(double gain, double cost, std::int64_t id) {
 }
 
 // ----------------------------------------------------------------------------- gains
-// Weighted coverage of requests by (server, model) pairs: id = m * I + i.
+// Weighted coverage of requests by (server, model) pairs: id = m * I + i; covered [I, K] bytes.
 class PairCoverageGains {
  public:
-  PairCoverageGains(const PairCoverage& cov, View2<const double> weight_by_model, std::uint8_t* covered)
-      : cov_(cov), weight_(weight_by_model), covered_(covered) {}
+  PairCoverageGains(const PairCoverage& cov, const DemandView& demand, std::uint8_t* covered)
+      : cov_(cov), demand_(demand), covered_(covered) {}
   double gain(std::int64_t id) const {
     const std::size_t i = static_cast<std::size_t>(id) % cov_.n_models;
-    return pair_gain(cov_, static_cast<std::size_t>(id), weight_.row(i), covered_ + i * cov_.n_users);
+    return pair_gain(cov_, static_cast<std::size_t>(id), demand_, i, covered_ + i * cov_.n_users);
   }
   void commit(std::int64_t id) {
     const std::size_t i = static_cast<std::size_t>(id) % cov_.n_models;
@@ -66,8 +66,29 @@ class PairCoverageGains {
 
  private:
   PairCoverage cov_;
-  View2<const double> weight_;
+  DemandView demand_;
   std::uint8_t* covered_;
+};
+
+// The same gains with the covered requests as owned bits (K I / 8 bytes): what TrimCaching Gen
+// keeps, so city-scale instances do not need K I bytes of flags. Same sums, same choices.
+class PairCoverageBitGains {
+ public:
+  PairCoverageBitGains(const PairCoverage& cov, const DemandView& demand)
+      : cov_(cov), demand_(demand), covered_(cov.n_models, cov.n_users) {}
+  double gain(std::int64_t id) const {
+    const std::size_t i = static_cast<std::size_t>(id) % cov_.n_models;
+    return pair_gain_bits(cov_, static_cast<std::size_t>(id), demand_, i, covered_.row(i));
+  }
+  void commit(std::int64_t id) {
+    const std::size_t i = static_cast<std::size_t>(id) % cov_.n_models;
+    cover_pair_bits(cov_, static_cast<std::size_t>(id), covered_.row(i));
+  }
+
+ private:
+  PairCoverage cov_;
+  DemandView demand_;
+  CoveredBits covered_;
 };
 
 // Weighted coverage of elements by sets in CSR form (max coverage).
@@ -237,22 +258,32 @@ struct EntryAfter {
 }  // namespace detail
 
 // Exact lazy greedy: keys are upper bounds of the true scores (gains only fall; when a cost
-// falls under Rule::Ratio the pair is re-pushed with its fresh score), so a popped candidate
-// whose fresh score still ranks before the next key is the plain scan's choice.
+// falls under Rule::Ratio the pair is re-pushed with its new cost and its last key's gain), so a
+// popped candidate whose fresh score still ranks before the next key is the plain scan's choice.
 template <class Gains, class Budget>
+// initial_gains (optional): the candidates' first gains, aligned with `candidates`. Empty: filled
+// here (entries of candidates that do not fit stay 0 and are never read); full: read instead of
+// evaluating (TrimCaching Gen's two runs start from the same state, so the second reuses the first's).
 std::vector<std::int64_t> greedy_lazy(Gains& gains, Budget& budget, const std::vector<std::int64_t>& candidates,
-                                      Rule rule, std::size_t n_ids) {
+                                      Rule rule, std::size_t n_ids, std::vector<double>* initial_gains = nullptr) {
   using detail::Entry;
   std::vector<std::uint32_t> version(n_ids, 0);
   std::vector<std::uint8_t> dead(n_ids, 1);
+  // the gain of each id's latest key: gains only fall, so it bounds the current gain
+  std::vector<double> key_gain(n_ids, 0.0);
   std::vector<Entry> initial;
   initial.reserve(candidates.size());
-  for (const std::int64_t id : candidates) {
+  const bool reuse = initial_gains && initial_gains->size() == candidates.size() && !candidates.empty();
+  if (initial_gains && !reuse) initial_gains->assign(candidates.size(), 0.0);
+  for (std::size_t t = 0; t < candidates.size(); ++t) {
+    const std::int64_t id = candidates[t];
     const double c = budget.cost(id);
     if (!budget.fits(id, c)) continue;
-    const double g = gains.gain(id);
+    const double g = reuse ? (*initial_gains)[t] : gains.gain(id);
+    if (initial_gains && !reuse) (*initial_gains)[t] = g;
     if (!(g > 0.0)) continue;
     dead[static_cast<std::size_t>(id)] = 0;
+    key_gain[static_cast<std::size_t>(id)] = g;
     initial.push_back(Entry{make_score(g, c, id), 0});
   }
   std::priority_queue<Entry, std::vector<Entry>, detail::EntryAfter> heap(detail::EntryAfter{rule},
@@ -275,6 +306,7 @@ std::vector<std::int64_t> greedy_lazy(Gains& gains, Budget& budget, const std::v
     }
     const Score fresh = make_score(g, c, top.score.id);
     if (!heap.empty() && ranks_before(heap.top().score, fresh, rule)) {
+      key_gain[id] = g;
       heap.push(Entry{fresh, ++version[id]});
       continue;
     }
@@ -291,12 +323,10 @@ std::vector<std::int64_t> greedy_lazy(Gains& gains, Budget& budget, const std::v
         dead[qi] = 1;
         continue;
       }
-      const double gq = gains.gain(q);
-      if (!(gq > 0.0)) {
-        dead[qi] = 1;
-        continue;
-      }
-      heap.push(Entry{make_score(gq, cq, q), ++version[qi]});
+      // its cost fell: re-key it with the new cost and its last key's gain (an upper bound of its
+      // gain, so the key still bounds its score; the exact gain is computed when it is popped, so
+      // the choices stay the plain scan's, without a gain evaluation per shrunk pair)
+      heap.push(Entry{make_score(key_gain[qi], cq, q), ++version[qi]});
     }
   }
   return chosen;
@@ -307,8 +337,10 @@ std::vector<std::int64_t> greedy_lazy(Gains& gains, Budget& budget, const std::v
 // Returns every chosen id, the kept ones first. The one sequence both TrimCaching Gen
 // (trimcore/placement.hpp) and the greedy_placement binding run.
 template <class Gains, class Budget>
+// initial_gains: see greedy_lazy (shared by runs with the same gains, budget, candidates and kept).
 std::vector<std::int64_t> warm_greedy(Gains& gains, Budget& budget, std::vector<std::int64_t> candidates,
-                                      const std::vector<std::int64_t>& kept, Rule rule, bool lazy, std::size_t n_ids) {
+                                      const std::vector<std::int64_t>& kept, Rule rule, bool lazy, std::size_t n_ids,
+                                      std::vector<double>* initial_gains = nullptr) {
   std::vector<std::int64_t> chosen = commit_kept(gains, budget, kept);
   if (!chosen.empty()) {
     std::vector<std::uint8_t> taken(n_ids, 0);
@@ -318,7 +350,8 @@ std::vector<std::int64_t> warm_greedy(Gains& gains, Budget& budget, std::vector<
                      candidates.end());
   }
   const std::vector<std::int64_t> more =
-      lazy ? greedy_lazy(gains, budget, candidates, rule, n_ids) : greedy_plain(gains, budget, candidates, rule);
+      lazy ? greedy_lazy(gains, budget, candidates, rule, n_ids, initial_gains)
+           : greedy_plain(gains, budget, candidates, rule);
   chosen.insert(chosen.end(), more.begin(), more.end());
   return chosen;
 }

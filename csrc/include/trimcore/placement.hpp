@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -104,6 +105,25 @@ inline void check_flags(const std::vector<std::uint8_t>& v, const char* field) {
 
 }  // namespace detail
 
+// Compact demand (trimcore.placement.demand): p(k, i) = rate[k] * by_model[i * n_groups + group[k]].
+struct FactoredDemand {
+  std::vector<double> by_model;     // [I * G], G = n_groups popularity vectors stored by model
+  std::size_t n_groups = 0;
+  std::vector<std::int32_t> group;  // [K] ids in [0, G)
+  std::vector<double> rate;         // [K] request rates >= 0, or empty: 1 for every user
+};
+
+// What a factory takes as demand: dense popularity [K * I] (the API's (K, I) layout, as before)
+// or a FactoredDemand (user groups, or G = 1 for a global ranking with per-user rates).
+struct Popularity {
+  Popularity(std::vector<double> dense_) : dense(std::move(dense_)) {}  // NOLINT: implicit, as before
+  Popularity(std::initializer_list<double> dense_) : dense(dense_) {}
+  Popularity(FactoredDemand demand_) : factored(true), demand(std::move(demand_)) {}  // NOLINT
+  bool factored = false;
+  std::vector<double> dense;
+  FactoredDemand demand;
+};
+
 // An owned, validated placement problem (exactly trimcore.PlacementProblem's data). Only the
 // static factories below build one, so a caller can never reach an algorithm with unchecked data.
 class PlacementProblem {
@@ -111,7 +131,7 @@ class PlacementProblem {
   // eligible[m,k,i] = model_size[i] <= max_size[m*K + k]  (Python: PlacementProblem.from_library)
   static PlacementProblem from_max_size(std::vector<double> block_sizes,
                                         std::vector<std::vector<std::int64_t>> model_blocks,
-                                        std::vector<double> capacity, std::vector<double> popularity,
+                                        std::vector<double> capacity, Popularity popularity,
                                         std::vector<double> max_size) {
     PlacementProblem p;
     p.set_library(std::move(block_sizes), model_blocks);
@@ -127,10 +147,14 @@ class PlacementProblem {
       p.set_popularity(std::move(popularity), K);
     } else {  // no server: K comes from the popularity
       if (!max_size.empty()) detail::defect("max_size", "no entries for 0 servers", std::to_string(max_size.size()));
-      if (popularity.size() % p.n_models_ != 0)
-        detail::defect("popularity", "K*I entries with I = " + std::to_string(p.n_models_) + " models",
-                       std::to_string(popularity.size()) + " entries");
-      K = popularity.size() / p.n_models_;
+      if (popularity.factored) {
+        K = popularity.demand.group.size();
+      } else {
+        if (popularity.dense.size() % p.n_models_ != 0)
+          detail::defect("popularity", "K*I entries with I = " + std::to_string(p.n_models_) + " models",
+                         std::to_string(popularity.dense.size()) + " entries");
+        K = popularity.dense.size() / p.n_models_;
+      }
       p.set_popularity(std::move(popularity), K);
     }
     const std::size_t I = p.n_models_;
@@ -174,7 +198,7 @@ class PlacementProblem {
 
   // eligible[(m*K + k)*I + i] in {0,1}  (Python: PlacementProblem.from_arrays)
   static PlacementProblem from_dense(std::vector<double> block_sizes, std::vector<std::vector<std::int64_t>> model_blocks,
-                                     std::vector<double> capacity, std::vector<double> popularity,
+                                     std::vector<double> capacity, Popularity popularity,
                                      std::vector<std::uint8_t> eligible, std::int64_t n_users) {
     PlacementProblem p;
     p.set_library(std::move(block_sizes), model_blocks);
@@ -210,7 +234,7 @@ class PlacementProblem {
   // files): the users of pair p = m*I + i are pair_users[pair_ptr[p] ..][.. pair_len[p]], strictly
   // increasing. Every extent and id is checked.
   static PlacementProblem from_pairs(std::vector<double> block_sizes, std::vector<std::vector<std::int64_t>> model_blocks,
-                                     std::vector<double> capacity, std::vector<double> popularity,
+                                     std::vector<double> capacity, Popularity popularity,
                                      std::vector<std::int64_t> pair_ptr, std::vector<std::int64_t> pair_len,
                                      std::vector<std::int32_t> pair_users, std::int64_t n_users) {
     PlacementProblem p;
@@ -245,6 +269,61 @@ class PlacementProblem {
     return p;
   }
 
+  // Per-server user lists shared by that server's pairs (Python: PlacementProblem.from_reach and the
+  // compact form): the users of pair (m, i) are the first pair_len[m*I + i] entries of server m's list
+  // server_users[server_ptr[m] .. server_ptr[m+1]). Checked: CSR offsets, ids in [0, n_users),
+  // distinct ids within a server's list (so within every pair), pair lengths within their list.
+  // O(M I + entries + K), never the M x K sizes.
+  static PlacementProblem from_prefixes(std::vector<double> block_sizes,
+                                        std::vector<std::vector<std::int64_t>> model_blocks,
+                                        std::vector<double> capacity, Popularity popularity,
+                                        const std::vector<std::int64_t>& server_ptr,
+                                        std::vector<std::int32_t> server_users, std::vector<std::int64_t> pair_len,
+                                        std::int64_t n_users) {
+    PlacementProblem p;
+    p.set_library(std::move(block_sizes), model_blocks);
+    p.set_capacity(std::move(capacity));
+    if (n_users < 0 || n_users >= kMaxInt32Ids)
+      detail::defect("n_users", "a count in [0, 2^31) (user ids are int32)", std::to_string(n_users));
+    const auto K = static_cast<std::size_t>(n_users);
+    const std::size_t M = p.n_servers_, I = p.n_models_;
+    p.set_popularity(std::move(popularity), K);
+    const auto n_entries = static_cast<std::int64_t>(server_users.size());
+    if (server_ptr.size() != M + 1 || server_ptr[0] != 0 || server_ptr[M] != n_entries)
+      detail::defect("server_ptr", std::to_string(M + 1) + " offsets from 0 to " + std::to_string(n_entries),
+                     std::to_string(server_ptr.size()) + " offsets");
+    for (std::size_t m = 0; m < M; ++m)
+      if (server_ptr[m + 1] < server_ptr[m]) detail::defect("server_ptr", "non-decreasing offsets", "server " + std::to_string(m));
+    if (pair_len.size() != M * I)
+      detail::defect("pair_len", std::to_string(M * I) + " entries (M*I)", std::to_string(pair_len.size()));
+    std::vector<std::int64_t> stamp(K, -1);
+    for (std::size_t m = 0; m < M; ++m) {
+      for (std::int64_t t = server_ptr[m]; t < server_ptr[m + 1]; ++t) {
+        const std::int32_t u = server_users[static_cast<std::size_t>(t)];
+        if (u < 0 || static_cast<std::size_t>(u) >= K)
+          detail::defect("server_users", "user ids in [0, " + std::to_string(K) + ")",
+                         std::to_string(u) + " at position " + std::to_string(t));
+        if (stamp[static_cast<std::size_t>(u)] == static_cast<std::int64_t>(m))
+          detail::defect("server_users", "distinct user ids within each server's list",
+                         "user " + std::to_string(u) + " twice for server " + std::to_string(m));
+        stamp[static_cast<std::size_t>(u)] = static_cast<std::int64_t>(m);
+      }
+      const std::int64_t len = server_ptr[m + 1] - server_ptr[m];
+      for (std::size_t i = 0; i < I; ++i) {
+        const std::int64_t l = pair_len[m * I + i];
+        if (l < 0 || l > len)
+          detail::defect("pair_len", "lengths in [0, " + std::to_string(len) + "] (server " + std::to_string(m) + "'s list)",
+                         std::to_string(l) + " at pair " + std::to_string(m * I + i));
+      }
+    }
+    p.pair_ptr_.resize(M * I);
+    for (std::size_t m = 0; m < M; ++m)
+      for (std::size_t i = 0; i < I; ++i) p.pair_ptr_[m * I + i] = server_ptr[m];
+    p.pair_len_ = std::move(pair_len);
+    p.pair_users_ = std::move(server_users);
+    return p;
+  }
+
   std::int64_t n_servers() const { return static_cast<std::int64_t>(n_servers_); }
   std::int64_t n_users() const { return static_cast<std::int64_t>(n_users_); }
   std::int64_t n_models() const { return static_cast<std::int64_t>(n_models_); }
@@ -265,7 +344,12 @@ class PlacementProblem {
   const std::vector<double>& block_sizes() const { return block_sizes_; }
   const std::vector<double>& model_sizes() const { return model_sizes_; }
   const std::vector<double>& capacity() const { return capacity_; }
-  const std::vector<double>& popularity_by_model() const { return pop_by_model_; }  // [I*K]
+  // [I*G] (dense demand: G = K, the popularity by model [I*K])
+  const std::vector<double>& popularity_by_model() const { return pop_by_model_; }
+  std::int64_t n_groups() const { return static_cast<std::int64_t>(n_groups_); }
+  bool is_factored() const { return factored_; }
+  const std::vector<std::int32_t>& group() const { return group_; }  // [K], empty for dense demand
+  const std::vector<double>& rate() const { return rate_; }          // [K], empty: rate 1
   const std::vector<std::int64_t>& pair_ptr() const { return pair_ptr_; }
   const std::vector<std::int64_t>& pair_len() const { return pair_len_; }
   const std::vector<std::int32_t>& pair_users() const { return pair_users_; }
@@ -277,7 +361,10 @@ class PlacementProblem {
   PairCoverage coverage() const {
     return PairCoverage::of(n_servers_, n_users_, n_models_, pair_ptr_, pair_len_, pair_users_);
   }
-  View2<const double> weight_view() const { return {pop_by_model_.data(), n_models_, n_users_}; }
+  DemandView weight_view() const {
+    if (!factored_) return View2<const double>{pop_by_model_.data(), n_models_, n_users_};
+    return {pop_by_model_.data(), n_groups_, group_.data(), rate_.empty() ? nullptr : rate_.data()};
+  }
   View2<const Word> bits_view() const { return {bits_.data(), n_models_, n_words_}; }
 
   // A placement [M*I] of 0/1 flags, or InstanceDefect naming `field`.
@@ -349,28 +436,78 @@ class PlacementProblem {
       detail::defect("capacity", "M*I pairs addressable in 64 bits", std::to_string(n_servers_) + " servers");
   }
 
-  // popularity[k*I + i] (the API's (K, I) layout), stored by model as Python's popularity_by_model.
-  void set_popularity(std::vector<double> popularity, std::size_t K) {
+  // Dense popularity[k*I + i] (the API's (K, I) layout) is stored by model as Python's
+  // popularity_by_model (G = K, no map); a factored demand as it comes, checked.
+  void set_popularity(Popularity popularity, std::size_t K) {
     if (static_cast<std::int64_t>(K) >= kMaxInt32Ids)
       detail::defect("n_users", "fewer than 2^31 users (user ids are int32)", std::to_string(K));
     const std::size_t I = n_models_;
-    if (popularity.size() / I != K || popularity.size() % I != 0)
-      detail::defect("popularity", "K*I = " + std::to_string(K) + "*" + std::to_string(I) + " entries",
-                     std::to_string(popularity.size()) + " entries");
-    detail::check_reals(popularity, "popularity", false, false, "index");
     n_users_ = K;
+    if (popularity.factored) {
+      set_factored(std::move(popularity.demand), K);
+      return;
+    }
+    std::vector<double>& dense = popularity.dense;
+    if (dense.size() / I != K || dense.size() % I != 0)
+      detail::defect("popularity", "K*I = " + std::to_string(K) + "*" + std::to_string(I) + " entries",
+                     std::to_string(dense.size()) + " entries");
+    detail::check_reals(dense, "popularity", false, false, "index");
     pop_by_model_.assign(I * K, 0.0);
+    n_groups_ = K;
     constexpr std::size_t kTile = 64;  // a tiled transpose: the strided writes stay in cache
     for (std::size_t k0 = 0; k0 < K; k0 += kTile)
       for (std::size_t i0 = 0; i0 < I; i0 += kTile)
         for (std::size_t k = k0; k < std::min(K, k0 + kTile); ++k)
-          for (std::size_t i = i0; i < std::min(I, i0 + kTile); ++i) pop_by_model_[i * K + k] = popularity[k * I + i];
+          for (std::size_t i = i0; i < std::min(I, i0 + kTile); ++i) pop_by_model_[i * K + k] = dense[k * I + i];
     total_popularity_ = detail::pairwise_sum(pop_by_model_.data(), pop_by_model_.size());  // ndarray.sum's bits
     if (!(total_popularity_ > 0.0))
       detail::defect("popularity", "a positive total request probability", "all zeros");
   }
 
-  std::size_t n_servers_ = 0, n_users_ = 0, n_models_ = 0, n_words_ = 0;
+  // Total as Python's Demand.total: per group the pairwise sum over models, then the pairwise sum
+  // over users of rate[k] * total[group[k]] (O(G I + K), never the K x I matrix).
+  void set_factored(FactoredDemand d, std::size_t K) {
+    const std::size_t I = n_models_, G = d.n_groups;
+    if (G == 0) detail::defect("group_popularity", "at least one group", "0 groups");
+    if (d.by_model.size() / G != I || d.by_model.size() % G != 0)
+      detail::defect("group_popularity", "I*G = " + std::to_string(I) + "*" + std::to_string(G) + " entries",
+                     std::to_string(d.by_model.size()) + " entries");
+    detail::check_reals(d.by_model, "group_popularity", false, false, "index");
+    if (d.group.size() != K)
+      detail::defect("group", std::to_string(K) + " entries (one per user)", std::to_string(d.group.size()) + " entries");
+    for (std::size_t k = 0; k < K; ++k)
+      if (d.group[k] < 0 || static_cast<std::size_t>(d.group[k]) >= G)
+        detail::defect("group", "ids in [0, " + std::to_string(G) + ")",
+                       std::to_string(d.group[k]) + " at user " + std::to_string(k));
+    if (!d.rate.empty()) {
+      if (d.rate.size() != K)
+        detail::defect("rate", std::to_string(K) + " entries (one per user)", std::to_string(d.rate.size()) + " entries");
+      detail::check_reals(d.rate, "rate", false, false, "user");
+    }
+    std::vector<double> group_total(G), column(I);
+    for (std::size_t g = 0; g < G; ++g) {
+      for (std::size_t i = 0; i < I; ++i) column[i] = d.by_model[i * G + g];
+      group_total[g] = detail::pairwise_sum(column.data(), I);
+    }
+    std::vector<double> per_user(K);
+    for (std::size_t k = 0; k < K; ++k) {
+      const double t = group_total[static_cast<std::size_t>(d.group[k])];
+      per_user[k] = d.rate.empty() ? t : d.rate[k] * t;
+    }
+    total_popularity_ = detail::pairwise_sum(per_user.data(), K);
+    if (!(total_popularity_ > 0.0))
+      detail::defect("popularity", "a positive total request probability", "all zeros");
+    pop_by_model_ = std::move(d.by_model);
+    n_groups_ = G;
+    group_ = std::move(d.group);
+    rate_ = std::move(d.rate);
+    factored_ = true;
+  }
+
+  std::size_t n_servers_ = 0, n_users_ = 0, n_models_ = 0, n_words_ = 0, n_groups_ = 0;
+  std::vector<std::int32_t> group_;  // [K], empty for dense demand
+  std::vector<double> rate_;         // [K], empty: rate 1
+  bool factored_ = false;
   std::vector<double> block_sizes_, model_sizes_, capacity_, pop_by_model_, max_size_;
   double total_popularity_ = 0.0;
   bool compact_ = false;
@@ -431,8 +568,11 @@ inline std::vector<std::int64_t> gen_candidates(const PlacementProblem& problem)
 
 // One greedy run (Python: trimcore.placement.greedy.greedy_placement): keeps the warm start's pairs
 // that still fit and serve somebody (in pair order), then the greedy fills the rest. rule: ratio or gain.
+// initial_gains (optional): the lazy greedy's first gains, filled by one run and read by the next of
+// the same problem and warm start (see greedy_lazy); the placement is the same either way.
 inline std::vector<std::uint8_t> greedy_placement(const PlacementProblem& problem, GenRule rule, bool lazy,
-                                                  const std::vector<std::uint8_t>& warm_start = {}) {
+                                                  const std::vector<std::uint8_t>& warm_start = {},
+                                                  std::vector<double>* initial_gains = nullptr) {
   if (rule == GenRule::best_of_both)
     throw InstanceDefect("rule: expected ratio or gain for one greedy run, got best_of_both");
   const auto M = static_cast<std::size_t>(problem.n_servers()), I = static_cast<std::size_t>(problem.n_models()),
@@ -443,14 +583,14 @@ inline std::vector<std::uint8_t> greedy_placement(const PlacementProblem& proble
     for (std::size_t p = 0; p < M * I; ++p)
       if (warm_start[p]) kept.push_back(static_cast<std::int64_t>(p));
   }
-  std::vector<std::uint8_t> covered(I * K, 0);
+  (void)K;
   const PairCoverage cov = problem.coverage();
-  PairCoverageGains gains(cov, problem.weight_view(), covered.data());
+  PairCoverageBitGains gains(cov, problem.weight_view());  // covered requests as bits: K I / 8 bytes
   UnionStorageBudget budget(M, problem.bits_view(), problem.block_sizes().data(), problem.capacity().data(), kGreedyRtol,
                             problem.block_ptr().data(), problem.block_models().data());
   const Rule r = rule == GenRule::ratio ? Rule::Ratio : Rule::Gain;
   std::vector<std::uint8_t> placement(M * I, 0);
-  for (const std::int64_t id : warm_greedy(gains, budget, gen_candidates(problem), kept, r, lazy, M * I))
+  for (const std::int64_t id : warm_greedy(gains, budget, gen_candidates(problem), kept, r, lazy, M * I, initial_gains))
     placement[static_cast<std::size_t>(id)] = 1;
   return placement;
 }
@@ -465,9 +605,10 @@ inline GenResult trimcaching_gen(const PlacementProblem& problem, const GenOptio
   bool have = false;
   const GenRule runs[2] = {GenRule::ratio, GenRule::gain};
   const std::size_t n_runs = options.rule == GenRule::best_of_both ? 2 : 1;
+  std::vector<double> initial_gains;  // both runs start from the same state: the second reuses the first's gains
   for (std::size_t t = 0; t < n_runs; ++t) {
     const GenRule r = options.rule == GenRule::best_of_both ? runs[t] : options.rule;
-    std::vector<std::uint8_t> x = greedy_placement(problem, r, options.lazy, options.warm_start);
+    std::vector<std::uint8_t> x = greedy_placement(problem, r, options.lazy, options.warm_start, &initial_gains);
     const double value = hit_weight(problem, x);
     if (!have || value > best.hit_weight) {  // ties keep the first run (ratio)
       best.placement = std::move(x);

@@ -261,7 +261,7 @@ inline SpecResult trimcaching_spec(const PlacementProblem& problem, const SpecOp
   std::vector<std::uint8_t> covered(I * K, 0);
   std::vector<double> gains(I);
   const PairCoverage cov = problem.coverage();
-  const View2<const double> weight = problem.weight_view();
+  const DemandView weight = problem.weight_view();
   for (const std::int64_t ms : order) {
     const auto m = static_cast<std::size_t>(ms);
     const double limit = problem.capacity()[m] * (1.0 + kGreedyRtol);

@@ -6,9 +6,37 @@ Compiled code is cached on disk next to this file, or in ``NUMBA_CACHE_DIR`` whe
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from trimcore.kernels._jit import njit
+from trimcore.kernels.placement import covered_of, demand_tuple
+
+_NO_GROUP = np.zeros(0, dtype=np.int32)
+_NO_RATE = np.zeros(0, dtype=np.float64)
+
+
+def _demand(demand: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, bool]:
+    """``(by_model, group, rate, has_group, has_rate)`` with empty arrays for None (one compiled signature)."""
+    by_model, group, rate = demand_tuple(demand)
+    return (by_model, _NO_GROUP if group is None else group, _NO_RATE if rate is None else rate,
+            group is not None, rate is not None)
+
+
+def _n_users(demand: Any) -> int:
+    by_model, group, _ = demand_tuple(demand)
+    return by_model.shape[1] if group is None else group.shape[0]
+
+
+@njit(nogil=True, inline="always")
+def _w(weight, group, rate, has_group, has_rate, i, u):  # pragma: no cover - compiled
+    if not has_group:
+        return weight[i, u]
+    w = weight[i, group[u]]
+    if has_rate:
+        return rate[u] * w
+    return w
 
 
 @njit(nogil=True)
@@ -42,9 +70,10 @@ def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.
 
 
 @njit(nogil=True)
-def _hit_weight(placement, pair_ptr, pair_len, pair_users, weight):  # pragma: no cover - compiled
+def _hit_weight(placement, pair_ptr, pair_len, pair_users, weight, group, rate, has_group, has_rate,
+                n_users):  # pragma: no cover - compiled
     n_servers, n_models = placement.shape
-    stamp = np.full(weight.shape[1], -1, dtype=np.int64)
+    stamp = np.full(n_users, -1, dtype=np.int64)
     total = 0.0
     for i in range(n_models):
         for m in range(n_servers):
@@ -55,7 +84,7 @@ def _hit_weight(placement, pair_ptr, pair_len, pair_users, weight):  # pragma: n
                 u = pair_users[t]
                 if stamp[u] != i:
                     stamp[u] = i
-                    total += weight[i, u]
+                    total += _w(weight, group, rate, has_group, has_rate, i, u)
     return total
 
 
@@ -65,15 +94,15 @@ def coverage_view(pair_ptr: np.ndarray, pair_len: np.ndarray, pair_users: np.nda
     return pair_ptr, pair_len, pair_users
 
 
-def hit_weight(placement: np.ndarray, coverage: tuple[np.ndarray, np.ndarray, np.ndarray],
-               popularity_by_model: np.ndarray) -> float:
+def hit_weight(placement: np.ndarray, coverage: tuple[np.ndarray, np.ndarray, np.ndarray], demand: Any) -> float:
     """See :func:`trimcore.kernels.placement.reference.hit_weight`."""
     pair_ptr, pair_len, pair_users = coverage
-    return float(_hit_weight(placement, pair_ptr, pair_len, pair_users, popularity_by_model))
+    return float(_hit_weight(placement, pair_ptr, pair_len, pair_users, *_demand(demand), _n_users(demand)))
 
 
 @njit(nogil=True)
-def _server_gains(server, pair_ptr, pair_len, pair_users, weight, covered, out):  # pragma: no cover - compiled
+def _server_gains(server, pair_ptr, pair_len, pair_users, weight, group, rate, has_group, has_rate, covered,
+                  out):  # pragma: no cover - compiled
     n_models = weight.shape[0]
     for i in range(n_models):
         p = server * n_models + i
@@ -81,34 +110,44 @@ def _server_gains(server, pair_ptr, pair_len, pair_users, weight, covered, out):
         for t in range(pair_ptr[p], pair_ptr[p] + pair_len[p]):
             u = pair_users[t]
             if covered[i, u] == 0:
-                gain += weight[i, u]
+                gain += _w(weight, group, rate, has_group, has_rate, i, u)
         out[i] = gain
 
 
-def server_gains(server: int, coverage: tuple[np.ndarray, np.ndarray, np.ndarray], popularity_by_model: np.ndarray,
+def server_gains(server: int, coverage: tuple[np.ndarray, np.ndarray, np.ndarray], demand: Any,
                  covered: np.ndarray) -> np.ndarray:
     """See :func:`trimcore.kernels.placement.reference.server_gains`."""
     pair_ptr, pair_len, pair_users = coverage
-    out = np.zeros(popularity_by_model.shape[0])
-    _server_gains(server, pair_ptr, pair_len, pair_users, popularity_by_model, covered, out)
+    parts = _demand(demand)
+    out = np.zeros(parts[0].shape[0])
+    _server_gains(server, pair_ptr, pair_len, pair_users, *parts, covered, out)
     return out
 
 
 @njit(nogil=True)
-def _all_server_gains(pair_ptr, pair_len, pair_users, weight, covered, out):  # pragma: no cover - compiled
+def _all_server_gains(pair_ptr, pair_len, pair_users, weight, group, rate, has_group, has_rate, covered,
+                      out):  # pragma: no cover - compiled
     for m in range(out.shape[0]):
-        _server_gains(m, pair_ptr, pair_len, pair_users, weight, covered, out[m])
+        _server_gains(m, pair_ptr, pair_len, pair_users, weight, group, rate, has_group, has_rate, covered, out[m])
 
 
-def all_server_gains(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], popularity_by_model: np.ndarray,
+def all_server_gains(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], demand: Any,
                      covered: np.ndarray) -> np.ndarray:
     """See :func:`trimcore.kernels.placement.reference.all_server_gains`."""
     pair_ptr, pair_len, pair_users = coverage
-    n_models = popularity_by_model.shape[0]
+    parts = _demand(demand)
+    n_models = parts[0].shape[0]
     out = np.zeros((pair_ptr.shape[0] // n_models if n_models else 0, n_models))
-    _all_server_gains(pair_ptr, pair_len, pair_users, popularity_by_model, covered, out)
+    _all_server_gains(pair_ptr, pair_len, pair_users, *parts, covered, out)
     return out
 
 
+def placed_server_gains(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], demand: Any,
+                        placement: np.ndarray) -> np.ndarray:
+    """See :func:`trimcore.kernels.placement.reference.placed_server_gains`."""
+    return all_server_gains(coverage, demand, covered_of(coverage, _n_users(demand), placement))
+
+
 KERNELS = {"storage_used": storage_used, "coverage_view": coverage_view, "hit_weight": hit_weight,
-           "server_gains": server_gains, "all_server_gains": all_server_gains}
+           "server_gains": server_gains, "all_server_gains": all_server_gains,
+           "placed_server_gains": placed_server_gains}

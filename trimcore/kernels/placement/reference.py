@@ -2,7 +2,9 @@
 
 All kernels take canonical arrays that the problem constructors already validated.
 Coverage of pair p = m * I + i: users ``pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]``.
-Popularity is passed by model: ``popularity_by_model[i, k]``.
+Demand is passed as ``(by_model, group, rate)`` (:mod:`trimcore.placement.demand`:
+``p[k, i] = rate[k] * by_model[i, group[k]]``, ``group`` None for the dense form ``by_model[i, k]``)
+or as a dense popularity by model float64[I, K]; :func:`weights_of` reads either.
 """
 
 from __future__ import annotations
@@ -18,6 +20,23 @@ from trimcore._numeric import fractional_knapsack, ranks_before, sequential_sum
 from trimcore._tolerances import ALGORITHM_RTOL, GRID_ROUNDING_RTOL, PRUNE_RTOL
 from trimcore.errors import InstanceError, invalid
 from trimcore.kernels.knapsack.reference import fptas_rounded_values, knapsack_fptas, knapsack_grid
+from trimcore.kernels.placement import covered_of, demand_tuple
+
+
+def weights_of(demand: Any, model: int, users: np.ndarray) -> np.ndarray:
+    """``p[users, model]``: the dense entries, or ``rate[u] * by_model[model, group[u]]`` (the compiled
+    tiers' product)."""
+    by_model, group, rate = demand_tuple(demand)
+    if group is None:
+        return by_model[model, users]
+    w = by_model[model, group[users]]
+    return w if rate is None else rate[users] * w
+
+
+def demand_shape(demand: Any) -> tuple[int, int]:
+    """``(I, K)`` of a demand."""
+    by_model, group, _ = demand_tuple(demand)
+    return by_model.shape[0], (by_model.shape[1] if group is None else group.shape[0])
 
 
 def storage_used(placement: np.ndarray, model_bits: np.ndarray, block_sizes: np.ndarray) -> np.ndarray:
@@ -56,13 +75,13 @@ def hit_weight(placement: np.ndarray, coverage: tuple[np.ndarray, np.ndarray, np
     # each user at its first hit), so that every tier returns the same bits
     total = 0.0
     for i in range(n_models):
-        seen = np.zeros(popularity_by_model.shape[1], dtype=bool)
+        seen = np.zeros(demand_shape(popularity_by_model)[1], dtype=bool)
         for m in np.flatnonzero(placement[:, i]):
             p = m * n_models + i
             users = pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]
             fresh = users[~seen[users]]
             seen[fresh] = True
-            total = sequential_sum(np.concatenate(([total], popularity_by_model[i, fresh])))
+            total = sequential_sum(np.concatenate(([total], weights_of(popularity_by_model, i, fresh))))
     return float(total)
 
 
@@ -89,7 +108,7 @@ def greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_
     ``kept`` (int64 pair ids) is a warm start: those pairs are committed first, in their order,
     each that still fits and still gains; the greedy continues from there without them.
     """
-    n_models = popularity_by_model.shape[0]
+    n_models = demand_shape(popularity_by_model)[0]
     blocks = decode_bitsets(model_bits, block_sizes.shape[0])
     stored = np.zeros((capacity.shape[0], block_sizes.shape[0]), dtype=bool)
     used = np.zeros(capacity.shape[0])
@@ -103,7 +122,7 @@ def greedy_placement(pair_ptr, pair_len, pair_users, popularity_by_model, model_
     def gain_of(p: int) -> float:
         i = p % n_models
         users = pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]
-        return sequential_sum(popularity_by_model[i, users] * (covered[i, users] == 0))
+        return sequential_sum(weights_of(popularity_by_model, i, users) * (covered[i, users] == 0))
 
     def commit(p: int, cost: float) -> None:
         m, i = divmod(p, n_models)
@@ -147,24 +166,31 @@ def server_gains(server: int, coverage: tuple[np.ndarray, np.ndarray, np.ndarray
     validated per call); ``covered`` is uint8[I, K], 1 where a request is already served.
     """
     pair_ptr, pair_len, pair_users = coverage
-    n_models = popularity_by_model.shape[0]
+    n_models = demand_shape(popularity_by_model)[0]
     out = np.zeros(n_models)
     for i in range(n_models):
         p = server * n_models + i
         users = pair_users[pair_ptr[p]:pair_ptr[p] + pair_len[p]]
-        out[i] = sequential_sum(popularity_by_model[i, users] * (covered[i, users] == 0))
+        out[i] = sequential_sum(weights_of(popularity_by_model, i, users) * (covered[i, users] == 0))
     return out
 
 
 def all_server_gains(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], popularity_by_model: np.ndarray,
                      covered: np.ndarray) -> np.ndarray:
     """:func:`server_gains` of every server, float64[M, I] (one call where a caller wants them all)."""
-    n_models = popularity_by_model.shape[0]
+    n_models = demand_shape(popularity_by_model)[0]
     n_servers = coverage[0].shape[0] // n_models if n_models else 0
     out = np.zeros((n_servers, n_models))
     for m in range(n_servers):
         out[m] = server_gains(m, coverage, popularity_by_model, covered)
     return out
+
+
+def placed_server_gains(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], popularity_by_model: Any,
+                        placement: np.ndarray) -> np.ndarray:
+    """:func:`all_server_gains` around ``placement`` (its covered requests), float64[M, I]."""
+    covered = covered_of(coverage, demand_shape(popularity_by_model)[1], placement)
+    return all_server_gains(coverage, popularity_by_model, covered)
 
 
 # ---------------------------------------------------------------------------- TrimCaching Gen
@@ -191,7 +217,7 @@ def trimcaching_gen(problem: dict[str, Any], rule: str, lazy: bool,
     in the result (0 without one). ``lazy`` is ignored: the reference always scans.
     """
     capacity, pair_len = problem["capacity"], problem["pair_len"]
-    n_servers, n_models = capacity.shape[0], problem["popularity_by_model"].shape[0]
+    n_servers, n_models = capacity.shape[0], demand_shape(problem["popularity_by_model"])[0]
     fits = problem["model_sizes"][None, :] <= capacity[:, None] * (1.0 + ALGORITHM_RTOL)
     candidates = np.flatnonzero((fits & (pair_len.reshape(n_servers, n_models) > 0)).reshape(-1)).astype(np.int64)
     kept = (np.zeros(0, dtype=np.int64) if warm_start is None else
@@ -199,7 +225,7 @@ def trimcaching_gen(problem: dict[str, Any], rule: str, lazy: bool,
     coverage = (problem["pair_ptr"], pair_len, problem["pair_users"])
     best_x, best_value, best_rule = np.zeros((n_servers, n_models), dtype=bool), -1.0, "ratio"
     for r in (("ratio", "gain") if rule == "best_of_both" else (rule,)):
-        covered = np.zeros(problem["popularity_by_model"].shape, dtype=np.uint8)
+        covered = np.zeros(demand_shape(problem["popularity_by_model"]), dtype=np.uint8)
         chosen = greedy_placement(problem["pair_ptr"], pair_len, problem["pair_users"], problem["popularity_by_model"],
                                   problem["model_bits"], problem["block_sizes"], capacity, problem["block_ptr"],
                                   problem["block_models"], candidates, covered, r, lazy, ALGORITHM_RTOL, kept)
@@ -266,7 +292,8 @@ def successive_knapsack(problem: dict[str, Any], eps: float, atomic: bool, knaps
     block_sizes, indptr, indices = problem["block_sizes"], problem["indptr"], problem["indices"]
     capacity, pop, model_sizes = problem["capacity"], problem["popularity_by_model"], problem["model_sizes"]
     pair_ptr, pair_len, pair_users = problem["pair_ptr"], problem["pair_len"], problem["pair_users"]
-    n_servers, n_models = capacity.shape[0], pop.shape[0]
+    n_models, n_users = demand_shape(pop)
+    n_servers = capacity.shape[0]
     limits = (grid_cell_limit, fptas_table_limit, fptas_hard_limit)
     shared_ids = (np.zeros(0, dtype=np.int64) if atomic else
                   np.flatnonzero(np.diff(problem["block_ptr"]) >= 2))  # blocks of two models or more
@@ -282,7 +309,7 @@ def successive_knapsack(problem: dict[str, Any], eps: float, atomic: bool, knaps
         shared_mask[i] = sum(1 << int(p) for p in pos[pos >= 0])
         private[i] = sequential_sum(block_sizes[blocks[pos < 0]]) if not atomic else model_sizes[i]
     word_masks = np.array(shared_mask, dtype=np.uint64) if shared_ids.size <= 64 else None
-    covered = np.zeros((n_models, pop.shape[1]), dtype=np.uint8)
+    covered = np.zeros((n_models, n_users), dtype=np.uint8)
     view = (pair_ptr, pair_len, pair_users)
     x = np.zeros((n_servers, n_models), dtype=bool)
     counters = {"knapsacks": 0, "pruned": 0, "most_combinations": 0}
@@ -342,6 +369,7 @@ KERNELS = {
     "greedy_placement": greedy_placement,
     "server_gains": server_gains,
     "all_server_gains": all_server_gains,
+    "placed_server_gains": placed_server_gains,
     "gen_problem": gen_problem,
     "trimcaching_gen": trimcaching_gen,
     "successive_knapsack": successive_knapsack,
