@@ -505,8 +505,9 @@ def carry_over(generated: str, previous: str) -> str:
     same note. Rows and tables this run measured always win; a target naming a benchmark the
     suite lost stays flagged.
     """
-    source = _source_of(previous)
-    note = f"_{CARRIED} `{source}` (not in this run)_"
+    name = Path(_source_of(previous)).name
+    source = f"commit {name.split('-', 1)[0]}" if "-" in name else f"`{name}`"  # results files: <commit>-<env>.json
+    note = f"_{CARRIED} {source} (not in this run)_"
     old_rows = _target_rows(previous)
     lines = []
     for line in generated.split("\n"):
@@ -515,7 +516,7 @@ def carry_over(generated: str, previous: str) -> str:
             measured, met = old_rows[cells[0]]
             if met != "?":
                 if CARRIED not in measured:
-                    measured = f"{measured} ({CARRIED} `{source}`)"
+                    measured = f"{measured} ({CARRIED} {source})"
                 line = f"| {cells[0]} | {measured} | {met} |"
         lines.append(line)
     out = "\n".join(lines)

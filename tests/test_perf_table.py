@@ -106,7 +106,7 @@ def test_keep_missing_carries_over_only_what_the_run_lacks(tmp_path):
     carried = [g for g in {n.rsplit(".", 1)[0] for n in names} if g != measured_now]
     assert carried and all(f"#### `{g}`\n\n_carried over from" in block for g in carried)
     assert "not measured" not in block and "| yes |" in block
-    assert all("carried over from `" in line for line in block.splitlines() if line.startswith("| #"))
+    assert all("(carried over from commit abc123)" in line for line in block.splitlines() if line.startswith("| #"))
     # without the flag nothing is carried
     assert script.main(["--results-dir", str(partial), "--write", str(doc)]) == 0
     assert "carried over" not in doc.read_text() and "not measured" in doc.read_text()
