@@ -129,7 +129,8 @@ class Evaluate:
 
 
 # ----------------------------------------------------------------------------- baselines (spec §6 B1-B6)
-#: The baselines, called with ``seed=inst.SEED`` (B3 breaks deadline ties and B5 draws its order with it).
+#: The baselines, called with ``seed=inst.SEED`` where they take one (B3 breaks deadline ties and B5 draws
+#: its order with it; the deterministic ones refuse a seed).
 _BASELINES = {
     "no_sharing_schedule": no_sharing_schedule,
     "fcfs_schedule": fcfs_schedule,
@@ -138,6 +139,14 @@ _BASELINES = {
     "random_schedule": random_schedule,
     "equal_bandwidth_schedule": equal_bandwidth_schedule,
 }
+
+
+def _seeded(fn):
+    """``fn`` with ``seed=inst.SEED`` bound when it takes a seed (only the randomized schedulers do)."""
+    import functools
+    import inspect
+
+    return functools.partial(fn, seed=inst.SEED) if "seed" in inspect.signature(fn).parameters else fn
 
 
 class Baselines(inst.FewSamples):
@@ -149,14 +158,14 @@ class Baselines(inst.FewSamples):
 
     def setup(self, cache, n_users, algorithm):
         self.problem = _problem(cache[n_users])
-        self.algorithm = _BASELINES[algorithm]
-        self.algorithm(self.problem, seed=inst.SEED)
+        self.algorithm = _seeded(_BASELINES[algorithm])
+        self.algorithm(self.problem)
 
     def time_baseline(self, cache, n_users, algorithm):
-        self.algorithm(self.problem, seed=inst.SEED)
+        self.algorithm(self.problem)
 
     def peakmem_baseline(self, cache, n_users, algorithm):
-        self.algorithm(self.problem, seed=inst.SEED)
+        self.algorithm(self.problem)
 
 
 # ----------------------------------------------------------------------------- exact reference (spec §6 B7)
@@ -188,7 +197,7 @@ class Optimal:
 
 
 # ----------------------------------------------------------------------------- solution quality (issue #5)
-#: Every scheduler scored by ``Quality`` and ``CertifiedGap`` (default options, ``seed=inst.SEED``).
+#: Every scheduler scored by ``Quality`` and ``CertifiedGap`` (default options, ``seed=inst.SEED`` where taken).
 _ALGORITHMS = {
     "partialloading_dp": partialloading_dp,
     "partialloading_greedy": partialloading_greedy,
@@ -199,7 +208,7 @@ _ALGORITHMS = {
 
 def _ratios(rows: list[tuple[str, int]], algorithm: str) -> np.ndarray:
     """Served users over the optimum on every instance of ``rows`` (a ratio above 1 is a bug)."""
-    ratios = np.array([_ALGORITHMS[algorithm](inst.load_loading_problem(path), seed=inst.SEED).served / opt
+    ratios = np.array([_seeded(_ALGORITHMS[algorithm])(inst.load_loading_problem(path)).served / opt
                        for path, opt in rows])
     if (ratios > 1.0).any():
         raise RuntimeError(f"{algorithm} serves more users than the optimum: ratios {ratios.tolist()}")
@@ -244,20 +253,36 @@ class CertifiedGap:
             raise NotImplementedError("no certified bound (DP-PL returned none or 0)")
 
     def track_ratio_to_bound(self, cache, n_users, algorithm):
-        return _ALGORITHMS[algorithm](self.problem, seed=inst.SEED).served / self.bound
+        return _seeded(_ALGORITHMS[algorithm])(self.problem).served / self.bound
 
     track_ratio_to_bound.unit = "ratio"
 
 
 # ----------------------------------------------------------------------------- compilation
 class Compile:
-    """Import plus Numba compilation of the loading kernels (cold cache), in a fresh process each."""
+    """Import plus Numba compilation of the loading kernels (cold cache), in a fresh process each.
+
+    The children put the directory of this process's ``trimcore`` first on ``sys.path`` (untimed
+    setup, as in ``bench_import``): asv does not pass ``ASV_PYTHONPATH`` on to them.
+    """
 
     timeout = 600
 
+    def setup(self):
+        from .bench_import import _SET_PATH, _trimcore_root
+
+        self.path_setup = _SET_PATH.format(root=_trimcore_root())
+
     def timeraw_compile_loading_kernels(self):
         """The schedulers' kernels: one small DP, greedy and DP-EDF."""
-        return """
+        return _COMPILE_LOADING, self.path_setup
+
+    def timeraw_compile_exact_kernels(self):
+        """The exact reference's kernels: brute force (``loading_enumerate``) and the evaluator."""
+        return _COMPILE_EXACT, self.path_setup
+
+
+_COMPILE_LOADING = """
 import os, tempfile
 os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp()
 from trimcore.experiments.scenarios import make_loading_instance
@@ -268,9 +293,7 @@ partialloading_greedy(p, backend="numba")
 partialloading_dp_edf(p, backend="numba")
 """
 
-    def timeraw_compile_exact_kernels(self):
-        """The exact reference's kernels: brute force (``loading_enumerate``) and the evaluator."""
-        return """
+_COMPILE_EXACT = """
 import os, tempfile
 os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp()
 from trimcore.experiments.scenarios import make_loading_instance

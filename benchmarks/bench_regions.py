@@ -6,10 +6,22 @@ Instances ``large_placement_instance(M, 10000, 1000)`` (labels ``"MxKxI"``, nest
   partition, in process), ``runtime_s`` of each; ``Regions.track_hit_ratio_loss``: relative loss
   of the regions' hit ratio against monolithic Gen (negative: the regions do better).
 
+* ``Distributed``: the same instance on a 2-worker ``LocalCluster`` (1 thread each, started in
+  ``setup``, untimed; the workers imported trimcore on a tiny warm-up first): ``time_solve`` of
+  Gen by 2 and 8 regions (partition by position) with the client, and
+  ``track_speedup_over_monolithic``: monolithic Gen's wall time over the cluster call's, the two
+  timed one after the other in the benchmark process (median of 3 pairs), so the ratio survives
+  a loaded machine better than two separate benchmarks.
+
 ``python -m benchmarks.bench_regions`` prints the table of ``docs/scale.md``: for each M, Gen
 against 2, 4 and 8 regions partitioned by shared users and by position (the generator's own
 server layout), the hit ratio before and after the repair, and the times in process and on a
 2-worker ``LocalCluster`` (``--workers 0`` skips the cluster).
+
+``python -m benchmarks.bench_regions --speedup --servers 3200 --regions 2,8`` measures the wall
+clock speed-up instead: monolithic Gen, Gen by regions in process and Gen by regions on a
+2-worker ``LocalCluster``, with and without the repair, timed side by side (alternating, median
+of ``--reps`` rounds) with the hit ratios and the load average.
 """
 
 from __future__ import annotations
@@ -92,6 +104,145 @@ class Regions(inst.FewSamples):
         return (mono - self._run(how).hit_ratio) / mono
 
 
+def _cluster(workers: int = 2):
+    """A ``LocalCluster`` of ``workers`` processes x 1 thread and its client, the workers warmed up."""
+    from dask.distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+    client = Client(cluster)
+    tc.trimcaching_gen_regions(inst.make_problem("20x200x20"), 2, client=client)  # workers import trimcore
+    return cluster, client
+
+
+def _wall(fn) -> tuple[float, object]:
+    started = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - started, out
+
+
+def _wall_cpu(fn) -> tuple[float, float, object]:
+    """(wall seconds, this process's CPU seconds, result) of one call."""
+    cpu = time.process_time()
+    wall, out = _wall(fn)
+    return wall, time.process_time() - cpu, out
+
+
+class Distributed:
+    """Gen by regions on a 2-worker ``LocalCluster`` against monolithic Gen (partition by position)."""
+
+    params = (["regions_2", "regions_8"],)
+    param_names = ["how"]
+    setup_cache = staticmethod(setup_cache_regions)
+    number = 1
+    repeat = (1, 3, 30.0)
+    warmup_time = 0
+    rounds = 1
+    timeout = 600
+
+    def setup(self, cache, how):
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError as exc:
+            raise NotImplementedError("dask.distributed is not installed (extra 'dist')") from exc
+        self.problem = _problem(cache[LABEL])
+        self.positions = layout(LABEL, self.problem)
+        self.regions = int(how.split("_")[1])
+        self.cluster, self.client = _cluster(2)
+
+    def teardown(self, cache, how):
+        self.client.close()
+        self.cluster.close()
+
+    def _regions(self):
+        return tc.trimcaching_gen_regions(self.problem, self.regions, by="position", positions=self.positions,
+                                          bound=None, client=self.client)
+
+    def time_solve(self, cache, how):
+        self._regions()
+
+    def track_speedup_over_monolithic(self, cache, how):
+        ratios = []
+        for _ in range(3):
+            gen, _ = _wall(lambda: tc.trimcaching_gen(self.problem, bound=None))
+            dist, _ = _wall(self._regions)
+            ratios.append(gen / dist)
+        return float(np.median(ratios))
+
+    track_speedup_over_monolithic.unit = "ratio"
+
+
+def speedup(m: int, regions: list[int], reps: int, workers: int = 2) -> None:
+    """Wall-clock speed-up of Gen by regions (in process and on a ``LocalCluster``) over monolithic Gen.
+
+    One process: the instance ``large_placement_instance(m, 10000, 1000)`` (partition by position),
+    then ``reps`` rounds of [Gen, and for each region count and repair setting: in process, cluster],
+    each call timed on the wall clock (the bound is not computed: ``bound=None`` everywhere).
+    Prints medians, the ratios Gen / call, the hit ratios and the load average before and after,
+    and the CPU seconds: this process's (``time.process_time``) and the tasks' (``region_cpu_s``,
+    summed; on the cluster they ran in the workers). On a loaded machine the wall clock measures
+    the share of the cores the processes got; the CPU columns give the speed-up on free cores:
+    client CPU + the longest worker's share of the tasks (longest task first to the least loaded).
+    """
+    import os
+    import statistics
+
+    label = f"{m}x10000x1000"
+    load0 = os.getloadavg()
+    build, problem = _wall(lambda: inst.make_problem(label))
+    topo = layout(label, problem)
+    cluster, client = _cluster(workers)
+    rows: dict[tuple, list[float]] = {}
+    cpus: dict[tuple, list[tuple[float, float, float]]] = {}
+    hits: dict[tuple, float] = {}
+    try:
+        for _ in range(reps):
+            t, c, res = _wall_cpu(lambda: tc.trimcaching_gen(problem, bound=None))
+            rows.setdefault(("gen",), []).append(t)
+            cpus.setdefault(("gen",), []).append((c, 0.0, c))
+            hits["gen",] = res.hit_ratio
+            for r in regions:
+                for repair in (True, False):
+                    for where, c in (("in process", None), (f"{workers} workers", client)):
+                        def call(r=r, repair=repair, c=c):
+                            return tc.trimcaching_gen_regions(problem, r, by="position", positions=topo,
+                                                              bound=None, repair=repair, client=c)
+                        t, cpu, res = _wall_cpu(call)
+                        key = (r, repair, where)
+                        rows.setdefault(key, []).append(t)
+                        tasks = res.options["region_cpu_s"]
+                        client_cpu = cpu - sum(tasks) if c is None else cpu  # in process the tasks ran here
+                        cpus.setdefault(key, []).append((client_cpu, sum(tasks),
+                                                         client_cpu + _makespan(tasks, workers)))
+                        hits[key] = res.hit_ratio
+    finally:
+        client.close()
+        cluster.close()
+    load1 = os.getloadavg()
+    gen = statistics.median(rows["gen",])
+    print(f"M={m}, K=10,000, I=1,000 (built in {build:.1f} s); {reps} rounds, medians of the wall clock; "
+          f"load average {load0[0]:.2f} before, {load1[0]:.2f} after")
+    def cpu_cols(key):
+        client, tasks, projected = (statistics.median(v[j] for v in cpus[key]) for j in range(3))
+        return client, tasks, projected
+
+    gen_cpu = cpu_cols(("gen",))[2]
+    print(f"\n| solver | regions | repair | wall s (median) | wall speed-up over Gen | client CPU s | tasks CPU s "
+          f"| {workers} free workers from the CPU times: s (speed-up) | hit ratio (vs Gen) |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    print(f"| monolithic Gen | 1 | - | {gen:.2f} | 1.00 | {gen_cpu:.2f} | - | {gen_cpu:.2f} (1.00) | "
+          f"{hits['gen',]:.4f} |")
+    for key, times in rows.items():
+        if key == ("gen",):
+            continue
+        r, repair, where = key
+        t = statistics.median(times)
+        h = hits[key]
+        client, tasks, projected = cpu_cols(key)
+        free = projected if where != "in process" else client + tasks
+        print(f"| regions, {where} | {r} | {'yes' if repair else 'no'} | {t:.2f} | {gen / t:.2f} | {client:.2f} | "
+              f"{tasks:.2f} | {free:.2f} ({gen_cpu / free:.2f}) | {h:.4f} ({(h - hits['gen',]) / hits['gen',]:+.2%}) |")
+
+
 def _makespan(seconds: list[float], workers: int) -> float:
     """Longest worker's total when tasks go, longest first, to the least loaded of ``workers``."""
     loads = [0.0] * workers
@@ -107,7 +258,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--partitions", default="users,position")
     parser.add_argument("--project", type=int, default=2, help="workers of the projection from the CPU times")
     parser.add_argument("--workers", type=int, default=2, help="LocalCluster workers (0: in process only)")
+    parser.add_argument("--speedup", action="store_true",
+                        help="wall-clock speed-up table (first of --servers) instead of the quality/cost tables")
+    parser.add_argument("--reps", type=int, default=3, help="with --speedup: rounds (medians are reported)")
     args = parser.parse_args(argv)
+    if args.speedup:
+        speedup(int(args.servers.split(",")[0]), [int(v) for v in args.regions.split(",")], args.reps,
+                max(args.workers, 1))
+        return
     client = cluster = None
     if args.workers:
         from dask.distributed import Client, LocalCluster

@@ -13,9 +13,12 @@ Usage::
     python scripts/perf_table.py                       # newest results file of the only machine
     python scripts/perf_table.py --machine vm --commit a1997b2 --env existing
     python scripts/perf_table.py --write docs/performance.md --lscpu
+    python scripts/perf_table.py --write docs/performance.md --keep-missing   # after a partial asv run -b
 
 ``--write`` replaces what lies between the ``<!-- perf_table:begin -->`` and
-``<!-- perf_table:end -->`` lines of the file (and leaves the rest as it is).
+``<!-- perf_table:end -->`` lines of the file (and leaves the rest as it is); with
+``--keep-missing`` the tables and target rows that this results file lacks (a partial run) are
+kept from the block it replaces, each marked with the results file it came from.
 
 Standard library only, so it runs in any environment.
 """
@@ -27,6 +30,7 @@ import ast
 import itertools
 import json
 import math
+import re
 import subprocess
 import sys
 from collections import OrderedDict
@@ -321,6 +325,22 @@ CITY_RATIO = "bench_scale.GenBound.track_default_over_unbounded"
 FIRST_CPP = "bench_import.ImportCompile.timeraw_first_cpp_call"
 
 
+LOADING_SCALE = "bench_scale.LoadingScale."
+PL_TIME, PL_MEM = LOADING_SCALE + "time_schedule", LOADING_SCALE + "peakmem_schedule"
+PL_TARGET_USERS = 100_000
+
+
+def _loading_scale(algorithm: str, seconds: float, bytes_limit: float | None = None):
+    """A #15 PartialLoading target at K=100,000: median time (and whole-process peak RSS) within the limits."""
+    def measure(b):
+        t = _get(b, PL_TIME, PL_TARGET_USERS, algorithm)
+        if bytes_limit is None:
+            return t <= seconds, fmt_seconds(t)
+        peak = _get(b, PL_MEM, PL_TARGET_USERS, algorithm)
+        return t <= seconds and peak <= bytes_limit, f"{fmt_seconds(t)}, peak RSS {fmt_bytes(peak)}"
+    return measure
+
+
 def _city_ratio(b):
     ratio = _get(b, CITY_RATIO, "default")
     return ratio <= 1.5, f"{ratio:.2f}x"
@@ -362,6 +382,12 @@ TARGETS = [
            _coverage_ratio(2)),
     Target("#15 the default trimcaching_gen call (submodular bound) within 1.5x of Gen with bound=None, "
            "M=3,200, K=10,000, I=1,000 (both timed in one process)", (CITY_RATIO,), _city_ratio),
+    Target("#15 partialloading_dp (DP-PL), K=100,000 (make_loading_problem), Numba: <= 1 s", (PL_TIME,),
+           _loading_scale("dp", 1.0)),
+    Target("#15 partialloading_greedy (Greedy-PL), K=100,000, Numba: <= 10 s", (PL_TIME,),
+           _loading_scale("greedy", 10.0)),
+    Target("#15 partialloading_dp_edf (DP-EDF), K=100,000, Numba: <= 10 s and <= 2 GiB (peak RSS of the whole "
+           "benchmark process)", (PL_TIME, PL_MEM), _loading_scale("dp_edf", 10.0, 2 * GIB)),
     Target("#15 first C++ kernel calls after import trimcore (hit_ratio + storage_used): <= 30 ms",
            (FIRST_CPP,), _at_most_seconds(FIRST_CPP, (), 0.030)),
 ]
@@ -433,6 +459,81 @@ def render(results_file: Path, benchmarks_json: Path | None, with_lscpu: bool) -
     return "\n\n".join(parts) + "\n"
 
 
+# ----------------------------------------------------------------------------- carrying over
+CARRIED = "carried over from"
+_ROW_CELLS = re.compile(r"(?<!\\)\|")
+
+
+def _block_of(text: str) -> str | None:
+    if BEGIN not in text or END not in text:
+        return None
+    return text.split(BEGIN, 1)[1].split(END, 1)[0]
+
+
+def _source_of(block: str) -> str:
+    found = re.search(r"from `([^`]+)`", block)
+    return found.group(1) if found else "an earlier run"
+
+
+def _class_sections(block: str) -> OrderedDict[str, str]:
+    """``{group: section text}`` of the per-class tables of a generated block (heading included)."""
+    sections: OrderedDict[str, str] = OrderedDict()
+    for chunk in re.split(r"\n(?=#### `)", block):
+        found = re.match(r"#### `([^`]+)`", chunk)
+        if found:
+            sections[found.group(1)] = chunk.strip("\n")
+    return sections
+
+
+def _target_rows(block: str) -> dict[str, tuple[str, str]]:
+    """``{target text: (measured, met)}`` of the Targets table of a generated block."""
+    section = block.split("### Targets", 1)[-1].split("\n### ", 1)[0] if "### Targets" in block else ""
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in _ROW_CELLS.split(line.strip())[1:-1]]
+        if len(cells) == 3 and cells[0] not in ("target", "---"):
+            rows[cells[0]] = (cells[1], cells[2])
+    return rows
+
+
+def carry_over(generated: str, previous: str) -> str:
+    """``generated`` with what it lacks taken from ``previous`` (an earlier generated block), marked so.
+
+    A per-class table of a class this run did not measure (e.g. a partial ``asv run -b``) is kept
+    from ``previous`` under a line naming the results file it came from; a target row this run
+    could not measure ("not measured", met ``?``) takes the earlier row's measurement, with the
+    same note. Rows and tables this run measured always win; a target naming a benchmark the
+    suite lost stays flagged.
+    """
+    name = Path(_source_of(previous)).name
+    source = f"commit {name.split('-', 1)[0]}" if "-" in name else f"`{name}`"  # results files: <commit>-<env>.json
+    note = f"_{CARRIED} {source} (not in this run)_"
+    old_rows = _target_rows(previous)
+    lines = []
+    for line in generated.split("\n"):
+        cells = [c.strip() for c in _ROW_CELLS.split(line.strip())[1:-1]] if line.startswith("| ") else []
+        if len(cells) == 3 and cells[1].startswith("not measured") and cells[2] == "?" and cells[0] in old_rows:
+            measured, met = old_rows[cells[0]]
+            if met != "?":
+                if CARRIED not in measured:
+                    measured = f"{measured} ({CARRIED} {source})"
+                line = f"| {cells[0]} | {measured} | {met} |"
+        lines.append(line)
+    out = "\n".join(lines)
+    have = _class_sections(out)
+    kept = []
+    for group, section in _class_sections(previous).items():
+        if group in have:
+            continue
+        if CARRIED not in section:
+            heading, _, body = section.partition("\n")
+            section = f"{heading}\n\n{note}\n{body}"
+        kept.append(section)
+    if kept:
+        out = out.rstrip("\n") + "\n\n" + "\n\n".join(kept) + "\n"
+    return out
+
+
 def write_between_markers(path: Path, generated: str) -> None:
     text = path.read_text(encoding="utf-8") if path.exists() else f"{BEGIN}\n{END}\n"
     if BEGIN not in text or END not in text:
@@ -451,11 +552,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", type=Path, help="an explicit results JSON file (overrides machine/commit/env)")
     parser.add_argument("--write", type=Path, help="replace the generated block of this markdown file")
     parser.add_argument("--lscpu", action="store_true", help="add an lscpu excerpt to the machine section")
+    parser.add_argument("--keep-missing", action="store_true",
+                        help="with --write: keep the file's tables and target rows of benchmarks this run lacks")
     args = parser.parse_args(argv)
     results_file = args.file or find_results(args.results_dir, args.machine, args.commit, args.env)
     benchmarks_json = args.results_dir / "benchmarks.json"
     generated = render(results_file, benchmarks_json, args.lscpu)
     if args.write:
+        previous = _block_of(args.write.read_text(encoding="utf-8")) if args.write.exists() else None
+        if args.keep_missing and previous:
+            generated = carry_over(generated, previous)
         write_between_markers(args.write, generated)
         print(f"perf_table: wrote {args.write}", file=sys.stderr)
     else:

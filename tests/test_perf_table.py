@@ -81,3 +81,32 @@ def test_write_replaces_only_the_generated_block(tmp_path):
     text = doc.read_text()
     assert text.startswith("# reading\n") and text.endswith("after\n") and "stale table" not in text
     assert "no such benchmark" not in text
+
+
+def test_keep_missing_carries_over_only_what_the_run_lacks(tmp_path):
+    script = _script()
+    names = sorted({n for t in script.TARGETS for n in t.benchmarks})
+    _results(tmp_path, names)
+    doc = tmp_path / "perf.md"
+    first = script.render(next((tmp_path / "box").glob("*.json")), tmp_path / "benchmarks.json", False)
+    first = first.replace("not measured", "12 ms").replace("| ? |", "| yes |")  # a fuller earlier run
+    doc.write_text(f"# reading\n{script.BEGIN}\n{first}{script.END}\nafter\n")
+    # a partial run: one benchmark only, of a class the earlier block also has
+    (tmp_path / "box" / "abc123-existing.json").unlink()
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    _results(partial, [names[0]])
+    (partial / "benchmarks.json").write_text((tmp_path / "benchmarks.json").read_text())
+    assert script.main(["--results-dir", str(partial), "--write", str(doc), "--keep-missing"]) == 0
+    text = doc.read_text()
+    block = text.split(script.BEGIN)[1].split(script.END)[0]
+    assert text.startswith("# reading\n") and text.endswith("after\n")
+    measured_now = names[0].rsplit(".", 1)[0]
+    assert block.count(f"#### `{measured_now}`") == 1  # the run's own table, not a second copy
+    carried = [g for g in {n.rsplit(".", 1)[0] for n in names} if g != measured_now]
+    assert carried and all(f"#### `{g}`\n\n_carried over from" in block for g in carried)
+    assert "not measured" not in block and "| yes |" in block
+    assert all("(carried over from commit abc123)" in line for line in block.splitlines() if line.startswith("| #"))
+    # without the flag nothing is carried
+    assert script.main(["--results-dir", str(partial), "--write", str(doc)]) == 0
+    assert "carried over" not in doc.read_text() and "not measured" in doc.read_text()
