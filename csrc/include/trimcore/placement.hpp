@@ -196,18 +196,29 @@ class PlacementProblem {
     return p;
   }
 
-  // eligible[(m*K + k)*I + i] in {0,1}  (Python: PlacementProblem.from_arrays)
-  static PlacementProblem from_dense(std::vector<double> block_sizes, std::vector<std::vector<std::int64_t>> model_blocks,
-                                     std::vector<double> capacity, Popularity popularity,
-                                     std::vector<std::uint8_t> eligible, std::int64_t n_users) {
+ private:
+  // The library, capacities and demand of the factories that are given the user count.
+  static PlacementProblem with_users(std::vector<double> block_sizes,
+                                     const std::vector<std::vector<std::int64_t>>& model_blocks,
+                                     std::vector<double> capacity, Popularity popularity, std::int64_t n_users) {
     PlacementProblem p;
     p.set_library(std::move(block_sizes), model_blocks);
     p.set_capacity(std::move(capacity));
     if (n_users < 0 || n_users >= kMaxInt32Ids)
       detail::defect("n_users", "a count in [0, 2^31) (user ids are int32)", std::to_string(n_users));
+    p.set_popularity(std::move(popularity), static_cast<std::size_t>(n_users));
+    return p;
+  }
+
+ public:
+  // eligible[(m*K + k)*I + i] in {0,1}  (Python: PlacementProblem.from_arrays)
+  static PlacementProblem from_dense(std::vector<double> block_sizes, std::vector<std::vector<std::int64_t>> model_blocks,
+                                     std::vector<double> capacity, Popularity popularity,
+                                     std::vector<std::uint8_t> eligible, std::int64_t n_users) {
+    PlacementProblem p = with_users(std::move(block_sizes), model_blocks, std::move(capacity),
+                                    std::move(popularity), n_users);
     const auto K = static_cast<std::size_t>(n_users);
     const std::size_t M = p.n_servers_, I = p.n_models_;
-    p.set_popularity(std::move(popularity), K);
     // M*K*I without overflow: compare against the real vector length step by step
     const bool size_ok = M == 0 ? eligible.empty()
                                 : (eligible.size() % (M * I) == 0 && eligible.size() / (M * I) == K);
@@ -237,14 +248,10 @@ class PlacementProblem {
                                      std::vector<double> capacity, Popularity popularity,
                                      std::vector<std::int64_t> pair_ptr, std::vector<std::int64_t> pair_len,
                                      std::vector<std::int32_t> pair_users, std::int64_t n_users) {
-    PlacementProblem p;
-    p.set_library(std::move(block_sizes), model_blocks);
-    p.set_capacity(std::move(capacity));
-    if (n_users < 0 || n_users >= kMaxInt32Ids)
-      detail::defect("n_users", "a count in [0, 2^31) (user ids are int32)", std::to_string(n_users));
+    PlacementProblem p = with_users(std::move(block_sizes), model_blocks, std::move(capacity),
+                                    std::move(popularity), n_users);
     const auto K = static_cast<std::size_t>(n_users);
     const std::size_t n_pairs = p.n_servers_ * p.n_models_;
-    p.set_popularity(std::move(popularity), K);
     if (pair_ptr.size() != n_pairs)
       detail::defect("pair_ptr", std::to_string(n_pairs) + " entries (M*I)", std::to_string(pair_ptr.size()));
     if (pair_len.size() != n_pairs)
@@ -280,14 +287,10 @@ class PlacementProblem {
                                         const std::vector<std::int64_t>& server_ptr,
                                         std::vector<std::int32_t> server_users, std::vector<std::int64_t> pair_len,
                                         std::int64_t n_users) {
-    PlacementProblem p;
-    p.set_library(std::move(block_sizes), model_blocks);
-    p.set_capacity(std::move(capacity));
-    if (n_users < 0 || n_users >= kMaxInt32Ids)
-      detail::defect("n_users", "a count in [0, 2^31) (user ids are int32)", std::to_string(n_users));
+    PlacementProblem p = with_users(std::move(block_sizes), model_blocks, std::move(capacity),
+                                    std::move(popularity), n_users);
     const auto K = static_cast<std::size_t>(n_users);
     const std::size_t M = p.n_servers_, I = p.n_models_;
-    p.set_popularity(std::move(popularity), K);
     const auto n_entries = static_cast<std::int64_t>(server_users.size());
     if (server_ptr.size() != M + 1 || server_ptr[0] != 0 || server_ptr[M] != n_entries)
       detail::defect("server_ptr", std::to_string(M + 1) + " offsets from 0 to " + std::to_string(n_entries),
