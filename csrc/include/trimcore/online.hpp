@@ -15,9 +15,11 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "trimcore/portable.hpp"
@@ -136,6 +138,16 @@ class Cache {
           if (holders[static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(p)])] == 1) private_[m] = 1;
     }
     rho_min_ = std::min(1.0, in_.rho_sub);
+    lc_heap_ = fl_.policy == PolicyKind::LC && !fl_.lc_max_age && !fl_.pin_models_used_this_slot &&
+               fl_.lc_grace_slots == 0 &&
+               (!fl_.make_room_frees_first || std::all_of(private_.begin(), private_.end(), [](std::uint8_t x) { return x != 0; })) &&
+               lc_geometric();
+    if (lc_heap_) {  // the heap replaces the mirror
+      lc_mirror_ = false;
+      res_lc_.clear();
+      lheap_.assign(N, {});
+      ldue_.assign(N, {});
+    }
     // The default relevance (1 on the diagonal, one value off it) needs no M x M lookups: the same
     // doubles, chosen by a comparison (with M = I = 1,000 tasks the matrix is 8 MB of cache misses).
     const auto M = static_cast<std::size_t>(in_.n_tasks);
@@ -284,9 +296,12 @@ class Cache {
     for (int c = 0; c < 5; ++c) d.costs[c] = tot.c[c];
     if (d.outcome != Outcome::Cloud) {
       const auto j = static_cast<std::size_t>(d.served_by);
-      append_example(s, j, t, m, j != i);
+      Example dropped{};
+      const bool drop = append_example(s, j, t, m, j != i, &dropped);
       Pair& pj = pair(s, j);
       pj.last_use = r;
+      // d.aoc is the served model's exact AoC at t before its new example (pruned at t)
+      if (lc_heap_) lc_served(s, j, t, d.aoc, j != i, drop ? &dropped : nullptr);
       if (lc_mirror_ && hot(s, j).res_pos >= 0) res_lc_[s][static_cast<std::size_t>(hot(s, j).res_pos)].last_use = r;
       if (code == PolicyKind::LRU && hot(s, j).res_pos >= 0) to_tail(s, j);  // the most recent use
       pj.last_slot = t;
@@ -418,6 +433,33 @@ class Cache {
   };
   bool lc_mirror_ = false;
   std::vector<std::vector<LcKey>> res_lc_;
+  // LC by heap (lc_heap_: LC with lc_order = "min_value", nothing protected, every victim freeing
+  // something or make_room = "policy_order", and a geometric nu table checked by lc_geometric).
+  // Between two changes of its context a model's AoC decays by one common factor per slot:
+  // AoC(t) = AoC(tref) nu^(t - tref), so the order of the resident models by AoC is the order by the
+  // time-invariant key log AoC(tref) - tref log nu, which changes only when the model gets an
+  // example (on_request), loses one (window or pruning: the due heap below) or is loaded. Per
+  // server an indexed binary heap of the resident models by that key (position in Hot::prev); an
+  // exactly-zero AoC (no example, no prior) sorts first, among zeros by the reference's tie-break
+  // (last_use, larger size, id). The victim is the root, unless other models' keys lie within
+  // kLcMargin of it: then their exact AoCs and the reference's full tuple decide (lc_victim).
+  // Per server, a min-heap of (deadline, model): the relative slot at which the model's oldest
+  // example or prior is pruned; Hot::next holds the deadline scheduled (-1 none). Stale entries
+  // (superseded, or the model evicted) are skipped.
+  struct LcNode {
+    double logv;             // log AoC at slot tref (relative); kLcZero: exactly 0
+    std::int64_t last_use;   // the tie-break among exact zeros
+    std::int32_t tref, model;
+  };
+  static constexpr double kLcZero = -std::numeric_limits<double>::infinity();
+  // keys within this (log space) of the root's are resolved exactly; the keys' own error is below
+  // 1e-8 (the nu table is geometric to 1e-10 per entry, the AoC sums to window * 2^-52)
+  static constexpr double kLcMargin = 1e-7;
+  bool lc_heap_ = false, lc_deadlines_ = false;
+  double lc_log_nu_ = 0.0;
+  std::vector<std::vector<LcNode>> lheap_;
+  std::vector<std::vector<std::pair<std::int32_t, std::int32_t>>> ldue_;
+  std::vector<std::int32_t> lc_stack_, lc_near_;
   std::vector<std::int64_t> evicted_, cand_, probe_;
   std::vector<double> keys_;
   std::vector<std::int64_t> lastk_;  // LC: last_use of the candidates (the first tie-break)
@@ -534,6 +576,9 @@ class Cache {
       list.push_back(static_cast<std::int64_t>(m));
       if (ordered_list()) link_tail(s, m);
       if (lfu_list_) lfu_insert(s, m);
+      // a zero key until on_request sets the loaded model's (make_room picks nothing before that);
+      // an initial placement has no context and no prior: exactly zero
+      if (lc_heap_) lc_insert(s, LcNode{kLcZero, pair(s, m).last_use, 0, static_cast<std::int32_t>(m)});
       if (lc_mirror_) {
         // last_use stays -1: an initial placement's, and a load's until on_request sets it to r
         // right after make_room (reading the stale value would cost a cache miss per load)
@@ -553,6 +598,10 @@ class Cache {
       }
       if (ordered_list()) unlink(s, m);
       if (lfu_list_) lfu_remove(s, m);
+      if (lc_heap_) {
+        lc_erase(s, m);
+        p.next = -1;  // no deadline scheduled (a stale entry of the due heap is skipped)
+      }
     }
   }
   bool ordered_list() const { return fl_.policy == PolicyKind::LRU || fl_.policy == PolicyKind::FIFO; }
@@ -880,9 +929,11 @@ class Cache {
     }
     return den > 0.0 ? num / den : std::numeric_limits<double>::infinity();
   }
-  void append_example(std::size_t s, std::size_t m, std::int64_t t, std::int64_t task, bool substitute) {
+  // Appends the example; true if the full window dropped its oldest (copied to *dropped).
+  bool append_example(std::size_t s, std::size_t m, std::int64_t t, std::int64_t task, bool substitute,
+                      Example* dropped) {
     const auto w = static_cast<std::size_t>(in_.window[m]);
-    if (w == 0) return;
+    if (w == 0) return false;
     Hot& p = hot(s, m);
     if (p.ring < 0) {  // take a recycled ring, or grow the pool by one
       if (!free_rings_.empty()) {
@@ -901,7 +952,10 @@ class Cache {
                     static_cast<std::uint32_t>(task) << 1 | static_cast<std::uint32_t>(substitute)};
     Example* base = &pool_[q * wcap_];
     RingMeta& g = ring_[q];
+    bool drop = false;
     if (g.len == w) {  // full: the oldest drops out of the window
+      drop = true;
+      *dropped = base[g.head];
       lower_bound_drop(q, base[g.head]);
       base[g.head] = e;
       g.head = g.head + 1 == w ? 0 : g.head + 1;
@@ -912,6 +966,7 @@ class Cache {
       if (g.len++ == 0) g.oldest = e.tau;
     }
     sync_lc(s, m);
+    return drop;
   }
 
   // ------------------------------------------------------------------ costs
@@ -1026,6 +1081,168 @@ class Cache {
       if (ok(k) && (best == n || before(s, k, best))) best = k;
     return best;
   }
+  // ---- LC by heap (lc_heap_)
+  // The fast path's preconditions on the values: every weight rho nu^age in use (ages < prune_age,
+  // within the table) is a normal double far from under/overflow, so an AoC is 0.0 exactly when
+  // the context is empty and there is no prior; and log nu_pow[k] = log nu_pow[0] + k log nu within
+  // 1e-10, so one factor per slot decays every AoC (to that accuracy).
+  bool lc_geometric() {
+    const double rs = in_.rho_sub, pr = in_.lc_prior;
+    if (!(rs >= 1e-30 && rs <= 1e30) || (pr != 0.0 && !(pr >= 1e-30 && pr <= 1e30))) return false;
+    const std::size_t size = in_.nu_pow.size;
+    const auto age_lim = static_cast<std::uint64_t>(in_.prune_age);
+    const std::size_t K = age_lim < size ? std::max<std::size_t>(static_cast<std::size_t>(age_lim), 1) : size;
+    for (std::size_t k = 0; k < K; ++k)
+      if (!(in_.nu_pow[k] >= 1e-200 && in_.nu_pow[k] <= 1e200)) return false;
+    const double l0 = std::log(in_.nu_pow[0]);
+    lc_log_nu_ = K >= 2 ? (std::log(in_.nu_pow[K - 1]) - l0) / static_cast<double>(K - 1) : 0.0;
+    for (std::size_t k = 1; k < K; ++k)
+      if (!(std::abs(std::log(in_.nu_pow[k]) - l0 - static_cast<double>(k) * lc_log_nu_) <= 1e-10)) return false;
+    lc_deadlines_ = age_lim < size;  // otherwise no age in the table reaches prune_age
+    return true;
+  }
+  bool lc_less(const LcNode& a, const LcNode& b) const {
+    const bool za = a.logv == kLcZero, zb = b.logv == kLcZero;
+    if (za || zb) {
+      if (za != zb) return za;
+      if (a.last_use != b.last_use) return a.last_use < b.last_use;
+      const double sa = in_.model_size[static_cast<std::size_t>(a.model)], sb = in_.model_size[static_cast<std::size_t>(b.model)];
+      if (sa != sb) return sa > sb;
+      return a.model < b.model;
+    }
+    const double d = (a.logv - b.logv) - static_cast<double>(a.tref - b.tref) * lc_log_nu_;
+    return d < 0.0 || (d == 0.0 && a.model < b.model);
+  }
+  void lc_put(std::size_t s, std::size_t k, const LcNode& x) {
+    lheap_[s][k] = x;
+    hot(s, static_cast<std::size_t>(x.model)).prev = static_cast<std::int32_t>(k);
+  }
+  void lc_sift(std::size_t s, std::size_t k) {
+    auto& hp = lheap_[s];
+    const LcNode x = hp[k];
+    while (k > 0 && lc_less(x, hp[(k - 1) / 2])) {  // up
+      lc_put(s, k, hp[(k - 1) / 2]);
+      k = (k - 1) / 2;
+    }
+    for (;;) {  // down
+      std::size_t c = 2 * k + 1;
+      if (c >= hp.size()) break;
+      if (c + 1 < hp.size() && lc_less(hp[c + 1], hp[c])) ++c;
+      if (!lc_less(hp[c], x)) break;
+      lc_put(s, k, hp[c]);
+      k = c;
+    }
+    lc_put(s, k, x);
+  }
+  void lc_insert(std::size_t s, const LcNode& x) {
+    lheap_[s].push_back(x);
+    lc_sift(s, lheap_[s].size() - 1);
+  }
+  void lc_erase(std::size_t s, std::size_t m) {
+    auto& hp = lheap_[s];
+    const auto k = static_cast<std::size_t>(hot(s, m).prev);
+    hot(s, m).prev = -1;
+    const LcNode last = hp.back();
+    hp.pop_back();
+    if (k < hp.size()) {
+      lc_put(s, k, last);
+      lc_sift(s, k);
+    }
+  }
+  // Resident model m has the exact AoC `value` at slot t (its context pruned at t): its key, and
+  // the deadline of its oldest example or prior.
+  void lc_set(std::size_t s, std::size_t m, double value, std::int64_t t) {
+    const auto k = static_cast<std::size_t>(hot(s, m).prev);
+    lheap_[s][k] = LcNode{value > 0.0 ? std::log(value) : kLcZero, pair(s, m).last_use,
+                          static_cast<std::int32_t>(rel(t)), static_cast<std::int32_t>(m)};
+    lc_sift(s, k);
+    if (!lc_deadlines_) return;
+    Hot& h = hot(s, m);
+    std::int64_t first = std::numeric_limits<std::int64_t>::max();
+    if (h.ring >= 0 && ring_[static_cast<std::size_t>(h.ring)].len)
+      first = static_cast<std::int64_t>(ring_[static_cast<std::size_t>(h.ring)].oldest);
+    if (pair(s, m).prior_slot >= 0) first = std::min(first, rel(pair(s, m).prior_slot));
+    if (first == std::numeric_limits<std::int64_t>::max()) return;
+    const std::int64_t due = first + in_.prune_age;  // prune_age < table size here: no overflow
+    if (due >= static_cast<std::int64_t>(in_.nu_pow.size)) return;  // no slot reaches it
+    if (h.next < 0 || due < h.next) {
+      h.next = static_cast<std::int32_t>(due);
+      ldue_[s].emplace_back(static_cast<std::int32_t>(due), static_cast<std::int32_t>(m));
+      std::push_heap(ldue_[s].begin(), ldue_[s].end(), std::greater<>());
+    }
+  }
+  // The served model j got its example at slot t (pre: its exact AoC just before; dropped: the
+  // example the full window lost, null if none).
+  void lc_served(std::size_t s, std::size_t j, std::int64_t t, double pre, bool sub, const Example* dropped) {
+    if (in_.window[j] == 0) {
+      lc_set(s, j, pre, t);  // no example kept: the same value, a new last_use
+      return;
+    }
+    const double add = (sub ? in_.rho_sub : 1.0) * in_.nu_pow[0];
+    double value = pre + add;
+    if (dropped) {
+      const double gone = rho_of(*dropped) * in_.nu_pow[static_cast<std::size_t>(rel(t) - dropped->tau)];
+      value = (pre - gone) + add;
+      // cancellation: recompute unless the difference keeps 1e-11 relative accuracy
+      if (!(value > 0.0 && pre + gone + add <= 1000.0 * value)) value = aoc(s, j, t);
+    }
+    lc_set(s, j, value, t);
+  }
+  // Refresh every model of s whose oldest example or prior is pruned by slot t.
+  void lc_due(std::size_t s, std::int64_t t) {
+    auto& due = ldue_[s];
+    const std::int64_t tr = rel(t);
+    while (!due.empty() && due.front().first <= tr) {
+      std::pop_heap(due.begin(), due.end(), std::greater<>());
+      const auto [when, m] = due.back();
+      due.pop_back();
+      Hot& h = hot(s, static_cast<std::size_t>(m));
+      if (h.next != when) continue;  // superseded or evicted
+      h.next = -1;
+      if (h.res_pos >= 0) lc_set(s, static_cast<std::size_t>(m), aoc(s, static_cast<std::size_t>(m), t), t);
+    }
+  }
+  // The reference's LC victim among the resident models of s at slot t (deadlines processed).
+  std::size_t lc_victim(std::size_t s, std::int64_t t) {
+    const auto& hp = lheap_[s];
+    const LcNode& root = hp[0];
+    if (root.logv == kLcZero) return static_cast<std::size_t>(root.model);  // an exact zero: the full tuple decided
+    // every model whose key lies within kLcMargin of the root's (the heap's subtrees beyond it
+    // cannot hold one): their exact AoCs decide; every other model's AoC exceeds the root's
+    lc_near_.clear();
+    lc_stack_.assign(1, 0);
+    while (!lc_stack_.empty()) {
+      const auto k = static_cast<std::size_t>(lc_stack_.back());
+      lc_stack_.pop_back();
+      if (k > 0) {
+        const double d = (hp[k].logv - root.logv) - static_cast<double>(hp[k].tref - root.tref) * lc_log_nu_;
+        if (!(d <= kLcMargin)) continue;
+      }
+      lc_near_.push_back(hp[k].model);
+      if (2 * k + 1 < hp.size()) lc_stack_.push_back(static_cast<std::int32_t>(2 * k + 1));
+      if (2 * k + 2 < hp.size()) lc_stack_.push_back(static_cast<std::int32_t>(2 * k + 2));
+    }
+    if (lc_near_.size() == 1) return static_cast<std::size_t>(root.model);
+    std::size_t best = 0;
+    double best_a = 0.0;
+    for (std::size_t n = 0; n < lc_near_.size(); ++n) {  // the reference's key tuple
+      const auto v = static_cast<std::size_t>(lc_near_[n]);
+      const double a = aoc(s, v, t);
+      if (n > 0) {
+        const auto b = static_cast<std::size_t>(lc_near_[best]);
+        const Pair &pv = pair(s, v), &pb = pair(s, b);
+        bool lt;
+        if (a != best_a) lt = a < best_a;
+        else if (pv.last_use != pb.last_use) lt = pv.last_use < pb.last_use;
+        else if (in_.model_size[v] != in_.model_size[b]) lt = in_.model_size[v] > in_.model_size[b];
+        else lt = v < b;
+        if (!lt) continue;
+      }
+      best = n;
+      best_a = a;
+    }
+    return static_cast<std::size_t>(lc_near_[best]);
+  }
   void make_room(std::size_t s, std::size_t model, std::int64_t t) {
     const double cap = in_.cap[s];
     add_blocks(s, model);  // its resident blocks are held twice: evicting a sharer never frees them
@@ -1041,6 +1258,17 @@ class Cache {
               break;
             }
         }
+        evicted_.push_back(static_cast<std::int64_t>(v));
+        evict(s, v);
+      }
+      if (res_list_[s].empty()) used_[s] = in_.model_size[model];
+      set_resident(s, model, true);
+      return;
+    }
+    if (lc_heap_) {  // LC, nothing protected: the victims come from the server's heap
+      lc_due(s, t);
+      while (used_[s] > cap && !lheap_[s].empty()) {
+        const std::size_t v = lc_victim(s, t);
         evicted_.push_back(static_cast<std::int64_t>(v));
         evict(s, v);
       }
