@@ -147,6 +147,7 @@ class Cache {
       res_lc_.clear();
       lheap_.assign(N, {});
       ldue_.assign(N, {});
+      ldl_.assign(N * I, -1);
     }
     // The default relevance (1 on the diagonal, one value off it) needs no M x M lookups: the same
     // doubles, chosen by a comparison (with M = I = 1,000 tasks the matrix is 8 MB of cache misses).
@@ -333,6 +334,12 @@ class Cache {
       hint(&hot(s, v));
       hint(&refcount_[s * in_.blk_size.size + static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(in_.blk_ptr[v])])]);
     }
+    if (lc_heap_ && !lheap_[s].empty()) {  // LC's likely victim, should the request miss
+      const auto v = static_cast<std::size_t>(lheap_[s][0].model);
+      hint(&hot(s, v));
+      hint(&pair(s, v));
+      hint(&refcount_[s * in_.blk_size.size + static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(in_.blk_ptr[v])])]);
+    }
     const Hot& p = hot(s, static_cast<std::size_t>(rq.model));
     if (p.ring < 0) return;
     const auto q = static_cast<std::size_t>(p.ring);
@@ -444,12 +451,16 @@ class Cache {
   // (last_use, larger size, id). The victim is the root, unless other models' keys lie within
   // kLcMargin of it: then their exact AoCs and the reference's full tuple decide (lc_victim).
   // Per server, a min-heap of (deadline, model): the relative slot at which the model's oldest
-  // example or prior is pruned; Hot::next holds the deadline scheduled (-1 none). Stale entries
-  // (superseded, or the model evicted) are skipped.
+  // example or prior is pruned; ldl_[s * I + m] holds the deadline scheduled (-1 none; 4 bytes a
+  // pair, so the check stays in cache). Stale entries (superseded, or the model evicted) are skipped.
   struct LcNode {
     double logv;             // log AoC at slot tref (relative); kLcZero: exactly 0
-    std::int64_t last_use;   // the tie-break among exact zeros
+    std::int64_t last_use;   // the model's last_use (the first tie-break)
     std::int32_t tref, model;
+    // an AoC of one term (one example and no prior, or only the prior) is exactly
+    // coef * nu_pow[t - t0] at every slot t until it changes (the sums start from 0.0); coef = 0: more terms
+    double coef;
+    std::int32_t t0;
   };
   static constexpr double kLcZero = -std::numeric_limits<double>::infinity();
   // keys within this (log space) of the root's are resolved exactly; the keys' own error is below
@@ -459,7 +470,7 @@ class Cache {
   double lc_log_nu_ = 0.0;
   std::vector<std::vector<LcNode>> lheap_;
   std::vector<std::vector<std::pair<std::int32_t, std::int32_t>>> ldue_;
-  std::vector<std::int32_t> lc_stack_, lc_near_;
+  std::vector<std::int32_t> lc_stack_, lc_near_, ldl_;
   std::vector<std::int64_t> evicted_, cand_, probe_;
   std::vector<double> keys_;
   std::vector<std::int64_t> lastk_;  // LC: last_use of the candidates (the first tie-break)
@@ -578,7 +589,7 @@ class Cache {
       if (lfu_list_) lfu_insert(s, m);
       // a zero key until on_request sets the loaded model's (make_room picks nothing before that);
       // an initial placement has no context and no prior: exactly zero
-      if (lc_heap_) lc_insert(s, LcNode{kLcZero, pair(s, m).last_use, 0, static_cast<std::int32_t>(m)});
+      if (lc_heap_) lc_insert(s, LcNode{kLcZero, -1, 0, static_cast<std::int32_t>(m), 0.0, 0});
       if (lc_mirror_) {
         // last_use stays -1: an initial placement's, and a load's until on_request sets it to r
         // right after make_room (reading the stale value would cost a cache miss per load)
@@ -600,7 +611,7 @@ class Cache {
       if (lfu_list_) lfu_remove(s, m);
       if (lc_heap_) {
         lc_erase(s, m);
-        p.next = -1;  // no deadline scheduled (a stale entry of the due heap is skipped)
+        ldl_[s * static_cast<std::size_t>(in_.n_models) + m] = -1;  // none scheduled (a stale entry is skipped)
       }
     }
   }
@@ -1152,21 +1163,27 @@ class Cache {
   // Resident model m has the exact AoC `value` at slot t (its context pruned at t): its key, and
   // the deadline of its oldest example or prior.
   void lc_set(std::size_t s, std::size_t m, double value, std::int64_t t) {
-    const auto k = static_cast<std::size_t>(hot(s, m).prev);
-    lheap_[s][k] = LcNode{value > 0.0 ? std::log(value) : kLcZero, pair(s, m).last_use,
-                          static_cast<std::int32_t>(rel(t)), static_cast<std::int32_t>(m)};
+    const Hot& h = hot(s, m);
+    const Pair& p = pair(s, m);
+    const auto k = static_cast<std::size_t>(h.prev);
+    const std::uint32_t len = h.ring >= 0 ? ring_[static_cast<std::size_t>(h.ring)].len : 0;
+    std::int64_t first = std::numeric_limits<std::int64_t>::max();  // the oldest term's slot (relative)
+    if (len) first = static_cast<std::int64_t>(ring_[static_cast<std::size_t>(h.ring)].oldest);
+    if (p.prior_slot >= 0) first = std::min(first, rel(p.prior_slot));
+    LcNode x{value > 0.0 ? std::log(value) : kLcZero, p.last_use, static_cast<std::int32_t>(rel(t)),
+             static_cast<std::int32_t>(m), 0.0, 0};
+    if (len + (p.prior_slot >= 0) == 1) {
+      x.t0 = static_cast<std::int32_t>(first);
+      x.coef = len ? rho_of(at(h.ring, 0, static_cast<std::size_t>(in_.window[m]))) : in_.lc_prior;
+    }
+    lheap_[s][k] = x;
     lc_sift(s, k);
-    if (!lc_deadlines_) return;
-    Hot& h = hot(s, m);
-    std::int64_t first = std::numeric_limits<std::int64_t>::max();
-    if (h.ring >= 0 && ring_[static_cast<std::size_t>(h.ring)].len)
-      first = static_cast<std::int64_t>(ring_[static_cast<std::size_t>(h.ring)].oldest);
-    if (pair(s, m).prior_slot >= 0) first = std::min(first, rel(pair(s, m).prior_slot));
-    if (first == std::numeric_limits<std::int64_t>::max()) return;
+    if (!lc_deadlines_ || first == std::numeric_limits<std::int64_t>::max()) return;
     const std::int64_t due = first + in_.prune_age;  // prune_age < table size here: no overflow
     if (due >= static_cast<std::int64_t>(in_.nu_pow.size)) return;  // no slot reaches it
-    if (h.next < 0 || due < h.next) {
-      h.next = static_cast<std::int32_t>(due);
+    std::int32_t& dl = ldl_[s * static_cast<std::size_t>(in_.n_models) + m];
+    if (dl < 0 || due < dl) {
+      dl = static_cast<std::int32_t>(due);
       ldue_[s].emplace_back(static_cast<std::int32_t>(due), static_cast<std::int32_t>(m));
       std::push_heap(ldue_[s].begin(), ldue_[s].end(), std::greater<>());
     }
@@ -1196,10 +1213,10 @@ class Cache {
       std::pop_heap(due.begin(), due.end(), std::greater<>());
       const auto [when, m] = due.back();
       due.pop_back();
-      Hot& h = hot(s, static_cast<std::size_t>(m));
-      if (h.next != when) continue;  // superseded or evicted
-      h.next = -1;
-      if (h.res_pos >= 0) lc_set(s, static_cast<std::size_t>(m), aoc(s, static_cast<std::size_t>(m), t), t);
+      std::int32_t& dl = ldl_[s * static_cast<std::size_t>(in_.n_models) + static_cast<std::size_t>(m)];
+      if (dl != when) continue;  // superseded or evicted
+      dl = -1;
+      lc_set(s, static_cast<std::size_t>(m), aoc(s, static_cast<std::size_t>(m), t), t);
     }
   }
   // The reference's LC victim among the resident models of s at slot t (deadlines processed).
@@ -1218,30 +1235,32 @@ class Cache {
         const double d = (hp[k].logv - root.logv) - static_cast<double>(hp[k].tref - root.tref) * lc_log_nu_;
         if (!(d <= kLcMargin)) continue;
       }
-      lc_near_.push_back(hp[k].model);
+      lc_near_.push_back(static_cast<std::int32_t>(k));
       if (2 * k + 1 < hp.size()) lc_stack_.push_back(static_cast<std::int32_t>(2 * k + 1));
       if (2 * k + 2 < hp.size()) lc_stack_.push_back(static_cast<std::int32_t>(2 * k + 2));
     }
     if (lc_near_.size() == 1) return static_cast<std::size_t>(root.model);
-    std::size_t best = 0;
+    const std::int64_t tr = rel(t);
+    const LcNode* best = nullptr;
     double best_a = 0.0;
-    for (std::size_t n = 0; n < lc_near_.size(); ++n) {  // the reference's key tuple
-      const auto v = static_cast<std::size_t>(lc_near_[n]);
-      const double a = aoc(s, v, t);
-      if (n > 0) {
-        const auto b = static_cast<std::size_t>(lc_near_[best]);
-        const Pair &pv = pair(s, v), &pb = pair(s, b);
+    for (const std::int32_t k : lc_near_) {  // the reference's key tuple
+      const LcNode& x = hp[static_cast<std::size_t>(k)];
+      const auto v = static_cast<std::size_t>(x.model);
+      // aoc() does not move the heap (the deadlines are processed: it prunes nothing)
+      const double a = x.coef > 0.0 ? x.coef * in_.nu_pow[static_cast<std::size_t>(tr - x.t0)] : aoc(s, v, t);
+      if (best) {
+        const auto b = static_cast<std::size_t>(best->model);
         bool lt;
         if (a != best_a) lt = a < best_a;
-        else if (pv.last_use != pb.last_use) lt = pv.last_use < pb.last_use;
+        else if (x.last_use != best->last_use) lt = x.last_use < best->last_use;
         else if (in_.model_size[v] != in_.model_size[b]) lt = in_.model_size[v] > in_.model_size[b];
         else lt = v < b;
         if (!lt) continue;
       }
-      best = n;
+      best = &x;
       best_a = a;
     }
-    return static_cast<std::size_t>(lc_near_[best]);
+    return static_cast<std::size_t>(best->model);
   }
   void make_room(std::size_t s, std::size_t model, std::int64_t t) {
     const double cap = in_.cap[s];
