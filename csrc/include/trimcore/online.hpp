@@ -458,15 +458,16 @@ class Cache {
     std::int64_t last_use;   // the model's last_use (the first tie-break)
     std::int32_t tref, model;
     // an AoC of one term (one example and no prior, or only the prior) is exactly
-    // coef * nu_pow[t - t0] at every slot t until it changes (the sums start from 0.0); coef = 0: more terms
-    double coef;
-    std::int32_t t0;
+    // coef * nu_pow[t - t0] at every slot t until it changes (the sums start from 0.0), with coef
+    // 1.0, rho_sub or lc_prior for `term` 1, 2, 3; term 0: more terms (32 bytes a node)
+    std::int32_t t0, term;
   };
+  double lc_coef(const LcNode& x) const { return x.term == 1 ? 1.0 : x.term == 2 ? in_.rho_sub : in_.lc_prior; }
   static constexpr double kLcZero = -std::numeric_limits<double>::infinity();
   // keys within this (log space) of the root's are resolved exactly; the keys' own error is below
   // 1e-8 (the nu table is geometric to 1e-10 per entry, the AoC sums to window * 2^-52)
   static constexpr double kLcMargin = 1e-7;
-  bool lc_heap_ = false, lc_deadlines_ = false;
+  bool lc_heap_ = false, lc_deadlines_ = false, lc_loading_ = false;
   double lc_log_nu_ = 0.0;
   std::vector<std::vector<LcNode>> lheap_;
   std::vector<std::vector<std::pair<std::int32_t, std::int32_t>>> ldue_;
@@ -587,9 +588,9 @@ class Cache {
       list.push_back(static_cast<std::int64_t>(m));
       if (ordered_list()) link_tail(s, m);
       if (lfu_list_) lfu_insert(s, m);
-      // a zero key until on_request sets the loaded model's (make_room picks nothing before that);
-      // an initial placement has no context and no prior: exactly zero
-      if (lc_heap_) lc_insert(s, LcNode{kLcZero, -1, 0, static_cast<std::int32_t>(m), 0.0, 0});
+      // an initial placement has no context and no prior: exactly zero; a load enters the heap
+      // with its key once on_request has its AoC (lc_served; make_room picks nothing before that)
+      if (lc_heap_ && !lc_loading_) lc_insert(s, LcNode{kLcZero, -1, 0, static_cast<std::int32_t>(m), 0, 0});
       if (lc_mirror_) {
         // last_use stays -1: an initial placement's, and a load's until on_request sets it to r
         // right after make_room (reading the stale value would cost a cache miss per load)
@@ -1165,19 +1166,22 @@ class Cache {
   void lc_set(std::size_t s, std::size_t m, double value, std::int64_t t) {
     const Hot& h = hot(s, m);
     const Pair& p = pair(s, m);
-    const auto k = static_cast<std::size_t>(h.prev);
     const std::uint32_t len = h.ring >= 0 ? ring_[static_cast<std::size_t>(h.ring)].len : 0;
     std::int64_t first = std::numeric_limits<std::int64_t>::max();  // the oldest term's slot (relative)
     if (len) first = static_cast<std::int64_t>(ring_[static_cast<std::size_t>(h.ring)].oldest);
     if (p.prior_slot >= 0) first = std::min(first, rel(p.prior_slot));
     LcNode x{value > 0.0 ? std::log(value) : kLcZero, p.last_use, static_cast<std::int32_t>(rel(t)),
-             static_cast<std::int32_t>(m), 0.0, 0};
+             static_cast<std::int32_t>(m), 0, 0};
     if (len + (p.prior_slot >= 0) == 1) {
       x.t0 = static_cast<std::int32_t>(first);
-      x.coef = len ? rho_of(at(h.ring, 0, static_cast<std::size_t>(in_.window[m]))) : in_.lc_prior;
+      x.term = len ? 1 + static_cast<std::int32_t>(at(h.ring, 0, static_cast<std::size_t>(in_.window[m])).task_sub & 1u) : 3;
     }
-    lheap_[s][k] = x;
-    lc_sift(s, k);
+    if (h.prev < 0) {  // a load enters
+      lc_insert(s, x);
+    } else {
+      lheap_[s][static_cast<std::size_t>(h.prev)] = x;
+      lc_sift(s, static_cast<std::size_t>(h.prev));
+    }
     if (!lc_deadlines_ || first == std::numeric_limits<std::int64_t>::max()) return;
     const std::int64_t due = first + in_.prune_age;  // prune_age < table size here: no overflow
     if (due >= static_cast<std::int64_t>(in_.nu_pow.size)) return;  // no slot reaches it
@@ -1247,7 +1251,7 @@ class Cache {
       const LcNode& x = hp[static_cast<std::size_t>(k)];
       const auto v = static_cast<std::size_t>(x.model);
       // aoc() does not move the heap (the deadlines are processed: it prunes nothing)
-      const double a = x.coef > 0.0 ? x.coef * in_.nu_pow[static_cast<std::size_t>(tr - x.t0)] : aoc(s, v, t);
+      const double a = x.term ? lc_coef(x) * in_.nu_pow[static_cast<std::size_t>(tr - x.t0)] : aoc(s, v, t);
       if (best) {
         const auto b = static_cast<std::size_t>(best->model);
         bool lt;
@@ -1292,7 +1296,9 @@ class Cache {
         evict(s, v);
       }
       if (res_list_[s].empty()) used_[s] = in_.model_size[model];
+      lc_loading_ = true;
       set_resident(s, model, true);
+      lc_loading_ = false;
       return;
     }
     if (lfu_list_) {  // LFU, nothing pinned: the victims are the first in the LFU order
