@@ -363,6 +363,7 @@ class Cache {
     std::int32_t res_pos = -1;       // position in the server's resident list, -1 if not resident
     std::int32_t ring = -1;          // context ring in the pool, -1 none (empty context)
     std::int32_t prev = -1, next = -1;  // LRU / FIFO: neighbours in the server's eviction order
+                                        // (LC by heap: prev = the model's position in its server's heap)
   };
   struct alignas(64) Pair {
     std::int64_t last_use = -1, freq = 0, load_time = -1, load_slot = -1, last_slot = -1;
