@@ -1,12 +1,14 @@
 // A C++ simulator stepping the online caching policies request by request (no Python):
 //   g++ -std=c++17 -O3 -I csrc/include csrc/examples/online_step.cpp -o online_step
-//   ./online_step [policy-code] [requests] [servers] [models]
+//   ./online_step [policy-code] [requests] [servers] [models] [lc_prior] [persist]
 // It draws a Zipf trace, steps trimcore::online::Cache::on_request and prints the hit ratio, the
-// mean cost and requests/s. The same header backs trimcore._core.online_simulate.
+// mean cost, requests/s and a hash of every decision (outcome, served_by, evicted models), so two
+// builds can be checked for identical decisions on a large trace. The same header backs trimcore._core.online_simulate.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <random>
 #include <vector>
 
@@ -18,6 +20,8 @@ int main(int argc, char** argv) {
   const std::int64_t R = argc > 2 ? std::atoll(argv[2]) : 2000000;
   const std::int64_t N = argc > 3 ? std::atoll(argv[3]) : 100;
   const std::int64_t I = argc > 4 ? std::atoll(argv[4]) : 1000;
+  const double lc_prior = argc > 5 ? std::atof(argv[5]) : 0.0;
+  const bool persist = argc > 6 && std::atoi(argv[6]) != 0;
   std::mt19937_64 gen(1);
   std::uniform_real_distribution<double> unif(0.0, 1.0);
   // model-granular library: model i is block i
@@ -65,6 +69,8 @@ int main(int argc, char** argv) {
   in.w_S = 0.05e-9;
   in.w_C = 0.01;
   in.cloud_price = {price.data(), price.size()};
+  in.lc_prior = lc_prior;
+  in.persist = persist;
   online::Flags fl;
   fl.policy = static_cast<online::PolicyKind>(policy);
   fl.greedy_admission = true;
@@ -96,16 +102,28 @@ int main(int argc, char** argv) {
   online::Cache cache(in, fl);
   std::int64_t hits = 0;
   double cost = 0;
+  std::uint64_t hash = 1469598103934665603ULL;  // FNV-1a over outcome, served_by and the evictions
+  auto mix = [&hash](std::int64_t v) {
+    hash ^= static_cast<std::uint64_t>(v);
+    hash *= 1099511628211ULL;
+  };
   const auto t0 = std::chrono::steady_clock::now();
+  const std::clock_t c0 = std::clock();
   for (std::size_t r = 0; r < trace.size(); ++r) {
     if (r + 16 < trace.size()) cache.prefetch_far(trace[r + 16]);  // optional hints, no effect on decisions
     if (r + 6 < trace.size()) cache.prefetch_near(trace[r + 6]);
     const online::Decision d = cache.on_request(trace[r]);
     hits += d.outcome == online::Outcome::Hit;
     cost += d.cost;
+    mix(static_cast<std::int64_t>(d.outcome));
+    mix(d.served_by);
+    for (const std::int64_t v : cache.evicted()) mix(v);
+    mix(-2);
   }
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("policy %d: %lld requests, hit ratio %.4f, mean cost %.4f, %.2f M requests/s\n", policy,
-              static_cast<long long>(R), static_cast<double>(hits) / R, cost / R, R / dt / 1e6);
+  const double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;  // less inflated by other jobs
+  std::printf("policy %d: %lld requests, hit ratio %.4f, mean cost %.4f, %.2f M requests/s, %.3f s (cpu %.3f s), decisions %016llx\n",
+              policy, static_cast<long long>(R), static_cast<double>(hits) / R, cost / R, R / dt / 1e6, dt, cpu,
+              static_cast<unsigned long long>(hash));
   return 0;
 }

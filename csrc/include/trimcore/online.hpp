@@ -15,9 +15,11 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "trimcore/portable.hpp"
@@ -136,6 +138,17 @@ class Cache {
           if (holders[static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(p)])] == 1) private_[m] = 1;
     }
     rho_min_ = std::min(1.0, in_.rho_sub);
+    lc_heap_ = fl_.policy == PolicyKind::LC && !fl_.lc_max_age && !fl_.pin_models_used_this_slot &&
+               fl_.lc_grace_slots == 0 &&
+               (!fl_.make_room_frees_first || std::all_of(private_.begin(), private_.end(), [](std::uint8_t x) { return x != 0; })) &&
+               lc_geometric();
+    if (lc_heap_) {  // the heap replaces the mirror
+      lc_mirror_ = false;
+      res_lc_.clear();
+      lheap_.assign(N, {});
+      ldue_.assign(N, {});
+      ldl_.assign(N * I, -1);
+    }
     // The default relevance (1 on the diagonal, one value off it) needs no M x M lookups: the same
     // doubles, chosen by a comparison (with M = I = 1,000 tasks the matrix is 8 MB of cache misses).
     const auto M = static_cast<std::size_t>(in_.n_tasks);
@@ -284,9 +297,12 @@ class Cache {
     for (int c = 0; c < 5; ++c) d.costs[c] = tot.c[c];
     if (d.outcome != Outcome::Cloud) {
       const auto j = static_cast<std::size_t>(d.served_by);
-      append_example(s, j, t, m, j != i);
+      Example dropped{};
+      const bool drop = append_example(s, j, t, m, j != i, &dropped);
       Pair& pj = pair(s, j);
       pj.last_use = r;
+      // d.aoc is the served model's exact AoC at t before its new example (pruned at t)
+      if (lc_heap_) lc_served(s, j, t, d.aoc, j != i, drop ? &dropped : nullptr);
       if (lc_mirror_ && hot(s, j).res_pos >= 0) res_lc_[s][static_cast<std::size_t>(hot(s, j).res_pos)].last_use = r;
       if (code == PolicyKind::LRU && hot(s, j).res_pos >= 0) to_tail(s, j);  // the most recent use
       pj.last_slot = t;
@@ -318,6 +334,12 @@ class Cache {
       hint(&hot(s, v));
       hint(&refcount_[s * in_.blk_size.size + static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(in_.blk_ptr[v])])]);
     }
+    if (lc_heap_ && !lheap_[s].empty()) {  // LC's likely victim, should the request miss
+      const auto v = static_cast<std::size_t>(lheap_[s][0].model);
+      hint(&hot(s, v));
+      hint(&pair(s, v));
+      hint(&refcount_[s * in_.blk_size.size + static_cast<std::size_t>(in_.blk_idx[static_cast<std::size_t>(in_.blk_ptr[v])])]);
+    }
     const Hot& p = hot(s, static_cast<std::size_t>(rq.model));
     if (p.ring < 0) return;
     const auto q = static_cast<std::size_t>(p.ring);
@@ -341,6 +363,7 @@ class Cache {
     std::int32_t res_pos = -1;       // position in the server's resident list, -1 if not resident
     std::int32_t ring = -1;          // context ring in the pool, -1 none (empty context)
     std::int32_t prev = -1, next = -1;  // LRU / FIFO: neighbours in the server's eviction order
+                                        // (LC by heap: prev = the model's position in its server's heap)
   };
   struct alignas(64) Pair {
     std::int64_t last_use = -1, freq = 0, load_time = -1, load_slot = -1, last_slot = -1;
@@ -418,6 +441,38 @@ class Cache {
   };
   bool lc_mirror_ = false;
   std::vector<std::vector<LcKey>> res_lc_;
+  // LC by heap (lc_heap_: LC with lc_order = "min_value", nothing protected, every victim freeing
+  // something or make_room = "policy_order", and a geometric nu table checked by lc_geometric).
+  // Between two changes of its context a model's AoC decays by one common factor per slot:
+  // AoC(t) = AoC(tref) nu^(t - tref), so the order of the resident models by AoC is the order by the
+  // time-invariant key log AoC(tref) - tref log nu, which changes only when the model gets an
+  // example (on_request), loses one (window or pruning: the due heap below) or is loaded. Per
+  // server an indexed binary heap of the resident models by that key (position in Hot::prev); an
+  // exactly-zero AoC (no example, no prior) sorts first, among zeros by the reference's tie-break
+  // (last_use, larger size, id). The victim is the root, unless other models' keys lie within
+  // kLcMargin of it: then their exact AoCs and the reference's full tuple decide (lc_victim).
+  // Per server, a min-heap of (deadline, model): the relative slot at which the model's oldest
+  // example or prior is pruned; ldl_[s * I + m] holds the deadline scheduled (-1 none; 4 bytes a
+  // pair, so the check stays in cache). Stale entries (superseded, or the model evicted) are skipped.
+  struct LcNode {
+    double logv;             // log AoC at slot tref (relative); kLcZero: exactly 0
+    std::int64_t last_use;   // the model's last_use (the first tie-break)
+    std::int32_t tref, model;
+    // an AoC of one term (one example and no prior, or only the prior) is exactly
+    // coef * nu_pow[t - t0] at every slot t until it changes (the sums start from 0.0), with coef
+    // 1.0, rho_sub or lc_prior for `term` 1, 2, 3; term 0: more terms (32 bytes a node)
+    std::int32_t t0, term;
+  };
+  double lc_coef(const LcNode& x) const { return x.term == 1 ? 1.0 : x.term == 2 ? in_.rho_sub : in_.lc_prior; }
+  static constexpr double kLcZero = -std::numeric_limits<double>::infinity();
+  // keys within this (log space) of the root's are resolved exactly; the keys' own error is below
+  // 1e-8 (the nu table is geometric to 1e-10 per entry, the AoC sums to window * 2^-52)
+  static constexpr double kLcMargin = 1e-7;
+  bool lc_heap_ = false, lc_deadlines_ = false, lc_loading_ = false;
+  double lc_log_nu_ = 0.0;
+  std::vector<std::vector<LcNode>> lheap_;
+  std::vector<std::vector<std::pair<std::int32_t, std::int32_t>>> ldue_;
+  std::vector<std::int32_t> lc_stack_, lc_near_, ldl_;
   std::vector<std::int64_t> evicted_, cand_, probe_;
   std::vector<double> keys_;
   std::vector<std::int64_t> lastk_;  // LC: last_use of the candidates (the first tie-break)
@@ -534,6 +589,9 @@ class Cache {
       list.push_back(static_cast<std::int64_t>(m));
       if (ordered_list()) link_tail(s, m);
       if (lfu_list_) lfu_insert(s, m);
+      // an initial placement has no context and no prior: exactly zero; a load enters the heap
+      // with its key once on_request has its AoC (lc_served; make_room picks nothing before that)
+      if (lc_heap_ && !lc_loading_) lc_insert(s, LcNode{kLcZero, -1, 0, static_cast<std::int32_t>(m), 0, 0});
       if (lc_mirror_) {
         // last_use stays -1: an initial placement's, and a load's until on_request sets it to r
         // right after make_room (reading the stale value would cost a cache miss per load)
@@ -553,6 +611,10 @@ class Cache {
       }
       if (ordered_list()) unlink(s, m);
       if (lfu_list_) lfu_remove(s, m);
+      if (lc_heap_) {
+        lc_erase(s, m);
+        ldl_[s * static_cast<std::size_t>(in_.n_models) + m] = -1;  // none scheduled (a stale entry is skipped)
+      }
     }
   }
   bool ordered_list() const { return fl_.policy == PolicyKind::LRU || fl_.policy == PolicyKind::FIFO; }
@@ -880,9 +942,11 @@ class Cache {
     }
     return den > 0.0 ? num / den : std::numeric_limits<double>::infinity();
   }
-  void append_example(std::size_t s, std::size_t m, std::int64_t t, std::int64_t task, bool substitute) {
+  // Appends the example; true if the full window dropped its oldest (copied to *dropped).
+  bool append_example(std::size_t s, std::size_t m, std::int64_t t, std::int64_t task, bool substitute,
+                      Example* dropped) {
     const auto w = static_cast<std::size_t>(in_.window[m]);
-    if (w == 0) return;
+    if (w == 0) return false;
     Hot& p = hot(s, m);
     if (p.ring < 0) {  // take a recycled ring, or grow the pool by one
       if (!free_rings_.empty()) {
@@ -901,7 +965,10 @@ class Cache {
                     static_cast<std::uint32_t>(task) << 1 | static_cast<std::uint32_t>(substitute)};
     Example* base = &pool_[q * wcap_];
     RingMeta& g = ring_[q];
+    bool drop = false;
     if (g.len == w) {  // full: the oldest drops out of the window
+      drop = true;
+      *dropped = base[g.head];
       lower_bound_drop(q, base[g.head]);
       base[g.head] = e;
       g.head = g.head + 1 == w ? 0 : g.head + 1;
@@ -912,6 +979,7 @@ class Cache {
       if (g.len++ == 0) g.oldest = e.tau;
     }
     sync_lc(s, m);
+    return drop;
   }
 
   // ------------------------------------------------------------------ costs
@@ -1026,6 +1094,179 @@ class Cache {
       if (ok(k) && (best == n || before(s, k, best))) best = k;
     return best;
   }
+  // ---- LC by heap (lc_heap_)
+  // The fast path's preconditions on the values: every weight rho nu^age in use (ages < prune_age,
+  // within the table) is a normal double far from under/overflow, so an AoC is 0.0 exactly when
+  // the context is empty and there is no prior; and log nu_pow[k] = log nu_pow[0] + k log nu within
+  // 1e-10, so one factor per slot decays every AoC (to that accuracy).
+  bool lc_geometric() {
+    const double rs = in_.rho_sub, pr = in_.lc_prior;
+    if (!(rs >= 1e-30 && rs <= 1e30) || (pr != 0.0 && !(pr >= 1e-30 && pr <= 1e30))) return false;
+    const std::size_t size = in_.nu_pow.size;
+    const auto age_lim = static_cast<std::uint64_t>(in_.prune_age);
+    const std::size_t K = age_lim < size ? std::max<std::size_t>(static_cast<std::size_t>(age_lim), 1) : size;
+    for (std::size_t k = 0; k < K; ++k)
+      if (!(in_.nu_pow[k] >= 1e-200 && in_.nu_pow[k] <= 1e200)) return false;
+    const double l0 = std::log(in_.nu_pow[0]);
+    lc_log_nu_ = K >= 2 ? (std::log(in_.nu_pow[K - 1]) - l0) / static_cast<double>(K - 1) : 0.0;
+    for (std::size_t k = 1; k < K; ++k)
+      if (!(std::abs(std::log(in_.nu_pow[k]) - l0 - static_cast<double>(k) * lc_log_nu_) <= 1e-10)) return false;
+    lc_deadlines_ = age_lim < size;  // otherwise no age in the table reaches prune_age
+    return true;
+  }
+  bool lc_less(const LcNode& a, const LcNode& b) const {
+    const bool za = a.logv == kLcZero, zb = b.logv == kLcZero;
+    if (za || zb) {
+      if (za != zb) return za;
+      if (a.last_use != b.last_use) return a.last_use < b.last_use;
+      const double sa = in_.model_size[static_cast<std::size_t>(a.model)], sb = in_.model_size[static_cast<std::size_t>(b.model)];
+      if (sa != sb) return sa > sb;
+      return a.model < b.model;
+    }
+    const double d = (a.logv - b.logv) - static_cast<double>(a.tref - b.tref) * lc_log_nu_;
+    return d < 0.0 || (d == 0.0 && a.model < b.model);
+  }
+  void lc_put(std::size_t s, std::size_t k, const LcNode& x) {
+    lheap_[s][k] = x;
+    hot(s, static_cast<std::size_t>(x.model)).prev = static_cast<std::int32_t>(k);
+  }
+  void lc_sift(std::size_t s, std::size_t k) {
+    auto& hp = lheap_[s];
+    const LcNode x = hp[k];
+    while (k > 0 && lc_less(x, hp[(k - 1) / 2])) {  // up
+      lc_put(s, k, hp[(k - 1) / 2]);
+      k = (k - 1) / 2;
+    }
+    for (;;) {  // down
+      std::size_t c = 2 * k + 1;
+      if (c >= hp.size()) break;
+      if (c + 1 < hp.size() && lc_less(hp[c + 1], hp[c])) ++c;
+      if (!lc_less(hp[c], x)) break;
+      lc_put(s, k, hp[c]);
+      k = c;
+    }
+    lc_put(s, k, x);
+  }
+  void lc_insert(std::size_t s, const LcNode& x) {
+    lheap_[s].push_back(x);
+    lc_sift(s, lheap_[s].size() - 1);
+  }
+  void lc_erase(std::size_t s, std::size_t m) {
+    auto& hp = lheap_[s];
+    const auto k = static_cast<std::size_t>(hot(s, m).prev);
+    hot(s, m).prev = -1;
+    const LcNode last = hp.back();
+    hp.pop_back();
+    if (k < hp.size()) {
+      lc_put(s, k, last);
+      lc_sift(s, k);
+    }
+  }
+  // Resident model m has the exact AoC `value` at slot t (its context pruned at t): its key, and
+  // the deadline of its oldest example or prior.
+  void lc_set(std::size_t s, std::size_t m, double value, std::int64_t t) {
+    const Hot& h = hot(s, m);
+    const Pair& p = pair(s, m);
+    const std::uint32_t len = h.ring >= 0 ? ring_[static_cast<std::size_t>(h.ring)].len : 0;
+    std::int64_t first = std::numeric_limits<std::int64_t>::max();  // the oldest term's slot (relative)
+    if (len) first = static_cast<std::int64_t>(ring_[static_cast<std::size_t>(h.ring)].oldest);
+    if (p.prior_slot >= 0) first = std::min(first, rel(p.prior_slot));
+    LcNode x{value > 0.0 ? std::log(value) : kLcZero, p.last_use, static_cast<std::int32_t>(rel(t)),
+             static_cast<std::int32_t>(m), 0, 0};
+    if (len + (p.prior_slot >= 0) == 1) {
+      x.t0 = static_cast<std::int32_t>(first);
+      x.term = len ? 1 + static_cast<std::int32_t>(at(h.ring, 0, static_cast<std::size_t>(in_.window[m])).task_sub & 1u) : 3;
+    }
+    if (h.prev < 0) {  // a load enters
+      lc_insert(s, x);
+    } else {
+      lheap_[s][static_cast<std::size_t>(h.prev)] = x;
+      lc_sift(s, static_cast<std::size_t>(h.prev));
+    }
+    if (!lc_deadlines_ || first == std::numeric_limits<std::int64_t>::max()) return;
+    const std::int64_t due = first + in_.prune_age;  // prune_age < table size here: no overflow
+    if (due >= static_cast<std::int64_t>(in_.nu_pow.size)) return;  // no slot reaches it
+    std::int32_t& dl = ldl_[s * static_cast<std::size_t>(in_.n_models) + m];
+    if (dl < 0 || due < dl) {
+      dl = static_cast<std::int32_t>(due);
+      ldue_[s].emplace_back(static_cast<std::int32_t>(due), static_cast<std::int32_t>(m));
+      std::push_heap(ldue_[s].begin(), ldue_[s].end(), std::greater<>());
+    }
+  }
+  // The served model j got its example at slot t (pre: its exact AoC just before; dropped: the
+  // example the full window lost, null if none).
+  void lc_served(std::size_t s, std::size_t j, std::int64_t t, double pre, bool sub, const Example* dropped) {
+    if (in_.window[j] == 0) {
+      lc_set(s, j, pre, t);  // no example kept: the same value, a new last_use
+      return;
+    }
+    const double add = (sub ? in_.rho_sub : 1.0) * in_.nu_pow[0];
+    double value = pre + add;
+    if (dropped) {
+      const double gone = rho_of(*dropped) * in_.nu_pow[static_cast<std::size_t>(rel(t) - dropped->tau)];
+      value = (pre - gone) + add;
+      // cancellation: recompute unless the difference keeps 1e-11 relative accuracy
+      if (!(value > 0.0 && pre + gone + add <= 1000.0 * value)) value = aoc(s, j, t);
+    }
+    lc_set(s, j, value, t);
+  }
+  // Refresh every model of s whose oldest example or prior is pruned by slot t.
+  void lc_due(std::size_t s, std::int64_t t) {
+    auto& due = ldue_[s];
+    const std::int64_t tr = rel(t);
+    while (!due.empty() && due.front().first <= tr) {
+      std::pop_heap(due.begin(), due.end(), std::greater<>());
+      const auto [when, m] = due.back();
+      due.pop_back();
+      std::int32_t& dl = ldl_[s * static_cast<std::size_t>(in_.n_models) + static_cast<std::size_t>(m)];
+      if (dl != when) continue;  // superseded or evicted
+      dl = -1;
+      lc_set(s, static_cast<std::size_t>(m), aoc(s, static_cast<std::size_t>(m), t), t);
+    }
+  }
+  // The reference's LC victim among the resident models of s at slot t (deadlines processed).
+  std::size_t lc_victim(std::size_t s, std::int64_t t) {
+    const auto& hp = lheap_[s];
+    const LcNode& root = hp[0];
+    if (root.logv == kLcZero) return static_cast<std::size_t>(root.model);  // an exact zero: the full tuple decided
+    // every model whose key lies within kLcMargin of the root's (the heap's subtrees beyond it
+    // cannot hold one): their exact AoCs decide; every other model's AoC exceeds the root's
+    lc_near_.clear();
+    lc_stack_.assign(1, 0);
+    while (!lc_stack_.empty()) {
+      const auto k = static_cast<std::size_t>(lc_stack_.back());
+      lc_stack_.pop_back();
+      if (k > 0) {
+        const double d = (hp[k].logv - root.logv) - static_cast<double>(hp[k].tref - root.tref) * lc_log_nu_;
+        if (!(d <= kLcMargin)) continue;
+      }
+      lc_near_.push_back(static_cast<std::int32_t>(k));
+      if (2 * k + 1 < hp.size()) lc_stack_.push_back(static_cast<std::int32_t>(2 * k + 1));
+      if (2 * k + 2 < hp.size()) lc_stack_.push_back(static_cast<std::int32_t>(2 * k + 2));
+    }
+    if (lc_near_.size() == 1) return static_cast<std::size_t>(root.model);
+    const std::int64_t tr = rel(t);
+    const LcNode* best = nullptr;
+    double best_a = 0.0;
+    for (const std::int32_t k : lc_near_) {  // the reference's key tuple
+      const LcNode& x = hp[static_cast<std::size_t>(k)];
+      const auto v = static_cast<std::size_t>(x.model);
+      // aoc() does not move the heap (the deadlines are processed: it prunes nothing)
+      const double a = x.term ? lc_coef(x) * in_.nu_pow[static_cast<std::size_t>(tr - x.t0)] : aoc(s, v, t);
+      if (best) {
+        const auto b = static_cast<std::size_t>(best->model);
+        bool lt;
+        if (a != best_a) lt = a < best_a;
+        else if (x.last_use != best->last_use) lt = x.last_use < best->last_use;
+        else if (in_.model_size[v] != in_.model_size[b]) lt = in_.model_size[v] > in_.model_size[b];
+        else lt = v < b;
+        if (!lt) continue;
+      }
+      best = &x;
+      best_a = a;
+    }
+    return static_cast<std::size_t>(best->model);
+  }
   void make_room(std::size_t s, std::size_t model, std::int64_t t) {
     const double cap = in_.cap[s];
     add_blocks(s, model);  // its resident blocks are held twice: evicting a sharer never frees them
@@ -1046,6 +1287,19 @@ class Cache {
       }
       if (res_list_[s].empty()) used_[s] = in_.model_size[model];
       set_resident(s, model, true);
+      return;
+    }
+    if (lc_heap_) {  // LC, nothing protected: the victims come from the server's heap
+      lc_due(s, t);
+      while (used_[s] > cap && !lheap_[s].empty()) {
+        const std::size_t v = lc_victim(s, t);
+        evicted_.push_back(static_cast<std::int64_t>(v));
+        evict(s, v);
+      }
+      if (res_list_[s].empty()) used_[s] = in_.model_size[model];
+      lc_loading_ = true;
+      set_resident(s, model, true);
+      lc_loading_ = false;
       return;
     }
     if (lfu_list_) {  // LFU, nothing pinned: the victims are the first in the LFU order
