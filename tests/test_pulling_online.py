@@ -60,10 +60,16 @@ def test_ol_all_arm_scoring_is_bitwise_the_reference(seed, k, d, updates):
         reference._sherman_morrison(binv[rng.integers(k)], rng.uniform(-3, 3, d), d, tmp)
     mu = rng.normal(0, 5, (k, d))
     b = rng.uniform(0, 1, d) * rng.choice([1e-3, 1.0, 1e3], d)
-    bt = np.ascontiguousarray(binv.transpose(2, 1, 0))   # bt[j, i, k] = binv[k, i, j]
+    # the packed upper triangle stands for the full matrix only because Sherman-Morrison keeps it exactly symmetric
+    assert binv.tobytes() == binv.transpose(0, 2, 1).tobytes()
+    tri = jit._tri_index(d)
+    pt = np.zeros((d * (d + 1) // 2, k))
+    for i in range(d):
+        for j in range(i, d):
+            pt[tri[i, j]] = binv[:, i, j]
     mt = np.ascontiguousarray(mu.T)
     q, mean, w = np.zeros(k), np.zeros(k), np.zeros(k)
-    jit._quad_all(bt, mt, b, d, w, q, mean)
+    jit._quad_all(pt, tri, mt, b, d, w, q, mean)
     want_q = np.array([reference._quad(binv[a], b, d, tmp) for a in range(k)])
     want_mean = np.array([reference._dot(b, mu[a], d) for a in range(k)])
     assert q.tobytes() == want_q.tobytes()

@@ -129,13 +129,29 @@ def _quad(binv, b, d, w):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _quad_all(bt, mt, b, d, w, q, mean):  # pragma: no cover - compiled
+def _tri_index(d):  # pragma: no cover - compiled
+    """``tri[i, j] = tri[j, i]``: the row of pair ``{i, j}`` in a packed upper triangle (d (d + 1) / 2 rows)."""
+    tri = np.zeros((d, d), np.int64)
+    p = 0
+    for i in range(d):
+        for j in range(i, d):
+            tri[i, j] = p
+            tri[j, i] = p
+            p += 1
+    return tri
+
+
+@njit(cache=True, nogil=True)
+def _quad_all(pt, tri, mt, b, d, w, q, mean):  # pragma: no cover - compiled
     """``q[k] = b^T binv_k b`` and ``mean[k] = b . mu_k`` of every arm at once.
 
-    ``bt[j, i, k] = binv_k[i, j]`` and ``mt[i, k] = mu_k[i]`` keep the arms contiguous, so each
+    ``pt[tri[i, j], k] = binv_k[i, j]`` stores each arm's (exactly symmetric, see
+    :func:`_sherman_morrison`) inverse once per unordered pair ``i <= j`` -- half the memory
+    traffic of the full matrix -- and ``mt[i, k] = mu_k[i]``; the arms are contiguous, so each
     inner loop over the arms is an element-wise update that vectorises (SIMD) without
     reassociating: every arm sees exactly the operations of :func:`_quad` and :func:`_dot` in
-    their order, so the values are identical.
+    their order (``binv_k[j, i]`` read for ``binv_k[i, j]``, which is the same value), so the
+    values are identical.
     """
     k_models = q.shape[0]
     for k in range(k_models):
@@ -147,16 +163,33 @@ def _quad_all(bt, mt, b, d, w, q, mean):  # pragma: no cover - compiled
         for k in range(k_models):
             mean[k] += bi * row[k]
     for j in range(d):
-        blk = bt[j]
+        # w[k] = binv_k[0, j] b[0] + binv_k[1, j] b[1] + ... left to right; four rows per pass over
+        # the arms (one load and store of w per four products instead of per product), each
+        # element still sees the same operations in the same order
         b0 = b[0]
-        first = blk[0]
-        for k in range(k_models):
-            w[k] = first[k] * b0
-        for i in range(1, d):
+        r0 = pt[tri[0, j]]
+        i = 1
+        if d >= 4:
+            b1, b2, b3 = b[1], b[2], b[3]
+            r1, r2, r3 = pt[tri[1, j]], pt[tri[2, j]], pt[tri[3, j]]
+            for k in range(k_models):
+                w[k] = ((r0[k] * b0 + r1[k] * b1) + r2[k] * b2) + r3[k] * b3
+            i = 4
+        else:
+            for k in range(k_models):
+                w[k] = r0[k] * b0
+        while i + 4 <= d:
+            b0, b1, b2, b3 = b[i], b[i + 1], b[i + 2], b[i + 3]
+            r0, r1, r2, r3 = pt[tri[i, j]], pt[tri[i + 1, j]], pt[tri[i + 2, j]], pt[tri[i + 3, j]]
+            for k in range(k_models):
+                w[k] = (((w[k] + r0[k] * b0) + r1[k] * b1) + r2[k] * b2) + r3[k] * b3
+            i += 4
+        while i < d:
             bi = b[i]
-            row = blk[i]
+            row = pt[tri[i, j]]
             for k in range(k_models):
                 w[k] = w[k] + row[k] * bi
+            i += 1
         bj = b[j]
         for k in range(k_models):
             q[k] += bj * w[k]
@@ -181,6 +214,7 @@ def _matvec(binv, g, d, out):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def _sherman_morrison(binv, b, d, tmp):  # pragma: no cover - compiled
+    # tmp[i] * tmp[j] == tmp[j] * tmp[i] bit for bit, so a symmetric binv stays exactly symmetric
     _matvec(binv, b, d, tmp)
     den = 1.0 + _dot(b, tmp, d)
     for i in range(d):
@@ -272,12 +306,14 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
                 binv_c[k, i, i] = 1.0 / (1.0 + ucb_d)
     g = np.zeros((k_models, d))
     mu = np.zeros((k_models, d))
-    # OL: binv and mu again with the arms innermost (bt[j, i, k] = binv[k, i, j], mt[i, k] = mu[k, i])
+    # OL: binv and mu again with the arms innermost: binv's upper triangle packed,
+    # pt[tri[i, j], k] = binv[k, i, j] (tri symmetric), and mt[i, k] = mu[k, i]
     nt = k_models if policy == 0 else 1
-    bt = np.zeros((d, d, nt))
+    tri = _tri_index(d)
+    pt = np.zeros((d * (d + 1) // 2, nt))
     for k in range(nt):
         for i in range(d):
-            bt[i, i, k] = binv[k, i, i]
+            pt[tri[i, i], k] = binv[k, i, i]
     mt = np.zeros((d, nt))
     wk = np.zeros(nt)
     qk = np.zeros(nt)
@@ -343,7 +379,7 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
                 feats[t, i] = sel[i]
                 b[i] = ctx[t, sel[i]]
             best_val = np.inf
-            _quad_all(bt, mt, b, d, wk, qk, mk)
+            _quad_all(pt, tri, mt, b, d, wk, qk, mk)
             for k in range(k_models):
                 z = _normal(state, spare)
                 val = mk[k] + v * math.sqrt(max(qk[k], 0.0)) * z
@@ -433,8 +469,8 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
             _matvec(binv[k], g[k], d, mu[k])
             for i in range(d):
                 mt[i, k] = mu[k, i]
-                for j in range(d):
-                    bt[j, i, k] = binv[k, i, j]
+                for j in range(i, d):
+                    pt[tri[i, j], k] = binv[k, i, j]
             base = base_val
             if base_med == 1:
                 if n_lo + n_hi == 0:
