@@ -259,11 +259,17 @@ def _heap_pop(heap, size):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _add_source(best, arg, path, k, node, n):  # pragma: no cover - compiled
+def _add_source(best, arg, path_t, k, node, n):  # pragma: no cover - compiled
+    """Node ``node`` now holds a copy of arm ``k``: ``best[k, h]`` / ``arg[k, h]`` (arm-major, so one
+    contiguous row) take its distance ``path_t[node, h] = path[h, node]`` where it is closer."""
+    src = path_t[node]
+    bk = best[k]
+    ak = arg[k]
     for h in range(n):
-        if path[h, node] < best[h, k]:
-            best[h, k] = path[h, node]
-            arg[h, k] = node
+        x = src[h]
+        if x < bk[h]:
+            bk[h] = x
+            ak[h] = node
 
 
 @njit(cache=True, nogil=True)
@@ -280,20 +286,22 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
     state = np.zeros(1, np.uint64)
     state[0] = np.uint64(seed)
     spare = np.zeros(2)
-    best_sh = np.full((n, k_models), np.inf)
-    arg_sh = np.full((n, k_models), -1, np.int64)
-    best_re = np.full((n, k_models), np.inf)
-    arg_re = np.full((n, k_models), -1, np.int64)
+    # nearest copy of each arm per home node, arm-major (best_sh[k, h]); path_t[node, h] = path[h, node]
+    best_sh = np.full((k_models, n), np.inf)
+    arg_sh = np.full((k_models, n), -1, np.int64)
+    best_re = np.full((k_models, n), np.inf)
+    arg_re = np.full((k_models, n), -1, np.int64)
+    path_t = np.ascontiguousarray(path.T)
     last_sh = np.full(k_models, -1, np.int64)
     last_re = np.full(k_models, -1, np.int64)
     for i in range(n):
         for k in range(k_models):
             if init_cached[i, k]:
-                _add_source(best_re, arg_re, path, k, i, n)
+                _add_source(best_re, arg_re, path_t, k, i, n)
                 last_re[k] = i
                 for k2 in range(k_models):
                     if k2 == k or (cache_fam == 1 and family[k2] == family[k]):
-                        _add_source(best_sh, arg_sh, path, k2, i, n)
+                        _add_source(best_sh, arg_sh, path_t, k2, i, n)
                         last_sh[k2] = i
     binv = np.zeros((k_models, d, d))
     for k in range(k_models):
@@ -350,8 +358,8 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
         dcd = path[h, dc]
         opt = np.inf
         for k in range(k_models):
-            ds = best_sh[h, k]
-            dr = best_re[h, k]
+            ds = best_sh[k, h]
+            dr = best_re[k, h]
             if dc_always == 1:
                 ds = min(ds, dcd)
                 dr = min(dr, dcd)
@@ -439,12 +447,12 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
             s_node = dc if ls < 0 else ls
             r_node = dc if lr < 0 else lr
         else:
-            s_node = arg_sh[h, k]
-            r_node = arg_re[h, k]
+            s_node = arg_sh[k, h]
+            r_node = arg_re[k, h]
             if dc_always == 1:
-                if s_node < 0 or dcd < best_sh[h, k]:
+                if s_node < 0 or dcd < best_sh[k, h]:
                     s_node = dc
-                if r_node < 0 or dcd < best_re[h, k]:
+                if r_node < 0 or dcd < best_re[k, h]:
                     r_node = dc
             else:
                 s_node = dc if s_node < 0 else s_node
@@ -456,11 +464,11 @@ def run_online(policy, home, path, sh_size, re_size, family, fixed, neglog, ctx,
         re_src[t] = r_node
         penalty[t] = pen
         regret[t] = pen - opt
-        _add_source(best_re, arg_re, path, k, h, n)
+        _add_source(best_re, arg_re, path_t, k, h, n)
         last_re[k] = h
         for k2 in range(k_models):
             if k2 == k or (cache_fam == 1 and family[k2] == family[k]):
-                _add_source(best_sh, arg_sh, path, k2, h, n)
+                _add_source(best_sh, arg_sh, path_t, k2, h, n)
                 last_sh[k2] = h
         if policy == 0:
             _sherman_morrison(binv[k], b, d, tmp)
