@@ -35,7 +35,7 @@ def _uniform(state):  # pragma: no cover - compiled
     return np.float64(_next(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _normal(state, spare):  # pragma: no cover - compiled
     # spare[0] = 1.0 when spare[1] holds the second normal of the last polar-method pair
     if spare[0] == 1.0:
@@ -53,7 +53,7 @@ def _normal(state, spare):  # pragma: no cover - compiled
     return u * m
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _gamma(state, spare, a, d, c):  # pragma: no cover - compiled
     """Gamma(a); ``d = a - 1/3`` and ``c = 1 / sqrt(9 d)`` are passed in (cached per feature)."""
     if a == 1.0:
