@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from trimcore.kernels._jit import njit
-from trimcore.kernels.placement import covered_of, demand_tuple
+from trimcore.kernels.placement import demand_tuple
 
 _NO_GROUP = np.zeros(0, dtype=np.int32)
 _NO_RATE = np.zeros(0, dtype=np.float64)
@@ -142,10 +142,36 @@ def all_server_gains(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], demand
     return out
 
 
+@njit(nogil=True)
+def _placed_server_gains(placement, pair_ptr, pair_len, pair_users, weight, group, rate, has_group, has_rate,
+                         n_users, out):  # pragma: no cover - compiled
+    # One model at a time: stamp[u] == i marks request (u, i) as served by the placement, so the
+    # covered state is O(K) rather than the reference's [I, K]; the sums run in _server_gains' order.
+    n_servers, n_models = placement.shape
+    stamp = np.full(n_users, -1, dtype=np.int64)
+    for i in range(n_models):
+        for m in range(n_servers):
+            if placement[m, i]:
+                p = m * n_models + i
+                for t in range(pair_ptr[p], pair_ptr[p] + pair_len[p]):
+                    stamp[pair_users[t]] = i
+        for m in range(n_servers):
+            p = m * n_models + i
+            gain = 0.0
+            for t in range(pair_ptr[p], pair_ptr[p] + pair_len[p]):
+                u = pair_users[t]
+                if stamp[u] != i:
+                    gain += _w(weight, group, rate, has_group, has_rate, i, u)
+            out[m, i] = gain
+
+
 def placed_server_gains(coverage: tuple[np.ndarray, np.ndarray, np.ndarray], demand: Any,
                         placement: np.ndarray) -> np.ndarray:
-    """See :func:`trimcore.kernels.placement.reference.placed_server_gains`."""
-    return all_server_gains(coverage, demand, covered_of(coverage, _n_users(demand), placement))
+    """See :func:`trimcore.kernels.placement.reference.placed_server_gains` (covered state O(K), not [I, K])."""
+    pair_ptr, pair_len, pair_users = coverage
+    out = np.zeros(placement.shape)
+    _placed_server_gains(placement, pair_ptr, pair_len, pair_users, *_demand(demand), _n_users(demand), out)
+    return out
 
 
 KERNELS = {"storage_used": storage_used, "coverage_view": coverage_view, "hit_weight": hit_weight,
